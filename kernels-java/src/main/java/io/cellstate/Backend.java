@@ -1,0 +1,39 @@
+package io.cellstate;
+
+/**
+ * One kernel implementation, found through {@link java.util.ServiceLoader} (see {@link Backends}).
+ *
+ * <p>A backend that cannot run here says so through {@link #availability()} and never pretends:
+ * {@link #plan} on an unavailable backend throws {@link IllegalStateException} with the reason.
+ */
+public interface Backend {
+
+    /** Short unique name: {@code scalar}, {@code vector}, {@code blas}, {@code cudnn}. */
+    String name();
+
+    /** One line on what the backend is. */
+    String description();
+
+    /** Whether this backend can run in this JVM on this machine, and if not, why. */
+    Availability availability();
+
+    /** Rank for {@code auto}: among available backends that support a spec, the highest wins. */
+    int priority();
+
+    /** Empty if this backend can run {@code spec}; otherwise the feature it lacks. */
+    String unsupported(RnnSpec spec);
+
+    /**
+     * Prepares {@code weights} for repeated forward passes of {@code spec}.
+     *
+     * @throws IllegalArgumentException      if the weights are not of this spec
+     * @throws IllegalStateException         if the backend is unavailable
+     * @throws UnsupportedOperationException if the spec or the options ask for a feature this backend lacks
+     */
+    RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options);
+
+    /** {@link #plan(RnnSpec, RnnWeights, PlanOptions)} with {@link PlanOptions#defaults()}. */
+    default RnnPlan plan(RnnSpec spec, RnnWeights weights) {
+        return plan(spec, weights, PlanOptions.defaults());
+    }
+}

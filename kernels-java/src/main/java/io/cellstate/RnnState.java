@@ -1,0 +1,42 @@
+package io.cellstate;
+
+import java.util.Objects;
+
+/**
+ * The carried state of a streaming run ({@link RnnPlan#step}): {@code h} and, for an LSTM,
+ * {@code c}, each {@code [layers, B, H]}. {@link RnnPlan#step} updates them in place.
+ */
+public final class RnnState {
+    private final Tensor h;
+    private final Tensor c;
+
+    /** A state over the given tensors (not copied: the step writes into them). */
+    public RnnState(Tensor h, Tensor c) {
+        this.h = Objects.requireNonNull(h, "h");
+        this.c = c;
+    }
+
+    /** Zero state for {@code batch} sequences of {@code spec}. */
+    public static RnnState zeros(RnnSpec spec, int batch) {
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch: expected >= 1, got " + batch);
+        }
+        return new RnnState(Tensor.zeros(spec.stateCount(), batch, spec.hiddenSize()),
+                spec.cell().hasCellState() ? Tensor.zeros(spec.stateCount(), batch, spec.hiddenSize()) : null);
+    }
+
+    /** The hidden state {@code [layers, B, H]}. */
+    public Tensor h() {
+        return h;
+    }
+
+    /** The cell state {@code [layers, B, H]}, or null for cells without one. */
+    public Tensor c() {
+        return c;
+    }
+
+    /** Batch size B. */
+    public int batch() {
+        return h.rank() == 3 ? h.dim(1) : -1;
+    }
+}

@@ -1,0 +1,289 @@
+package io.cellstate.cpu;
+
+import io.cellstate.Layout;
+import io.cellstate.PlanOptions;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnState;
+import io.cellstate.RnnWeights;
+import io.cellstate.Tensor;
+import io.cellstate.spi.AbstractRnnPlan;
+import io.cellstate.spi.ForwardCall;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.function.IntConsumer;
+
+/**
+ * The CPU driver: owns the layer x direction x time loop once for every CPU kernel, as oneDNN's
+ * and cuDNN's RNN drivers do. Per layer and direction:
+ * <ol>
+ *   <li>the input projection of a chunk of time steps as one GEMM, {@code [steps*B x in] x [in x 4H]}
+ *       (all T at once unless the gate buffer would pass {@link #GATE_BUDGET} floats);</li>
+ *   <li>per step, the recurrent GEMM {@code [B x H] x [H x 4H]} added to that step's slice;</li>
+ *   <li>the fused pointwise pass: activations, cell update, output.</li>
+ * </ol>
+ * Threads split the hidden units (see {@link LstmKernel}); the only synchronisation is one barrier
+ * per time step. Workspace is kept between calls and grows only when a call is larger than any
+ * before, so a steady stream of calls allocates nothing.
+ */
+public final class CpuLstmPlan extends AbstractRnnPlan {
+    /** Largest gate buffer in floats (16 MiB): longer sequences are projected in chunks of steps. */
+    static final int GATE_BUDGET = 1 << 22;
+    /** Multiply-adds per step a thread must get before a second thread pays for its barrier. */
+    static final long MIN_MACS_PER_THREAD = 1 << 15;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private final LstmKernel kernel;
+    private final int maxThreads;
+    private final String threadName;
+    private final IntConsumer body = this::body;
+    private WorkerPool pool;
+
+    // workspace, grown on demand
+    private float[] x0 = new float[0];
+    private final float[][] layerOut = {new float[0], new float[0]};
+    private float[] gates = new float[0];
+    private final float[][] hBuf = {new float[0], new float[0]};
+    private float[] cBuf = new float[0];
+
+    // the call in flight, read by the workers
+    private ForwardCall call;
+    private float[] xArr;
+    private int xOff;
+    private float[] yArr;
+    private int yOff;
+    private int chunk;
+    private int threads;
+
+    /**
+     * @param backend the backend's name, for messages
+     * @param kernel  the kernel, with this spec's weights already packed
+     */
+    public CpuLstmPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options, LstmKernel kernel) {
+        super(backend, spec, weights, options);
+        this.kernel = kernel;
+        this.maxThreads = Math.max(1, options.resolvedThreads());
+        this.threadName = "cellstate-" + backend;
+        if (options.maxBatch() > 0 && options.maxSteps() > 0) {
+            reserve(options.maxSteps(), options.maxBatch(), true);
+        }
+    }
+
+    /** Threads this plan would use for a call of {@code batch} sequences. */
+    public int threadsFor(int batch) {
+        long macs = (long) batch * spec.gates() * spec.hiddenSize() * (spec.hiddenSize() + spec.layerInputSize(0));
+        long useful = Math.max(1, macs / MIN_MACS_PER_THREAD);
+        return (int) Math.min(Math.min(maxThreads, kernel.units()), useful);
+    }
+
+    @Override
+    protected void run(ForwardCall c) {
+        int steps = c.steps();
+        int batch = c.batch();
+        long rows = (long) steps * batch;
+        long widest = Math.max(spec.inputSize(), Math.max(spec.outputSize(), kernel.gateStride()));
+        if (rows * widest > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("in.x: expected T*B*max(inputSize, D*H, 4H) <= " + (Integer.MAX_VALUE - 8)
+                    + " for the CPU kernels' heap workspace, got T*B = " + rows + " rows of " + widest);
+        }
+        boolean seqMajor = c.layout() == Layout.SEQUENCE_MAJOR;
+        float[] xa = c.x().heapArray();
+        float[] ya = c.y().heapArray();
+        boolean directIn = seqMajor && xa != null;
+        boolean directOut = seqMajor && ya != null;
+        reserve(steps, batch, !directIn);
+        if (directIn) {
+            xArr = xa;
+            xOff = c.x().heapOffset();
+        } else {
+            copyIn(c, x0);
+            xArr = x0;
+            xOff = 0;
+        }
+        yArr = directOut ? ya : null;
+        yOff = directOut ? c.y().heapOffset() : 0;
+        if (!directOut || spec.layers() > 1) {
+            int need = steps * batch * spec.outputSize();
+            for (int i = 0; i < (spec.layers() > 1 ? 2 : 1); i++) {
+                if (layerOut[i].length < need) {
+                    layerOut[i] = new float[need];
+                }
+            }
+        }
+        chunk = (int) Math.max(1, Math.min(steps, GATE_BUDGET / ((long) batch * kernel.gateStride())));
+        threads = threadsFor(batch);
+        call = c;
+        try {
+            if (threads == 1) {
+                body.accept(0);
+            } else {
+                if (pool == null || pool.size() < threads) {
+                    if (pool != null) {
+                        pool.close();
+                    }
+                    pool = new WorkerPool(maxThreads, threadName);
+                }
+                pool.run(threads, body);
+            }
+        } finally {
+            call = null;
+        }
+        if (!directOut) {
+            copyOut(c, layerOut[(spec.layers() - 1) & 1]);
+        }
+    }
+
+    private void reserve(int steps, int batch, boolean needX0) {
+        int stateFloats = batch * kernel.hiddenStride();
+        if (cBuf.length < stateFloats) {
+            // zero padding columns stay zero: the kernel computes them from zero weights
+            cBuf = new float[stateFloats];
+            hBuf[0] = new float[stateFloats];
+            hBuf[1] = new float[stateFloats];
+        }
+        int chunkSteps = (int) Math.max(1, Math.min(steps, GATE_BUDGET / ((long) batch * kernel.gateStride())));
+        int gateFloats = chunkSteps * batch * kernel.gateStride();
+        if (gates.length < gateFloats) {
+            gates = new float[gateFloats];
+        }
+        if (needX0 && x0.length < steps * batch * spec.inputSize()) {
+            x0 = new float[steps * batch * spec.inputSize()];
+        }
+    }
+
+    /** The whole forward pass as worker {@code w} of {@link #threads} sees it. */
+    private void body(int w) {
+        ForwardCall c = call;
+        int steps = c.steps();
+        int batch = c.batch();
+        int hidden = spec.hiddenSize();
+        int dirs = spec.directions();
+        int outWidth = spec.outputSize();
+        int hs = kernel.hiddenStride();
+        int gs = kernel.gateStride();
+        int units = kernel.units();
+        int u0 = (int) ((long) w * units / threads);
+        int u1 = (int) ((long) (w + 1) * units / threads);
+        int j0 = Math.min(hidden, u0 * kernel.unitWidth());
+        int j1 = Math.min(hidden, u1 * kernel.unitWidth());
+        int chunks = (steps + chunk - 1) / chunk;
+        int[] lengths = c.lengths();
+        for (int l = 0; l < spec.layers(); l++) {
+            float[] in = l == 0 ? xArr : layerOut[(l - 1) & 1];
+            int inOff = l == 0 ? xOff : 0;
+            int inStride = spec.layerInputSize(l);
+            boolean last = l == spec.layers() - 1;
+            float[] out = last && yArr != null ? yArr : layerOut[l & 1];
+            int outOff = last && yArr != null ? yOff : 0;
+            for (int d = 0; d < dirs; d++) {
+                int slot = l * dirs + d;
+                boolean reversed = spec.direction().reversed(d);
+                // the final h of the previous direction is already in hN: both buffers are free
+                float[] hPrev = hBuf[0];
+                float[] hNext = hBuf[1];
+                loadState(c.h0(), slot, batch, hPrev, j0, j1);
+                loadState(c.c0(), slot, batch, cBuf, j0, j1);
+                barrier();
+                for (int ci = 0; ci < chunks; ci++) {
+                    int t0 = (reversed ? chunks - 1 - ci : ci) * chunk;
+                    int t1 = Math.min(steps, t0 + chunk);
+                    kernel.project(slot, in, inOff + t0 * batch * inStride, inStride, (t1 - t0) * batch, gates, u0, u1);
+                    for (int i = t0; i < t1; i++) {
+                        int t = reversed ? t1 - 1 - (i - t0) : i;
+                        kernel.step(slot, gates, (t - t0) * batch * gs, hPrev, hNext, cBuf, batch, lengths, t, u0, u1);
+                        for (int b = 0; b < batch; b++) {
+                            int dst = outOff + (t * batch + b) * outWidth + d * hidden;
+                            if (lengths == null || t < lengths[b]) {
+                                System.arraycopy(hNext, b * hs + j0, out, dst + j0, j1 - j0);
+                            } else {
+                                Arrays.fill(out, dst + j0, dst + j1, 0f);
+                            }
+                        }
+                        barrier();
+                        float[] swap = hPrev;
+                        hPrev = hNext;
+                        hNext = swap;
+                    }
+                }
+                storeState(c.hN(), slot, batch, hPrev, j0, j1);
+                storeState(c.cN(), slot, batch, cBuf, j0, j1);
+            }
+        }
+    }
+
+    private void barrier() {
+        if (threads > 1) {
+            pool.barrier();
+        }
+    }
+
+    private void loadState(Tensor state, int slot, int batch, float[] into, int j0, int j1) {
+        int hidden = spec.hiddenSize();
+        int hs = kernel.hiddenStride();
+        for (int b = 0; b < batch; b++) {
+            if (state == null) {
+                Arrays.fill(into, b * hs + j0, b * hs + j1, 0f);
+            } else {
+                long src = (((long) slot * batch + b) * hidden + j0) * Float.BYTES;
+                MemorySegment.copy(state.segment(), FLOAT, src, into, b * hs + j0, j1 - j0);
+            }
+        }
+    }
+
+    private void storeState(Tensor state, int slot, int batch, float[] from, int j0, int j1) {
+        if (state == null) {
+            return;
+        }
+        int hidden = spec.hiddenSize();
+        int hs = kernel.hiddenStride();
+        for (int b = 0; b < batch; b++) {
+            long dst = (((long) slot * batch + b) * hidden + j0) * Float.BYTES;
+            MemorySegment.copy(from, b * hs + j0, state.segment(), FLOAT, dst, j1 - j0);
+        }
+    }
+
+    /** Input into sequence-major rows. */
+    private void copyIn(ForwardCall c, float[] into) {
+        int steps = c.steps();
+        int batch = c.batch();
+        int f = spec.inputSize();
+        for (int t = 0; t < steps; t++) {
+            for (int b = 0; b < batch; b++) {
+                long src = (long) c.layout().row(t, b, steps, batch) * f * Float.BYTES;
+                MemorySegment.copy(c.x().segment(), FLOAT, src, into, (t * batch + b) * f, f);
+            }
+        }
+    }
+
+    /** Last layer's sequence-major rows into the caller's output in its layout. */
+    private void copyOut(ForwardCall c, float[] from) {
+        int steps = c.steps();
+        int batch = c.batch();
+        int f = spec.outputSize();
+        for (int t = 0; t < steps; t++) {
+            for (int b = 0; b < batch; b++) {
+                long dst = (long) c.layout().row(t, b, steps, batch) * f * Float.BYTES;
+                MemorySegment.copy(from, (t * batch + b) * f, c.y().segment(), FLOAT, dst, f);
+            }
+        }
+    }
+
+    @Override
+    protected void runStep(Tensor x, RnnState state, Tensor y) {
+        int batch = x.dim(0);
+        Tensor x3 = Tensor.wrap(x.segment(), 1, batch, spec.inputSize());
+        Tensor y3 = Tensor.wrap(y.segment(), 1, batch, spec.hiddenSize());
+        // h and c are [layers, B, H] = [layers*D, B, H] for a forward-only spec: read as h0, written as hN
+        run(new ForwardCall(x3, Layout.SEQUENCE_MAJOR, 1, batch, null, state.h(), state.c(), y3, state.h(), state.c()));
+    }
+
+    @Override
+    protected void release() {
+        if (pool != null) {
+            pool.close();
+            pool = null;
+        }
+        x0 = gates = cBuf = null;
+        layerOut[0] = layerOut[1] = hBuf[0] = hBuf[1] = null;
+    }
+}

@@ -1,0 +1,43 @@
+package io.cellstate.scalar;
+
+import io.cellstate.Availability;
+import io.cellstate.Backend;
+import io.cellstate.CellKind;
+import io.cellstate.PlanOptions;
+import io.cellstate.RnnPlan;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeights;
+
+/** The oracle: plain loops straight from the equations, float64 accumulation. Always available. */
+public final class ScalarBackend implements Backend {
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public String description() {
+        return "reference: plain Java loops, float64 accumulation (the oracle)";
+    }
+
+    @Override
+    public Availability availability() {
+        return Availability.yes();
+    }
+
+    @Override
+    public int priority() {
+        return 0;
+    }
+
+    @Override
+    public String unsupported(RnnSpec spec) {
+        return spec.cell() == CellKind.LSTM ? "" : "cell " + spec.cell() + " is not supported yet (LSTM only)";
+    }
+
+    @Override
+    public RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
+        return new ScalarPlan(spec, weights, options);
+    }
+}

@@ -1,0 +1,182 @@
+package io.cellstate.scalar;
+
+import io.cellstate.PlanOptions;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnState;
+import io.cellstate.RnnWeights;
+import io.cellstate.Tensor;
+import io.cellstate.spi.AbstractRnnPlan;
+import io.cellstate.spi.ForwardCall;
+
+/**
+ * The LSTM straight from its equations (gate order i, f, g, o):
+ * <pre>
+ *   i = σ(W_ii x + b_ii + W_hi h + b_hi)     f = σ(W_if x + b_if + W_hf h + b_hf)
+ *   g = tanh(W_ig x + b_ig + W_hg h + b_hg)  o = σ(W_io x + b_io + W_ho h + b_ho)
+ *   c' = f ⊙ c + i ⊙ g                        h' = o ⊙ tanh(c')
+ * </pre>
+ * Each pre-activation is summed in float64, the gates and the cell update are computed in
+ * float64, and the new {@code h} and {@code c} are rounded to float32 once per step, as every
+ * float32 kernel stores them. So this is the exactly rounded float32 LSTM, up to the double
+ * rounding of one step: the yardstick the fast kernels are measured against.
+ */
+final class ScalarPlan extends AbstractRnnPlan {
+    private final float[][] wIh;
+    private final float[][] wHh;
+    private final float[][] bIh;
+    private final float[][] bHh;
+
+    ScalarPlan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
+        super("scalar", spec, weights, options);
+        int n = spec.stateCount();
+        wIh = new float[n][];
+        wHh = new float[n][];
+        bIh = new float[n][];
+        bHh = new float[n][];
+        for (int l = 0; l < spec.layers(); l++) {
+            for (int d = 0; d < spec.directions(); d++) {
+                int s = l * spec.directions() + d;
+                wIh[s] = weights.weightIhArray(l, d);
+                wHh[s] = weights.weightHhArray(l, d);
+                bIh[s] = weights.biasIhArray(l, d);
+                bHh[s] = weights.biasHhArray(l, d);
+            }
+        }
+    }
+
+    @Override
+    protected void run(ForwardCall call) {
+        int steps = call.steps();
+        int batch = call.batch();
+        int hidden = spec.hiddenSize();
+        int dirs = spec.directions();
+        // layer input, sequence-major [T][B][F]
+        int features = spec.inputSize();
+        float[] in = new float[steps * batch * features];
+        for (int t = 0; t < steps; t++) {
+            for (int b = 0; b < batch; b++) {
+                int src = call.layout().row(t, b, steps, batch) * features;
+                for (int k = 0; k < features; k++) {
+                    in[(t * batch + b) * features + k] = call.x().getFlat(src + k);
+                }
+            }
+        }
+        float[] h = new float[hidden];
+        float[] c = new float[hidden];
+        float[] hNext = new float[hidden];
+        float[] cNext = new float[hidden];
+        double[] pre = new double[spec.gates() * hidden];
+        for (int l = 0; l < spec.layers(); l++) {
+            int outFeatures = dirs * hidden;
+            float[] out = new float[steps * batch * outFeatures];
+            for (int d = 0; d < dirs; d++) {
+                int s = l * dirs + d;
+                boolean reversed = spec.direction().reversed(d);
+                for (int b = 0; b < batch; b++) {
+                    load(call.h0(), s, b, h);
+                    load(call.c0(), s, b, c);
+                    int len = call.length(b);
+                    for (int i = 0; i < len; i++) {
+                        int t = reversed ? len - 1 - i : i;
+                        cell(s, in, (t * batch + b) * features, features, h, c, pre, hNext, cNext);
+                        System.arraycopy(hNext, 0, h, 0, hidden);
+                        System.arraycopy(cNext, 0, c, 0, hidden);
+                        System.arraycopy(h, 0, out, (t * batch + b) * outFeatures + d * hidden, hidden);
+                    }
+                    store(call.hN(), s, b, h);
+                    store(call.cN(), s, b, c);
+                }
+            }
+            in = out;
+            features = outFeatures;
+        }
+        for (int t = 0; t < steps; t++) {
+            for (int b = 0; b < batch; b++) {
+                int dst = call.layout().row(t, b, steps, batch) * features;
+                for (int k = 0; k < features; k++) {
+                    call.y().setFlat(dst + k, in[(t * batch + b) * features + k]);
+                }
+            }
+        }
+    }
+
+    @Override
+    protected void runStep(Tensor x, RnnState state, Tensor y) {
+        int hidden = spec.hiddenSize();
+        int batch = x.dim(0);
+        float[] h = new float[hidden];
+        float[] c = new float[hidden];
+        float[] hNext = new float[hidden];
+        float[] cNext = new float[hidden];
+        double[] pre = new double[spec.gates() * hidden];
+        for (int b = 0; b < batch; b++) {
+            float[] in = new float[spec.inputSize()];
+            for (int k = 0; k < in.length; k++) {
+                in[k] = x.getFlat((long) b * in.length + k);
+            }
+            for (int l = 0; l < spec.layers(); l++) {
+                load(state.h(), l, b, h);
+                load(state.c(), l, b, c);
+                cell(l, in, 0, in.length, h, c, pre, hNext, cNext);
+                store(state.h(), l, b, hNext);
+                store(state.c(), l, b, cNext);
+                in = hNext.clone();
+            }
+            for (int j = 0; j < hidden; j++) {
+                y.setFlat((long) b * hidden + j, in[j]);
+            }
+        }
+    }
+
+    /** One LSTM step of one sequence for weight slot {@code s}: (x, h, c) to (hNext, cNext). */
+    private void cell(int s, float[] x, int xOff, int features, float[] h, float[] c, double[] pre,
+                      float[] hNext, float[] cNext) {
+        int hidden = spec.hiddenSize();
+        float[] wi = wIh[s];
+        float[] wh = wHh[s];
+        for (int r = 0; r < pre.length; r++) {
+            double acc = (double) bIh[s][r] + bHh[s][r];
+            for (int k = 0; k < features; k++) {
+                acc += (double) wi[r * features + k] * x[xOff + k];
+            }
+            for (int k = 0; k < hidden; k++) {
+                acc += (double) wh[r * hidden + k] * h[k];
+            }
+            pre[r] = acc;
+        }
+        for (int j = 0; j < hidden; j++) {
+            double i = sigmoid(pre[j]);
+            double f = sigmoid(pre[hidden + j]);
+            double g = Math.tanh(pre[2 * hidden + j]);
+            double o = sigmoid(pre[3 * hidden + j]);
+            double cNew = f * c[j] + i * g;
+            cNext[j] = (float) cNew;
+            hNext[j] = (float) (o * Math.tanh(cNew));
+        }
+    }
+
+    static double sigmoid(double x) {
+        return 1.0 / (1.0 + Math.exp(-x));
+    }
+
+    private void load(Tensor state, int slot, int b, float[] into) {
+        if (state == null) {
+            java.util.Arrays.fill(into, 0f);
+            return;
+        }
+        long base = ((long) slot * state.dim(1) + b) * into.length;
+        for (int j = 0; j < into.length; j++) {
+            into[j] = state.getFlat(base + j);
+        }
+    }
+
+    private void store(Tensor state, int slot, int b, float[] from) {
+        if (state == null) {
+            return;
+        }
+        long base = ((long) slot * state.dim(1) + b) * from.length;
+        for (int j = 0; j < from.length; j++) {
+            state.setFlat(base + j, from[j]);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+package io.cellstate.spi;
+
+import io.cellstate.CellKind;
+import io.cellstate.Direction;
+import io.cellstate.ForwardMode;
+import io.cellstate.Layout;
+import io.cellstate.PlanOptions;
+import io.cellstate.RnnInput;
+import io.cellstate.RnnOutput;
+import io.cellstate.RnnPlan;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnState;
+import io.cellstate.RnnWeights;
+import io.cellstate.Tensor;
+import java.util.Arrays;
+
+/**
+ * The base of every backend's plan: it owns the API's contract, so every kernel validates the
+ * same way. Arguments are checked here, before anything is written, and reach the kernel as a
+ * {@link ForwardCall}; kernels assume valid input.
+ */
+public abstract class AbstractRnnPlan implements RnnPlan {
+    protected final RnnSpec spec;
+    private final String backend;
+    private boolean closed;
+
+    protected AbstractRnnPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options) {
+        checkPlan(backend, spec, weights, options);
+        this.backend = backend;
+        this.spec = spec;
+    }
+
+    /**
+     * The checks every {@code Backend.plan} makes: non-null arguments, weights of this spec, and
+     * the features no backend has yet.
+     */
+    public static void checkPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options) {
+        if (spec == null) {
+            throw new IllegalArgumentException("spec: expected an RnnSpec, got null");
+        }
+        if (weights == null) {
+            throw new IllegalArgumentException("weights: expected RnnWeights of " + spec + ", got null");
+        }
+        if (options == null) {
+            throw new IllegalArgumentException("options: expected PlanOptions, got null");
+        }
+        if (!weights.spec().equals(spec)) {
+            throw new IllegalArgumentException("weights: expected weights of " + spec + ", got weights of " + weights.spec());
+        }
+        if (spec.cell() != CellKind.LSTM) {
+            throw new UnsupportedOperationException("cell " + spec.cell() + " is not supported yet by backend '"
+                    + backend + "' (LSTM only)");
+        }
+        if (options.mode() == ForwardMode.TRAINING) {
+            throw new UnsupportedOperationException("mode TRAINING is not supported yet by backend '" + backend
+                    + "': no backend implements backward; use INFERENCE");
+        }
+    }
+
+    @Override
+    public final RnnSpec spec() {
+        return spec;
+    }
+
+    @Override
+    public final String backend() {
+        return backend;
+    }
+
+    @Override
+    public final void forward(RnnInput in, RnnOutput out) {
+        ensureOpen();
+        checkInput(in);
+        if (out == null) {
+            throw new IllegalArgumentException("out: expected an RnnOutput, got null");
+        }
+        int steps = in.steps();
+        int batch = in.batch();
+        expectShape("out.y", out.y(), in.layout().shape(steps, batch, spec.outputSize()),
+                in.layout().describe().replace("F", "D*H"));
+        expectShape("out.hN", out.hN(), stateShape(batch), "[layers*directions, B, H]");
+        if (out.cN() != null) {
+            if (!spec.cell().hasCellState()) {
+                throw new IllegalArgumentException("out.cN: expected null (" + spec.cell() + " has no cell state), got "
+                        + Arrays.toString(out.cN().shape()));
+            }
+            expectShape("out.cN", out.cN(), stateShape(batch), "[layers*directions, B, H]");
+        }
+        if (out.y() == in.x() || out.y().segment().asOverlappingSlice(in.x().segment()).isPresent()) {
+            throw new IllegalArgumentException("out.y: expected memory apart from in.x, got an overlapping tensor");
+        }
+        run(new ForwardCall(in.x(), in.layout(), steps, batch, in.lengths() == null ? null : in.lengths().clone(),
+                in.h0(), in.c0(), out.y(), out.hN(), out.cN()));
+    }
+
+    @Override
+    public final RnnOutput forward(RnnInput in) {
+        ensureOpen();
+        checkInput(in);
+        RnnOutput out = RnnOutput.allocate(spec, in.layout(), in.steps(), in.batch());
+        forward(in, out);
+        return out;
+    }
+
+    private void checkInput(RnnInput in) {
+        if (in == null) {
+            throw new IllegalArgumentException("in: expected an RnnInput, got null");
+        }
+        if (in.layout() == null) {
+            throw new IllegalArgumentException("in.layout: expected SEQUENCE_MAJOR or BATCH_MAJOR, got null");
+        }
+        Tensor x = in.x();
+        String xDesc = in.layout().describe().replace("F", "inputSize");
+        if (x == null) {
+            throw new IllegalArgumentException("in.x: expected a tensor " + xDesc + ", got null");
+        }
+        if (x.rank() != 3 || x.dim(2) != spec.inputSize() || x.dim(0) < 1 || x.dim(1) < 1) {
+            throw new IllegalArgumentException("in.x: expected shape " + in.layout().describe()
+                    + " with T >= 1, B >= 1, F = inputSize = " + spec.inputSize() + ", got " + Arrays.toString(x.shape()));
+        }
+        int steps = in.steps();
+        int batch = in.batch();
+        int[] lengths = in.lengths();
+        if (lengths != null) {
+            if (lengths.length != batch) {
+                throw new IllegalArgumentException("in.lengths: expected one length per batch entry, B = " + batch
+                        + ", got " + lengths.length);
+            }
+            for (int b = 0; b < batch; b++) {
+                if (lengths[b] < 1 || lengths[b] > steps) {
+                    throw new IllegalArgumentException("in.lengths[" + b + "]: expected 1 <= length <= T = " + steps
+                            + ", got " + lengths[b]);
+                }
+            }
+        }
+        if (in.h0() != null) {
+            expectShape("in.h0", in.h0(), stateShape(batch), "[layers*directions, B, H]");
+        }
+        if (in.c0() != null) {
+            if (!spec.cell().hasCellState()) {
+                throw new IllegalArgumentException("in.c0: expected null (" + spec.cell() + " has no cell state), got "
+                        + Arrays.toString(in.c0().shape()));
+            }
+            expectShape("in.c0", in.c0(), stateShape(batch), "[layers*directions, B, H]");
+        }
+    }
+
+    @Override
+    public final void step(Tensor x, RnnState state, Tensor y) {
+        ensureOpen();
+        checkStep(x, state);
+        expectShape("y", y, new int[] {state.h().dim(1), spec.hiddenSize()}, "[B, H]");
+        runStep(x, state, y);
+    }
+
+    @Override
+    public final Tensor step(Tensor x, RnnState state) {
+        ensureOpen();
+        checkStep(x, state);
+        Tensor y = Tensor.zeros(state.h().dim(1), spec.hiddenSize());
+        runStep(x, state, y);
+        return y;
+    }
+
+    private void checkStep(Tensor x, RnnState state) {
+        if (spec.direction() != Direction.FORWARD) {
+            throw new UnsupportedOperationException("step: streaming needs direction FORWARD, the spec has "
+                    + spec.direction() + " (a reverse direction needs the whole sequence: use forward)");
+        }
+        if (state == null) {
+            throw new IllegalArgumentException("state: expected an RnnState, got null");
+        }
+        Tensor h = state.h();
+        if (h.rank() != 3 || h.dim(0) != spec.layers() || h.dim(2) != spec.hiddenSize() || h.dim(1) < 1) {
+            throw new IllegalArgumentException("state.h: expected shape [layers = " + spec.layers() + ", B >= 1, H = "
+                    + spec.hiddenSize() + "], got " + Arrays.toString(h.shape()));
+        }
+        int batch = h.dim(1);
+        if (spec.cell().hasCellState()) {
+            expectShape("state.c", state.c(), stateShape(batch), "[layers, B, H]");
+        }
+        expectShape("x", x, new int[] {batch, spec.inputSize()}, "[B, inputSize]");
+    }
+
+    private int[] stateShape(int batch) {
+        return new int[] {spec.stateCount(), batch, spec.hiddenSize()};
+    }
+
+    private static void expectShape(String name, Tensor t, int[] expected, String meaning) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + ": expected a tensor of shape " + Arrays.toString(expected)
+                    + " " + meaning + ", got null");
+        }
+        if (!t.hasShape(expected)) {
+            throw new IllegalArgumentException(name + ": expected shape " + Arrays.toString(expected) + " " + meaning
+                    + ", got " + Arrays.toString(t.shape()));
+        }
+    }
+
+    protected final void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("this " + backend + " plan is closed");
+        }
+    }
+
+    /** The forward pass proper, on validated arguments. */
+    protected abstract void run(ForwardCall call);
+
+    /** One streaming step on validated arguments (FORWARD only; state {@code [layers, B, H]}). */
+    protected abstract void runStep(Tensor x, RnnState state, Tensor y);
+
+    @Override
+    public final void close() {
+        if (!closed) {
+            closed = true;
+            release();
+        }
+    }
+
+    /** Releases what the plan holds; called once by {@link #close()}. */
+    protected void release() {
+    }
+
+    /** Helper for layouts: row of (t, b) in a [T*B, F] matrix view of a tensor of {@code layout}. */
+    protected static int row(Layout layout, int t, int b, int steps, int batch) {
+        return layout.row(t, b, steps, batch);
+    }
+}

@@ -1,0 +1,329 @@
+package io.cellstate.vector;
+
+import static io.cellstate.vector.VectorConfig.FLOATS;
+import static io.cellstate.vector.VectorConfig.LANES;
+import static io.cellstate.vector.VectorMath.sigmoid;
+import static io.cellstate.vector.VectorMath.tanh;
+
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeights;
+import io.cellstate.cpu.LstmKernel;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * The LSTM's GEMMs and pointwise pass on the Panama Vector API.
+ *
+ * <p><b>Packing.</b> The hidden units are cut into panels of {@code LANES} units (one vector); a
+ * panel holds the four gates of its units side by side, so one row of the packed matrix at depth
+ * k is four vectors {@code [i | f | g | o]}, and the panel's rows are contiguous:
+ * <pre>
+ *   packed[(u * K + k) * 4L + g * L + j] = W[(g * H + u * L + j) * K + k]     (0 where u * L + j >= H)
+ * </pre>
+ * The micro-kernel streams a panel once per block of rows, broadcasting one input element per k
+ * against the four gate vectors: rows x 4 vector sums stay in registers for the whole K loop. Gate
+ * buffer rows use the same panel order, so the pointwise pass reads the four gates of a unit from
+ * one cache line pair and the cell update runs in registers. Hidden units are padded to whole
+ * vectors with zero weights, so no lane is ever masked.
+ *
+ * <p>Every output element is {@code init + sum_k a[k] * w[k]} accumulated by FMA in k order,
+ * whatever the row blocking: the result does not depend on the batch size or the thread count.
+ */
+final class PanamaLstmKernel implements LstmKernel {
+    private static final int L = LANES;
+    private static final int PANEL = 4 * L;
+    private static final int MR = VectorConfig.ROWS;
+
+    private final int hidden;
+    private final int units;
+    private final int hs;
+    private final float[][] wIh;
+    private final float[][] wHh;
+    private final float[][] bias;
+    private final int[] inSize;
+
+    PanamaLstmKernel(RnnSpec spec, RnnWeights weights) {
+        hidden = spec.hiddenSize();
+        units = (hidden + L - 1) / L;
+        hs = units * L;
+        int slots = spec.stateCount();
+        wIh = new float[slots][];
+        wHh = new float[slots][];
+        bias = new float[slots][];
+        inSize = new int[slots];
+        for (int l = 0; l < spec.layers(); l++) {
+            for (int d = 0; d < spec.directions(); d++) {
+                int s = l * spec.directions() + d;
+                inSize[s] = spec.layerInputSize(l);
+                wIh[s] = pack(weights.weightIh(l, d), inSize[s]);
+                wHh[s] = pack(weights.weightHh(l, d), hidden);
+                bias[s] = packBias(weights.biasIh(l, d), weights.biasHh(l, d));
+            }
+        }
+    }
+
+    private float[] pack(MemorySegment w, int k) {
+        float[] p = new float[units * k * PANEL];
+        for (int u = 0; u < units; u++) {
+            for (int g = 0; g < 4; g++) {
+                for (int j = 0; j < L && u * L + j < hidden; j++) {
+                    long row = (long) (g * hidden + u * L + j) * k;
+                    for (int kk = 0; kk < k; kk++) {
+                        p[(u * k + kk) * PANEL + g * L + j] = w.getAtIndex(ValueLayout.JAVA_FLOAT, row + kk);
+                    }
+                }
+            }
+        }
+        return p;
+    }
+
+    private float[] packBias(MemorySegment bIh, MemorySegment bHh) {
+        float[] p = new float[units * PANEL];
+        for (int u = 0; u < units; u++) {
+            for (int g = 0; g < 4; g++) {
+                for (int j = 0; j < L && u * L + j < hidden; j++) {
+                    int r = g * hidden + u * L + j;
+                    p[u * PANEL + g * L + j] = bIh.getAtIndex(ValueLayout.JAVA_FLOAT, r)
+                            + bHh.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+                }
+            }
+        }
+        return p;
+    }
+
+    @Override
+    public int units() {
+        return units;
+    }
+
+    @Override
+    public int unitWidth() {
+        return L;
+    }
+
+    @Override
+    public int hiddenStride() {
+        return hs;
+    }
+
+    @Override
+    public int gateStride() {
+        return 4 * hs;
+    }
+
+    @Override
+    public void project(int slot, float[] x, int xOff, int xStride, int rows, float[] gates, int u0, int u1) {
+        float[] w = wIh[slot];
+        float[] b = bias[slot];
+        int k = inSize[slot];
+        int gs = 4 * hs;
+        for (int u = u0; u < u1; u++) {
+            int wo = u * k * PANEL;
+            int col = u * PANEL;
+            int r = 0;
+            if (MR >= 4) {
+                for (; r + 4 <= rows; r += 4) {
+                    gemm4(x, xOff + r * xStride, xStride, k, w, wo, gates, r * gs + col, gs, b, col);
+                }
+            }
+            if (MR >= 2) {
+                for (; r + 2 <= rows; r += 2) {
+                    gemm2(x, xOff + r * xStride, xStride, k, w, wo, gates, r * gs + col, gs, b, col);
+                }
+            }
+            for (; r < rows; r++) {
+                gemm1(x, xOff + r * xStride, k, w, wo, gates, r * gs + col, b, col);
+            }
+        }
+    }
+
+    @Override
+    public void step(int slot, float[] gates, int gOff, float[] hPrev, float[] hNext, float[] c, int batch,
+                     int[] lengths, int t, int u0, int u1) {
+        float[] w = wHh[slot];
+        int gs = 4 * hs;
+        for (int u = u0; u < u1; u++) {
+            int wo = u * hidden * PANEL;
+            int col = u * PANEL;
+            int b = 0;
+            if (MR >= 4) {
+                for (; b + 4 <= batch; b += 4) {
+                    gemm4(hPrev, b * hs, hs, hidden, w, wo, gates, gOff + b * gs + col, gs, null, 0);
+                    for (int r = b; r < b + 4; r++) {
+                        cell(gates, gOff + r * gs + col, hPrev, hNext, c, r * hs + u * L, active(lengths, t, r));
+                    }
+                }
+            }
+            if (MR >= 2) {
+                for (; b + 2 <= batch; b += 2) {
+                    gemm2(hPrev, b * hs, hs, hidden, w, wo, gates, gOff + b * gs + col, gs, null, 0);
+                    cell(gates, gOff + b * gs + col, hPrev, hNext, c, b * hs + u * L, active(lengths, t, b));
+                    cell(gates, gOff + (b + 1) * gs + col, hPrev, hNext, c, (b + 1) * hs + u * L, active(lengths, t, b + 1));
+                }
+            }
+            for (; b < batch; b++) {
+                gemm1(hPrev, b * hs, hidden, w, wo, gates, gOff + b * gs + col, null, 0);
+                cell(gates, gOff + b * gs + col, hPrev, hNext, c, b * hs + u * L, active(lengths, t, b));
+            }
+        }
+    }
+
+    private static boolean active(int[] lengths, int t, int b) {
+        return lengths == null || t < lengths[b];
+    }
+
+    /** c' = f c + i g and h' = o tanh(c') for one vector of hidden units, in registers. */
+    private static void cell(float[] gates, int g, float[] hPrev, float[] hNext, float[] c, int s, boolean active) {
+        if (!active) {
+            FloatVector.fromArray(FLOATS, hPrev, s).intoArray(hNext, s);
+            return;
+        }
+        FloatVector i = sigmoid(FloatVector.fromArray(FLOATS, gates, g));
+        FloatVector f = sigmoid(FloatVector.fromArray(FLOATS, gates, g + L));
+        FloatVector z = tanh(FloatVector.fromArray(FLOATS, gates, g + 2 * L));
+        FloatVector o = sigmoid(FloatVector.fromArray(FLOATS, gates, g + 3 * L));
+        FloatVector cn = f.fma(FloatVector.fromArray(FLOATS, c, s), i.mul(z));
+        cn.intoArray(c, s);
+        o.mul(tanh(cn)).intoArray(hNext, s);
+    }
+
+    /**
+     * One row: {@code out[0, 4L) = init + a[0, k) . panel}, where init is {@code bias[bo..]} or,
+     * when {@code bias} is null, what {@code out} holds.
+     */
+    private static void gemm1(float[] a, int ao, int k, float[] w, int wo, float[] out, int oo, float[] bias, int bo) {
+        float[] s = bias != null ? bias : out;
+        int so = bias != null ? bo : oo;
+        FloatVector c0 = FloatVector.fromArray(FLOATS, s, so);
+        FloatVector c1 = FloatVector.fromArray(FLOATS, s, so + L);
+        FloatVector c2 = FloatVector.fromArray(FLOATS, s, so + 2 * L);
+        FloatVector c3 = FloatVector.fromArray(FLOATS, s, so + 3 * L);
+        for (int kk = 0; kk < k; kk++) {
+            int p = wo + kk * PANEL;
+            FloatVector x = FloatVector.broadcast(FLOATS, a[ao + kk]);
+            c0 = FloatVector.fromArray(FLOATS, w, p).fma(x, c0);
+            c1 = FloatVector.fromArray(FLOATS, w, p + L).fma(x, c1);
+            c2 = FloatVector.fromArray(FLOATS, w, p + 2 * L).fma(x, c2);
+            c3 = FloatVector.fromArray(FLOATS, w, p + 3 * L).fma(x, c3);
+        }
+        c0.intoArray(out, oo);
+        c1.intoArray(out, oo + L);
+        c2.intoArray(out, oo + 2 * L);
+        c3.intoArray(out, oo + 3 * L);
+    }
+
+    /** Two rows ({@code a} rows {@code as} apart, {@code out} rows {@code os} apart); see {@link #gemm1}. */
+    private static void gemm2(float[] a, int ao, int as, int k, float[] w, int wo, float[] out, int oo, int os,
+                              float[] bias, int bo) {
+        float[] s = bias != null ? bias : out;
+        int s0 = bias != null ? bo : oo;
+        int s1 = bias != null ? bo : oo + os;
+        FloatVector c00 = FloatVector.fromArray(FLOATS, s, s0);
+        FloatVector c01 = FloatVector.fromArray(FLOATS, s, s0 + L);
+        FloatVector c02 = FloatVector.fromArray(FLOATS, s, s0 + 2 * L);
+        FloatVector c03 = FloatVector.fromArray(FLOATS, s, s0 + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(FLOATS, s, s1);
+        FloatVector c11 = FloatVector.fromArray(FLOATS, s, s1 + L);
+        FloatVector c12 = FloatVector.fromArray(FLOATS, s, s1 + 2 * L);
+        FloatVector c13 = FloatVector.fromArray(FLOATS, s, s1 + 3 * L);
+        int a1 = ao + as;
+        for (int kk = 0; kk < k; kk++) {
+            int p = wo + kk * PANEL;
+            FloatVector w0 = FloatVector.fromArray(FLOATS, w, p);
+            FloatVector w1 = FloatVector.fromArray(FLOATS, w, p + L);
+            FloatVector w2 = FloatVector.fromArray(FLOATS, w, p + 2 * L);
+            FloatVector w3 = FloatVector.fromArray(FLOATS, w, p + 3 * L);
+            FloatVector x0 = FloatVector.broadcast(FLOATS, a[ao + kk]);
+            c00 = w0.fma(x0, c00);
+            c01 = w1.fma(x0, c01);
+            c02 = w2.fma(x0, c02);
+            c03 = w3.fma(x0, c03);
+            FloatVector x1 = FloatVector.broadcast(FLOATS, a[a1 + kk]);
+            c10 = w0.fma(x1, c10);
+            c11 = w1.fma(x1, c11);
+            c12 = w2.fma(x1, c12);
+            c13 = w3.fma(x1, c13);
+        }
+        c00.intoArray(out, oo);
+        c01.intoArray(out, oo + L);
+        c02.intoArray(out, oo + 2 * L);
+        c03.intoArray(out, oo + 3 * L);
+        c10.intoArray(out, oo + os);
+        c11.intoArray(out, oo + os + L);
+        c12.intoArray(out, oo + os + 2 * L);
+        c13.intoArray(out, oo + os + 3 * L);
+    }
+
+    /** Four rows, for 32-register machines (AVX-512); see {@link #gemm2}. */
+    private static void gemm4(float[] a, int ao, int as, int k, float[] w, int wo, float[] out, int oo, int os,
+                              float[] bias, int bo) {
+        float[] s = bias != null ? bias : out;
+        int s0 = bias != null ? bo : oo;
+        int s1 = bias != null ? bo : oo + os;
+        int s2 = bias != null ? bo : oo + 2 * os;
+        int s3 = bias != null ? bo : oo + 3 * os;
+        FloatVector c00 = FloatVector.fromArray(FLOATS, s, s0);
+        FloatVector c01 = FloatVector.fromArray(FLOATS, s, s0 + L);
+        FloatVector c02 = FloatVector.fromArray(FLOATS, s, s0 + 2 * L);
+        FloatVector c03 = FloatVector.fromArray(FLOATS, s, s0 + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(FLOATS, s, s1);
+        FloatVector c11 = FloatVector.fromArray(FLOATS, s, s1 + L);
+        FloatVector c12 = FloatVector.fromArray(FLOATS, s, s1 + 2 * L);
+        FloatVector c13 = FloatVector.fromArray(FLOATS, s, s1 + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(FLOATS, s, s2);
+        FloatVector c21 = FloatVector.fromArray(FLOATS, s, s2 + L);
+        FloatVector c22 = FloatVector.fromArray(FLOATS, s, s2 + 2 * L);
+        FloatVector c23 = FloatVector.fromArray(FLOATS, s, s2 + 3 * L);
+        FloatVector c30 = FloatVector.fromArray(FLOATS, s, s3);
+        FloatVector c31 = FloatVector.fromArray(FLOATS, s, s3 + L);
+        FloatVector c32 = FloatVector.fromArray(FLOATS, s, s3 + 2 * L);
+        FloatVector c33 = FloatVector.fromArray(FLOATS, s, s3 + 3 * L);
+        int a1 = ao + as;
+        int a2 = a1 + as;
+        int a3 = a2 + as;
+        for (int kk = 0; kk < k; kk++) {
+            int p = wo + kk * PANEL;
+            FloatVector w0 = FloatVector.fromArray(FLOATS, w, p);
+            FloatVector w1 = FloatVector.fromArray(FLOATS, w, p + L);
+            FloatVector w2 = FloatVector.fromArray(FLOATS, w, p + 2 * L);
+            FloatVector w3 = FloatVector.fromArray(FLOATS, w, p + 3 * L);
+            FloatVector x = FloatVector.broadcast(FLOATS, a[ao + kk]);
+            c00 = w0.fma(x, c00);
+            c01 = w1.fma(x, c01);
+            c02 = w2.fma(x, c02);
+            c03 = w3.fma(x, c03);
+            x = FloatVector.broadcast(FLOATS, a[a1 + kk]);
+            c10 = w0.fma(x, c10);
+            c11 = w1.fma(x, c11);
+            c12 = w2.fma(x, c12);
+            c13 = w3.fma(x, c13);
+            x = FloatVector.broadcast(FLOATS, a[a2 + kk]);
+            c20 = w0.fma(x, c20);
+            c21 = w1.fma(x, c21);
+            c22 = w2.fma(x, c22);
+            c23 = w3.fma(x, c23);
+            x = FloatVector.broadcast(FLOATS, a[a3 + kk]);
+            c30 = w0.fma(x, c30);
+            c31 = w1.fma(x, c31);
+            c32 = w2.fma(x, c32);
+            c33 = w3.fma(x, c33);
+        }
+        c00.intoArray(out, oo);
+        c01.intoArray(out, oo + L);
+        c02.intoArray(out, oo + 2 * L);
+        c03.intoArray(out, oo + 3 * L);
+        c10.intoArray(out, oo + os);
+        c11.intoArray(out, oo + os + L);
+        c12.intoArray(out, oo + os + 2 * L);
+        c13.intoArray(out, oo + os + 3 * L);
+        c20.intoArray(out, oo + 2 * os);
+        c21.intoArray(out, oo + 2 * os + L);
+        c22.intoArray(out, oo + 2 * os + 2 * L);
+        c23.intoArray(out, oo + 2 * os + 3 * L);
+        c30.intoArray(out, oo + 3 * os);
+        c31.intoArray(out, oo + 3 * os + L);
+        c32.intoArray(out, oo + 3 * os + 2 * L);
+        c33.intoArray(out, oo + 3 * os + 3 * L);
+    }
+}
