@@ -149,10 +149,15 @@ final class ScalarPlan extends AbstractRnnPlan {
             double f = sigmoid(pre[hidden + j]);
             double g = Math.tanh(pre[2 * hidden + j]);
             double o = sigmoid(pre[3 * hidden + j]);
-            double cNew = f * c[j] + i * g;
+            double cNew = cellState(f, c[j], i, g);
             cNext[j] = (float) cNew;
             hNext[j] = (float) (o * Math.tanh(cNew));
         }
+    }
+
+    /** The cell update c' = f c + i g. */
+    static double cellState(double f, double c, double i, double g) {
+        return f * c + i * g;
     }
 
     static double sigmoid(double x) {

@@ -2,8 +2,9 @@ package io.cellstate.vector;
 
 import static io.cellstate.vector.VectorConfig.FLOATS;
 import static io.cellstate.vector.VectorConfig.LANES;
-import static io.cellstate.vector.VectorMath.sigmoid;
-import static io.cellstate.vector.VectorMath.tanh;
+import static io.cellstate.vector.VectorMath.Kind.SIGMOID;
+import static io.cellstate.vector.VectorMath.Kind.TANH;
+import static io.cellstate.vector.VectorMath.activate;
 
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
@@ -150,42 +151,55 @@ final class PanamaLstmKernel implements LstmKernel {
             if (MR >= 4) {
                 for (; b + 4 <= batch; b += 4) {
                     gemm4(hPrev, b * hs, hs, hidden, w, wo, gates, gOff + b * gs + col, gs, null, 0);
-                    for (int r = b; r < b + 4; r++) {
-                        cell(gates, gOff + r * gs + col, hPrev, hNext, c, r * hs + u * L, active(lengths, t, r));
-                    }
                 }
             }
             if (MR >= 2) {
                 for (; b + 2 <= batch; b += 2) {
                     gemm2(hPrev, b * hs, hs, hidden, w, wo, gates, gOff + b * gs + col, gs, null, 0);
-                    cell(gates, gOff + b * gs + col, hPrev, hNext, c, b * hs + u * L, active(lengths, t, b));
-                    cell(gates, gOff + (b + 1) * gs + col, hPrev, hNext, c, (b + 1) * hs + u * L, active(lengths, t, b + 1));
                 }
             }
             for (; b < batch; b++) {
                 gemm1(hPrev, b * hs, hidden, w, wo, gates, gOff + b * gs + col, null, 0);
-                cell(gates, gOff + b * gs + col, hPrev, hNext, c, b * hs + u * L, active(lengths, t, b));
             }
         }
-    }
-
-    private static boolean active(int[] lengths, int t, int b) {
-        return lengths == null || t < lengths[b];
-    }
-
-    /** c' = f c + i g and h' = o tanh(c') for one vector of hidden units, in registers. */
-    private static void cell(float[] gates, int g, float[] hPrev, float[] hNext, float[] c, int s, boolean active) {
-        if (!active) {
-            FloatVector.fromArray(FLOATS, hPrev, s).intoArray(hNext, s);
-            return;
+        int units = u1 - u0;
+        for (int b = 0; b < batch; b++) {
+            int g = gOff + b * gs + u0 * PANEL;
+            int s = b * hs + u0 * L;
+            if (lengths != null && t >= lengths[b]) {
+                System.arraycopy(hPrev, s, hNext, s, units * L);
+                continue;
+            }
+            activate(gates, g, units, PANEL, 2 * L, SIGMOID);      // i, f
+            activate(gates, g + 2 * L, units, PANEL, L, TANH);    // g
+            activate(gates, g + 3 * L, units, PANEL, L, SIGMOID); // o
+            updateCell(gates, g, c, hNext, s, units);
+            activate(hNext, s, 1, 0, units * L, TANH);
+            scaleByOutputGate(gates, g, hNext, s, units);
         }
-        FloatVector i = sigmoid(FloatVector.fromArray(FLOATS, gates, g));
-        FloatVector f = sigmoid(FloatVector.fromArray(FLOATS, gates, g + L));
-        FloatVector z = tanh(FloatVector.fromArray(FLOATS, gates, g + 2 * L));
-        FloatVector o = sigmoid(FloatVector.fromArray(FLOATS, gates, g + 3 * L));
-        FloatVector cn = f.fma(FloatVector.fromArray(FLOATS, c, s), i.mul(z));
-        cn.intoArray(c, s);
-        o.mul(tanh(cn)).intoArray(hNext, s);
+    }
+
+    /** c' = f c + i g, into c and (to take its tanh next) into h, for {@code units} units. */
+    private static void updateCell(float[] gates, int g, float[] c, float[] h, int s, int units) {
+        for (int u = 0; u < units; u++) {
+            int gu = g + u * PANEL;
+            int su = s + u * L;
+            FloatVector i = FloatVector.fromArray(FLOATS, gates, gu);
+            FloatVector f = FloatVector.fromArray(FLOATS, gates, gu + L);
+            FloatVector z = FloatVector.fromArray(FLOATS, gates, gu + 2 * L);
+            FloatVector cn = f.fma(FloatVector.fromArray(FLOATS, c, su), i.mul(z));
+            cn.intoArray(c, su);
+            cn.intoArray(h, su);
+        }
+    }
+
+    /** h' = o tanh(c'), with tanh(c') already in h. */
+    private static void scaleByOutputGate(float[] gates, int g, float[] h, int s, int units) {
+        for (int u = 0; u < units; u++) {
+            int su = s + u * L;
+            FloatVector.fromArray(FLOATS, gates, g + u * PANEL + 3 * L)
+                    .mul(FloatVector.fromArray(FLOATS, h, su)).intoArray(h, su);
+        }
     }
 
     /**

@@ -1,0 +1,117 @@
+package io.cellstate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/** The API's own contracts: specs, weights, tensors and the registry, independent of any kernel. */
+class ApiTest {
+
+    private static void rejects(String prefix, Executable e) {
+        IllegalArgumentException x = assertThrows(IllegalArgumentException.class, e);
+        assertTrue(x.getMessage().startsWith(prefix + ": expected"), x.getMessage());
+        assertTrue(x.getMessage().contains("got"), x.getMessage());
+    }
+
+    @Test
+    void specValidatesEverySize() {
+        rejects("inputSize", () -> RnnSpec.lstm(0, 4));
+        rejects("hiddenSize", () -> RnnSpec.lstm(3, -1));
+        rejects("layers", () -> RnnSpec.builder().inputSize(3).hiddenSize(4).layers(0).build());
+        assertThrows(NullPointerException.class, () -> RnnSpec.builder().inputSize(3).hiddenSize(4).direction(null).build());
+        RnnSpec s = RnnSpec.builder().inputSize(3).hiddenSize(4).layers(2).direction(Direction.BIDIRECTIONAL).build();
+        assertEquals(3, s.layerInputSize(0));
+        assertEquals(8, s.layerInputSize(1));
+        assertEquals(8, s.outputSize());
+        assertEquals(4, s.stateCount());
+    }
+
+    @Test
+    void otherCellsAreDeclaredButNotSupportedYet() {
+        for (CellKind k : new CellKind[] {CellKind.GRU, CellKind.RNN_TANH, CellKind.RNN_RELU}) {
+            RnnSpec s = RnnSpec.builder().cell(k).inputSize(3).hiddenSize(4).build();
+            for (Backend b : Backends.all()) {
+                assertTrue(b.unsupported(s).contains("not supported yet"), b.name() + ": " + b.unsupported(s));
+            }
+            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                    () -> Backends.byName("scalar").plan(s, RnnWeights.random(s, 1)));
+            assertTrue(e.getMessage().contains("not supported yet"), e.getMessage());
+        }
+    }
+
+    @Test
+    void trainingModeIsRefusedClearly() {
+        RnnSpec s = RnnSpec.lstm(3, 4);
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> Backends.byName("scalar")
+                .plan(s, RnnWeights.random(s, 1), PlanOptions.defaults().withMode(ForwardMode.TRAINING)));
+        assertTrue(e.getMessage().contains("TRAINING"), e.getMessage());
+    }
+
+    @Test
+    void randomWeightsFollowPyTorchsInitialisation() {
+        RnnSpec s = RnnSpec.builder().inputSize(5).hiddenSize(16).layers(2).direction(Direction.BIDIRECTIONAL).build();
+        RnnWeights w = RnnWeights.random(s, 7);
+        double bound = 1 / Math.sqrt(16);
+        double max = 0;
+        Map<String, float[]> dict = w.toPyTorch();
+        assertEquals(16, dict.size());
+        assertEquals(64 * 5, dict.get("weight_ih_l0").length);
+        assertEquals(64 * 32, dict.get("weight_ih_l1_reverse").length);
+        assertEquals(64 * 16, dict.get("weight_hh_l1").length);
+        for (float[] t : dict.values()) {
+            for (float v : t) {
+                max = Math.max(max, Math.abs(v));
+                assertTrue(Math.abs(v) <= bound, "U(-1/sqrt(H), 1/sqrt(H)): " + v);
+            }
+        }
+        assertTrue(max > 0.9 * bound, "the whole range is used");
+        assertArrayEquals(w.weightHhArray(1, 1), RnnWeights.random(s, 7).weightHhArray(1, 1), "seeded");
+        RnnWeights again = RnnWeights.builder(s).putAll(dict).build();
+        assertArrayEquals(w.biasHhArray(1, 0), again.biasHhArray(1, 0), "round trip through PyTorch names");
+    }
+
+    @Test
+    void weightsCheckEveryShape() {
+        RnnSpec s = RnnSpec.builder().inputSize(3).hiddenSize(2).layers(2).direction(Direction.BIDIRECTIONAL).build();
+        RnnWeights.Builder b = RnnWeights.builder(s);
+        rejects("weight_ih_l0", () -> b.weightIh(0, 0, new float[8 * 4]));
+        rejects("weight_ih_l1_reverse", () -> b.weightIh(1, 1, new float[8 * 3]));   // layer 1 reads 2*H = 4
+        rejects("weight_hh_l0", () -> b.weightHh(0, 0, (float[]) null));
+        rejects("bias_ih_l0", () -> b.biasIh(0, 0, new float[7]));
+        rejects("layer", () -> b.weightHh(2, 0, new float[16]));
+        rejects("weight_hh direction", () -> b.weightHh(0, 2, new float[16]));
+        rejects("name", () -> b.put("weight_xx_l0", new float[1]));
+        b.weightIh(0, 0, new float[24]);
+        rejects("weight_hh_l0", b::build);                                           // missing
+        RnnSpec noBias = RnnSpec.builder().inputSize(3).hiddenSize(2).bias(false).build();
+        rejects("bias_hh_l0", () -> RnnWeights.builder(noBias).biasHh(0, 0, new float[8]));
+        RnnWeights w = RnnWeights.builder(noBias).weightIh(0, 0, new float[24]).weightHh(0, 0, new float[16]).build();
+        assertArrayEquals(new float[8], w.biasIhArray(0, 0), "no bias reads as zeros");
+    }
+
+    @Test
+    void tensorsCheckTheirShape() {
+        rejects("data", () -> Tensor.of(new float[5], 2, 3));
+        rejects("shape[1]", () -> Tensor.zeros(2, -3));
+        rejects("segment", () -> Tensor.wrap(java.lang.foreign.MemorySegment.ofArray(new float[5]), 2, 2));
+        Tensor t = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
+        assertEquals(6, t.get(1, 2));
+        t.set(9, 0, 1);
+        assertEquals(9, t.toArray()[1]);
+        assertThrows(IndexOutOfBoundsException.class, () -> t.get(2, 0));
+    }
+
+    @Test
+    void registryFindsBackendsByNameAndExplainsUnknownNames() {
+        assertEquals("scalar", Backends.byName("scalar").name());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.get("nope", RnnSpec.lstm(1, 1)));
+        assertTrue(e.getMessage().startsWith("backend: expected one of [") && e.getMessage().contains("got 'nope'"),
+                e.getMessage());
+        assertEquals(Backends.all().get(0).priority(), Backends.all().stream().mapToInt(Backend::priority).max().orElseThrow());
+    }
+}

