@@ -23,7 +23,7 @@ import io.cellstate.testing.Case;
 import io.cellstate.testing.Compare;
 import io.cellstate.testing.OnnxCase;
 import io.cellstate.testing.Reference;
-import io.cellstate.testing.Tolerance;
+import io.cellstate.Tolerance;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.cellstate.RnnOutput;
 import io.cellstate.Tensor;
+import io.cellstate.Tolerance;
 import java.util.Arrays;
 
 /** Element-wise comparison with a useful failure message (where, how far, which seed). */
@@ -11,24 +12,9 @@ public final class Compare {
     private Compare() {
     }
 
-    /**
-     * Largest |expected - actual| over the elements; NaN where exactly one of a pair is NaN
-     * (a NaN must propagate, not be hidden), 0 for a pair of NaNs.
-     */
+    /** Largest |expected - actual|, NaN where exactly one of a pair is NaN: see {@link Tolerance#maxAbsDifference}. */
     public static double maxAbsDiff(Tensor expected, Tensor actual) {
-        double worst = 0;
-        for (long i = 0; i < expected.size(); i++) {
-            float e = expected.getFlat(i);
-            float a = actual.getFlat(i);
-            if (Float.isNaN(e) || Float.isNaN(a)) {
-                if (Float.isNaN(e) != Float.isNaN(a)) {
-                    return Double.NaN;
-                }
-                continue;
-            }
-            worst = Math.max(worst, Math.abs((double) e - a));
-        }
-        return worst;
+        return Tolerance.maxAbsDifference(expected, actual);
     }
 
     /** Fails unless every element is within {@code tol}; returns the largest difference. */

@@ -1,9 +1,8 @@
-package io.cellstate.testing;
-
-import io.cellstate.RnnSpec;
+package io.cellstate;
 
 /**
- * How far two correct float32 LSTMs may differ, derived from the accumulation length rather than
+ * How far two correct float32 LSTMs may differ: the rule the conformance suite, the benchmarks'
+ * oracle check and the demo all apply, derived from the accumulation length rather than
  * guessed (as benchdnn does for its RNN tests).
  *
  * <p>Each gate pre-activation is a sum of n = in + H + 2 terms (inputs, recurrent inputs, two
@@ -44,5 +43,28 @@ public final class Tolerance {
     /** The tolerance for a forward pass of {@code steps} steps. */
     public static double lstm(RnnSpec spec, int steps) {
         return C * U * Math.sqrt((double) accumulationLength(spec) * steps * spec.layers());
+    }
+
+    /**
+     * Largest |a - b| over two tensors of the same size; NaN where exactly one of a pair is NaN
+     * (a NaN must propagate, not be hidden), while a pair of NaNs agrees.
+     */
+    public static double maxAbsDifference(Tensor a, Tensor b) {
+        if (a.size() != b.size()) {
+            throw new IllegalArgumentException("b: expected " + a.size() + " elements like a, got " + b.size());
+        }
+        double worst = 0;
+        for (long i = 0; i < a.size(); i++) {
+            float x = a.getFlat(i);
+            float y = b.getFlat(i);
+            if (Float.isNaN(x) || Float.isNaN(y)) {
+                if (Float.isNaN(x) != Float.isNaN(y)) {
+                    return Double.NaN;
+                }
+                continue;
+            }
+            worst = Math.max(worst, Math.abs((double) x - y));
+        }
+        return worst;
     }
 }

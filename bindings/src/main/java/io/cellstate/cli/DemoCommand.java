@@ -1,0 +1,292 @@
+package io.cellstate.cli;
+
+import io.cellstate.Availability;
+import io.cellstate.Backend;
+import io.cellstate.Backends;
+import io.cellstate.Direction;
+import io.cellstate.Layout;
+import io.cellstate.PlanOptions;
+import io.cellstate.RnnInput;
+import io.cellstate.RnnOutput;
+import io.cellstate.RnnPlan;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeights;
+import io.cellstate.Tensor;
+import io.cellstate.Tolerance;
+import io.cellstate.cli.TextTable.Align;
+import io.cellstate.vector.VectorBackend;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code cellstate demo}: every available backend runs the same random bidirectional LSTM on the
+ * same batch; each is checked against the scalar oracle and timed.
+ */
+@Command(name = "demo",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = {
+            "Run a random bidirectional LSTM on every available backend, check each against the scalar oracle"
+                    + " and time it.",
+            "Exits with 1 if a backend's deviation from the oracle exceeds the tolerance."
+        })
+final class DemoCommand implements Callable<Integer> {
+
+    static final String ORACLE = "scalar";
+    static final int WARMUP_RUNS = 2;
+    /** Unit roundoff of float32. */
+    /** The largest heap tensor, in floats (a Java array's limit). */
+    private static final long MAX_TENSOR = Integer.MAX_VALUE - 8;
+
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    private int layers;
+    private int input;
+    private int hidden;
+    private int steps;
+    private int batch;
+    private long seed;
+    private int threads;
+    private int repeat;
+
+    @Option(names = "--layers", paramLabel = "N", defaultValue = "2",
+            description = "Stacked layers (default: ${DEFAULT-VALUE}).")
+    void layers(int v) {
+        layers = atLeast("--layers", v, 1);
+    }
+
+    @Option(names = "--input", paramLabel = "N", defaultValue = "64",
+            description = "Input features per time step (default: ${DEFAULT-VALUE}).")
+    void input(int v) {
+        input = atLeast("--input", v, 1);
+    }
+
+    @Option(names = "--hidden", paramLabel = "N", defaultValue = "128",
+            description = "Hidden units per layer and direction (default: ${DEFAULT-VALUE}).")
+    void hidden(int v) {
+        hidden = atLeast("--hidden", v, 1);
+    }
+
+    @Option(names = "--steps", paramLabel = "T", defaultValue = "50",
+            description = "Time steps per sequence (default: ${DEFAULT-VALUE}).")
+    void steps(int v) {
+        steps = atLeast("--steps", v, 1);
+    }
+
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "16",
+            description = "Sequences per batch (default: ${DEFAULT-VALUE}).")
+    void batch(int v) {
+        batch = atLeast("--batch", v, 1);
+    }
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42",
+            description = "Seed of the random weights, input and initial states (default: ${DEFAULT-VALUE}).")
+    void seed(long v) {
+        seed = v;
+    }
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+            description = "CPU threads per plan; 0 uses every available processor (default: ${DEFAULT-VALUE}).")
+    void threads(int v) {
+        threads = atLeast("--threads", v, 0);
+    }
+
+    @Option(names = "--repeat", paramLabel = "N", defaultValue = "5",
+            description = "Timed runs per backend, after " + WARMUP_RUNS + " warm-up runs; the table shows"
+                    + " their median (default: ${DEFAULT-VALUE}).")
+    void repeat(int v) {
+        repeat = atLeast("--repeat", v, 1);
+    }
+
+    private int atLeast(String option, int value, int min) {
+        if (value < min) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "Invalid value for option '" + option + "': expected >= " + min + ", got " + value);
+        }
+        return value;
+    }
+
+    /** What one backend produced: its output and its median time, or the failure that stopped it. */
+    private record Result(Backend backend, RnnOutput out, double medianMs, RuntimeException failure) {
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        RnnSpec rnn = network();
+        RnnWeights weights = RnnWeights.random(rnn, seed);
+        RnnInput in = randomInput(rnn);
+        PlanOptions options = PlanOptions.defaults().withThreads(threads).withCapacity(batch, steps);
+
+        out.printf(Locale.ROOT, "Cellstate demo: LSTM, %d layer%s, bidirectional, input %d, hidden %d,"
+                        + " T = %d steps, B = %d sequences, seed %d%n",
+                layers, layers == 1 ? "" : "s", input, hidden, steps, batch, seed);
+        out.printf(Locale.ROOT, "Threads: %s; Vector API: %s%n",
+                threads == 0 ? options.resolvedThreads() + " (all available processors)" : Integer.toString(threads),
+                VectorBackend.widthInUse());
+        out.println();
+        out.flush();
+
+        List<Backend> runnable = new ArrayList<>();
+        List<String> notRun = new ArrayList<>();
+        Backend oracle = Backends.byName(ORACLE);
+        runnable.add(oracle);
+        for (Backend b : Backends.all()) {
+            Availability a = b.availability();
+            String unsupported = a.available() ? b.unsupported(rnn) : "";
+            if (!a.available()) {
+                notRun.add(b.name() + ": unavailable: " + a.reason());
+            } else if (!unsupported.isEmpty()) {
+                notRun.add(b.name() + ": does not support this network: " + unsupported);
+            } else if (b != oracle) {
+                runnable.add(b);
+            }
+        }
+
+        Result reference = run(oracle, rnn, weights, in, options);
+        if (reference.failure() != null) {
+            throw reference.failure();
+        }
+        double tol = tolerance(rnn, steps);
+        double flops = rnn.forwardFlops(steps, batch);
+        TextTable table = new TextTable(
+                new String[] {"backend", "max |dev|", "tolerance", "check", "median ms", "GFLOP/s", "speed-up"},
+                Align.LEFT, Align.RIGHT, Align.RIGHT, Align.LEFT, Align.RIGHT, Align.RIGHT, Align.RIGHT);
+        table.row(ORACLE, "-", "-", "oracle", ms(reference.medianMs()), gflops(flops, reference.medianMs()), "1.00x");
+        boolean allPass = true;
+        List<String> failures = new ArrayList<>();
+        for (Backend b : runnable.subList(1, runnable.size())) {
+            Result r = run(b, rnn, weights, in, options);
+            if (r.failure() != null) {
+                allPass = false;
+                failures.add(b.name() + ": " + r.failure());
+                table.row(b.name(), "error", sci(tol), "FAIL", "-", "-", "-");
+                continue;
+            }
+            double dev = maxDeviation(reference.out(), r.out());
+            boolean pass = dev <= tol; // false for NaN
+            allPass &= pass;
+            table.row(b.name(), sci(dev), sci(tol), pass ? "PASS" : "FAIL", ms(r.medianMs()),
+                    gflops(flops, r.medianMs()),
+                    String.format(Locale.ROOT, "%.2fx", reference.medianMs() / r.medianMs()));
+        }
+        table.print(out);
+
+        out.println();
+        out.println("max |dev|: largest |backend - scalar| over y, hN and cN; scalar, the oracle, accumulates in float64.");
+        out.printf(Locale.ROOT, "tolerance = %.0f * u * sqrt(n * T * layers), u = 2^-24, n = max over layers of"
+                + " (layer input + hidden) + 2 = %d terms per gate: %s (the conformance suite's rule)%n",
+                Tolerance.C, Tolerance.accumulationLength(rnn), sci(tol));
+        out.printf(Locale.ROOT, "time: median of %d timed run%s after %d warm-up runs, one forward pass over the"
+                        + " batch; speed-up = scalar time / backend time.%n",
+                repeat, repeat == 1 ? "" : "s", WARMUP_RUNS);
+        out.printf(Locale.ROOT, "GFLOP/s: the GEMMs' %.3g floating-point operations per pass / time.%n", flops);
+        for (String f : failures) {
+            out.println("error: " + f);
+        }
+        if (!notRun.isEmpty()) {
+            out.println();
+            out.println("Not run:");
+            for (String s : notRun) {
+                out.println("  " + s);
+            }
+        }
+        out.flush();
+        return allPass ? 0 : Main.EXIT_FAILED;
+    }
+
+    private RnnSpec network() {
+        long floats = (long) steps * batch * Math.max(input, 2L * hidden);
+        if (floats > MAX_TENSOR) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Invalid sizes: the input and output"
+                    + " sequences need --steps * --batch * max(--input, 2 * --hidden) = " + floats
+                    + " floats each, at most " + MAX_TENSOR + " fit in a Java array");
+        }
+        try {
+            return RnnSpec.builder().inputSize(input).hiddenSize(hidden).layers(layers)
+                    .direction(Direction.BIDIRECTIONAL).build();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Invalid network size: " + e.getMessage(), e);
+        }
+    }
+
+    /** Input in U(-1, 1) and initial states in U(-0.5, 0.5), from a stream apart from the weights'. */
+    private RnnInput randomInput(RnnSpec rnn) {
+        SplittableRandom rng = new SplittableRandom(seed).split();
+        Tensor x = random(rng, 1.0, Layout.SEQUENCE_MAJOR.shape(steps, batch, rnn.inputSize()));
+        Tensor h0 = random(rng, 0.5, rnn.stateCount(), batch, rnn.hiddenSize());
+        Tensor c0 = random(rng, 0.5, rnn.stateCount(), batch, rnn.hiddenSize());
+        return RnnInput.of(x).withInitialState(h0, c0);
+    }
+
+    private static Tensor random(SplittableRandom rng, double k, int... shape) {
+        Tensor t = Tensor.zeros(shape);
+        for (long i = 0; i < t.size(); i++) {
+            t.setFlat(i, (float) rng.nextDouble(-k, k));
+        }
+        return t;
+    }
+
+    private Result run(Backend b, RnnSpec rnn, RnnWeights weights, RnnInput in, PlanOptions options) {
+        RnnOutput out = RnnOutput.allocate(rnn, Layout.SEQUENCE_MAJOR, steps, batch);
+        long[] nanos = new long[repeat];
+        try (RnnPlan plan = b.plan(rnn, weights, options)) {
+            for (int i = 0; i < WARMUP_RUNS; i++) {
+                plan.forward(in, out);
+            }
+            for (int i = 0; i < repeat; i++) {
+                long start = System.nanoTime();
+                plan.forward(in, out);
+                nanos[i] = System.nanoTime() - start;
+            }
+        } catch (RuntimeException e) {
+            return new Result(b, null, Double.NaN, e);
+        }
+        return new Result(b, out, median(nanos) / 1e6, null);
+    }
+
+    /** The conformance suite's tolerance (see {@link Tolerance}). */
+    static double tolerance(RnnSpec rnn, int steps) {
+        return Tolerance.lstm(rnn, steps);
+    }
+
+    static double median(long[] values) {
+        long[] v = values.clone();
+        Arrays.sort(v);
+        int m = v.length / 2;
+        return v.length % 2 == 1 ? v[m] : (v[m - 1] + (double) v[m]) / 2;
+    }
+
+    /** The largest absolute difference over y, hN and cN; NaN if any element differs by NaN. */
+    static double maxDeviation(RnnOutput expected, RnnOutput actual) {
+        double max = maxDeviation(expected.y(), actual.y());
+        max = Math.max(max, maxDeviation(expected.hN(), actual.hN()));
+        return Math.max(max, maxDeviation(expected.cN(), actual.cN()));
+    }
+
+    private static double maxDeviation(Tensor expected, Tensor actual) {
+        return Tolerance.maxAbsDifference(expected, actual);
+    }
+
+    private static String sci(double v) {
+        return String.format(Locale.ROOT, "%.2e", v);
+    }
+
+    private static String ms(double v) {
+        return String.format(Locale.ROOT, "%.3f", v);
+    }
+
+    private static String gflops(double flops, double ms) {
+        double g = flops / (ms * 1e6);
+        return String.format(Locale.ROOT, g < 1 ? "%.3f" : "%.2f", g);
+    }
+}

@@ -1,0 +1,118 @@
+package io.cellstate.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.cellstate.Direction;
+import io.cellstate.RnnSpec;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** Runs the command line in-process, as the launcher would, and reads what it prints. */
+class MainTest {
+
+    /** Exit code and the text written to standard output and standard error. */
+    private record Run(int exitCode, String out, String err) {
+        List<String> lines() {
+            return out.lines().toList();
+        }
+
+        String row(String backend) {
+            return lines().stream().filter(l -> l.startsWith(backend + " ")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no row for " + backend + " in:\n" + out + err));
+        }
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void demoChecksEveryBackendAgainstTheOracle() {
+        Run r = run("demo", "--steps", "3", "--batch", "2", "--hidden", "8", "--input", "5", "--repeat", "1");
+        assertEquals(0, r.exitCode(), r.out() + r.err());
+        assertTrue(r.row("scalar").contains("oracle"), r.out());
+        // The tests run with --add-modules jdk.incubator.vector (surefire's argLine): vector must be there.
+        assertTrue(r.row("vector").contains("PASS"), r.out());
+        assertTrue(r.out().contains("tolerance = 8 * u * sqrt(n * T * layers)"), r.out());
+    }
+
+    @Test
+    void demoWithOneLayerAndOddSizes() {
+        Run r = run("demo", "--layers", "1", "--steps", "7", "--batch", "3", "--hidden", "17", "--input", "1",
+                "--repeat", "2", "--threads", "1", "--seed", "7");
+        assertEquals(0, r.exitCode(), r.out() + r.err());
+        assertTrue(r.row("vector").contains("PASS"), r.out());
+    }
+
+    @Test
+    void badOptionValueIsAUsageErrorNamingTheOption() {
+        Run r = run("demo", "--batch", "0");
+        assertNotEquals(0, r.exitCode());
+        assertTrue(r.err().contains("--batch"), r.err());
+        assertTrue(r.err().contains("expected >= 1, got 0"), r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void unknownOptionAndNonNumberAreUsageErrors() {
+        Run unknown = run("demo", "--bogus");
+        assertEquals(CommandLine.ExitCode.USAGE, unknown.exitCode());
+        assertTrue(unknown.err().contains("--bogus"), unknown.err());
+
+        Run notANumber = run("demo", "--steps", "ten");
+        assertEquals(CommandLine.ExitCode.USAGE, notANumber.exitCode());
+        assertTrue(notANumber.err().contains("--steps"), notANumber.err());
+    }
+
+    @Test
+    void noSubcommandShowsUsage() {
+        Run r = run();
+        assertEquals(CommandLine.ExitCode.USAGE, r.exitCode());
+        assertTrue(r.err().contains("Usage: cellstate"), r.err());
+    }
+
+    @Test
+    void infoListsEveryBackend() {
+        Run r = run("info");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("java.home"), r.out());
+        assertTrue(r.row("scalar").contains("yes"), r.out());
+        assertTrue(r.row("vector").contains("yes"), r.out());
+    }
+
+    @Test
+    void helpAndVersion() {
+        Run help = run("demo", "--help");
+        assertEquals(0, help.exitCode());
+        assertTrue(help.out().contains("--repeat"), help.out());
+
+        Run version = run("--version");
+        assertEquals(0, version.exitCode());
+        assertTrue(version.out().startsWith("cellstate "), version.out());
+    }
+
+    @Test
+    void toleranceFollowsTheAccumulationLength() {
+        RnnSpec rnn = RnnSpec.builder().inputSize(64).hiddenSize(128).layers(2)
+                .direction(Direction.BIDIRECTIONAL).build();
+        assertEquals(256 + 128 + 2, io.cellstate.Tolerance.accumulationLength(rnn));
+        assertEquals(8 * Math.pow(2, -24) * Math.sqrt(386.0 * 50 * 2), DemoCommand.tolerance(rnn, 50), 1e-15);
+    }
+
+    @Test
+    void medianOfOddAndEvenCounts() {
+        assertEquals(3, DemoCommand.median(new long[] {9, 3, 1}));
+        assertEquals(2.5, DemoCommand.median(new long[] {4, 1, 2, 3}));
+    }
+}
