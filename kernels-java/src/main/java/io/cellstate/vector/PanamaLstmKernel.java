@@ -119,23 +119,35 @@ final class PanamaLstmKernel implements LstmKernel {
         float[] b = bias[slot];
         int k = inSize[slot];
         int gs = 4 * hs;
+        int blocked = MR == 1 ? 0 : rows - rows % MR;
         for (int u = u0; u < u1; u++) {
             int wo = u * k * PANEL;
             int col = u * PANEL;
-            int r = 0;
-            if (MR >= 4) {
-                for (; r + 4 <= rows; r += 4) {
+            for (int r = 0; r < blocked; r += MR) {
+                if (MR == 4) {
                     gemm4(x, xOff + r * xStride, xStride, k, w, wo, gates, r * gs + col, gs, b, col);
-                }
-            }
-            if (MR >= 2) {
-                for (; r + 2 <= rows; r += 2) {
+                } else {
                     gemm2(x, xOff + r * xStride, xStride, k, w, wo, gates, r * gs + col, gs, b, col);
                 }
             }
-            for (; r < rows; r++) {
-                gemm1(x, xOff + r * xStride, k, w, wo, gates, r * gs + col, b, col);
-            }
+        }
+        for (int r = blocked; r < rows; r++) {
+            singleRow(x, xOff + r * xStride, k, w, gates, r * gs, b, u0, u1);
+        }
+    }
+
+    /**
+     * One row against units {@code [u0, u1)}, two panels at a time: eight independent FMA chains
+     * keep both FMA pipes busy where one panel's four chains would wait on FMA latency (the batch-1
+     * GEMV). Each element's sum runs in the same order as in the blocked kernels.
+     */
+    private static void singleRow(float[] a, int ao, int k, float[] w, float[] out, int oo, float[] bias, int u0, int u1) {
+        int u = u0;
+        for (; u + 2 <= u1; u += 2) {
+            gemm1x2(a, ao, k, w, u * k * PANEL, (u + 1) * k * PANEL, out, oo + u * PANEL, bias, u * PANEL);
+        }
+        if (u < u1) {
+            gemm1(a, ao, k, w, u * k * PANEL, out, oo + u * PANEL, bias, u * PANEL);
         }
     }
 
@@ -144,23 +156,20 @@ final class PanamaLstmKernel implements LstmKernel {
                      int[] lengths, int t, int u0, int u1) {
         float[] w = wHh[slot];
         int gs = 4 * hs;
+        int blocked = MR == 1 ? 0 : batch - batch % MR;
         for (int u = u0; u < u1; u++) {
             int wo = u * hidden * PANEL;
             int col = u * PANEL;
-            int b = 0;
-            if (MR >= 4) {
-                for (; b + 4 <= batch; b += 4) {
+            for (int b = 0; b < blocked; b += MR) {
+                if (MR == 4) {
                     gemm4(hPrev, b * hs, hs, hidden, w, wo, gates, gOff + b * gs + col, gs, null, 0);
-                }
-            }
-            if (MR >= 2) {
-                for (; b + 2 <= batch; b += 2) {
+                } else {
                     gemm2(hPrev, b * hs, hs, hidden, w, wo, gates, gOff + b * gs + col, gs, null, 0);
                 }
             }
-            for (; b < batch; b++) {
-                gemm1(hPrev, b * hs, hidden, w, wo, gates, gOff + b * gs + col, null, 0);
-            }
+        }
+        for (int b = blocked; b < batch; b++) {
+            singleRow(hPrev, b * hs, hidden, w, gates, gOff + b * gs, null, u0, u1);
         }
         int units = u1 - u0;
         for (int b = 0; b < batch; b++) {
@@ -225,6 +234,42 @@ final class PanamaLstmKernel implements LstmKernel {
         c1.intoArray(out, oo + L);
         c2.intoArray(out, oo + 2 * L);
         c3.intoArray(out, oo + 3 * L);
+    }
+
+    /** One row against two panels ({@code w} at {@code w0} and {@code w1}, out and bias a panel apart); see {@link #gemm1}. */
+    private static void gemm1x2(float[] a, int ao, int k, float[] w, int w0, int w1, float[] out, int oo,
+                                float[] bias, int bo) {
+        float[] s = bias != null ? bias : out;
+        int so = bias != null ? bo : oo;
+        FloatVector c0 = FloatVector.fromArray(FLOATS, s, so);
+        FloatVector c1 = FloatVector.fromArray(FLOATS, s, so + L);
+        FloatVector c2 = FloatVector.fromArray(FLOATS, s, so + 2 * L);
+        FloatVector c3 = FloatVector.fromArray(FLOATS, s, so + 3 * L);
+        FloatVector d0 = FloatVector.fromArray(FLOATS, s, so + PANEL);
+        FloatVector d1 = FloatVector.fromArray(FLOATS, s, so + PANEL + L);
+        FloatVector d2 = FloatVector.fromArray(FLOATS, s, so + PANEL + 2 * L);
+        FloatVector d3 = FloatVector.fromArray(FLOATS, s, so + PANEL + 3 * L);
+        for (int kk = 0; kk < k; kk++) {
+            int p = w0 + kk * PANEL;
+            int q = w1 + kk * PANEL;
+            FloatVector x = FloatVector.broadcast(FLOATS, a[ao + kk]);
+            c0 = FloatVector.fromArray(FLOATS, w, p).fma(x, c0);
+            c1 = FloatVector.fromArray(FLOATS, w, p + L).fma(x, c1);
+            c2 = FloatVector.fromArray(FLOATS, w, p + 2 * L).fma(x, c2);
+            c3 = FloatVector.fromArray(FLOATS, w, p + 3 * L).fma(x, c3);
+            d0 = FloatVector.fromArray(FLOATS, w, q).fma(x, d0);
+            d1 = FloatVector.fromArray(FLOATS, w, q + L).fma(x, d1);
+            d2 = FloatVector.fromArray(FLOATS, w, q + 2 * L).fma(x, d2);
+            d3 = FloatVector.fromArray(FLOATS, w, q + 3 * L).fma(x, d3);
+        }
+        c0.intoArray(out, oo);
+        c1.intoArray(out, oo + L);
+        c2.intoArray(out, oo + 2 * L);
+        c3.intoArray(out, oo + 3 * L);
+        d0.intoArray(out, oo + PANEL);
+        d1.intoArray(out, oo + PANEL + L);
+        d2.intoArray(out, oo + PANEL + 2 * L);
+        d3.intoArray(out, oo + PANEL + 3 * L);
     }
 
     /** Two rows ({@code a} rows {@code as} apart, {@code out} rows {@code os} apart); see {@link #gemm1}. */

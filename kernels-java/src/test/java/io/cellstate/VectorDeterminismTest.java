@@ -1,0 +1,72 @@
+package io.cellstate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import io.cellstate.testing.Case;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The vector kernel sums every element in the same order whatever the row blocking and the
+ * thread split (see PanamaLstmKernel), so a sequence's result is bit for bit the same alone or in a
+ * batch, on one thread or several, in one call or two.
+ */
+class VectorDeterminismTest {
+    private final Backend vector = Backends.byName("vector");
+    private final RnnSpec spec = RnnSpec.builder().inputSize(24).hiddenSize(70).layers(2).build();
+    private final RnnWeights weights = RnnWeights.random(spec, 5);
+
+    @BeforeEach
+    void needsVector() {
+        Assumptions.assumeTrue(vector.availability().available(), () -> vector.availability().reason());
+    }
+
+    @Test
+    void aSequenceAloneEqualsItInABatch() {
+        int steps = 9;
+        int batch = 5;
+        float[] x = Case.uniform(new SplittableRandom(3), steps * batch * 24, 1);
+        try (RnnPlan plan = vector.plan(spec, weights, PlanOptions.defaults().withThreads(2))) {
+            RnnOutput all = plan.forward(RnnInput.of(Tensor.of(x, steps, batch, 24)));
+            for (int b = 0; b < batch; b++) {
+                float[] one = new float[steps * 24];
+                for (int t = 0; t < steps; t++) {
+                    System.arraycopy(x, (t * batch + b) * 24, one, t * 24, 24);
+                }
+                RnnOutput alone = plan.forward(RnnInput.of(Tensor.of(one, steps, 1, 24)));
+                assertArrayEquals(alone.y().toArray(), column(all.y(), b, steps, batch), "sequence " + b);
+            }
+        }
+    }
+
+    @Test
+    void threadCountsAgreeBitForBit() {
+        int steps = 7;
+        int batch = 6;
+        RnnInput in = RnnInput.of(Tensor.of(Case.uniform(new SplittableRandom(4), steps * batch * 24, 1), steps, batch, 24));
+        float[] reference = null;
+        for (int threads : new int[] {1, 2, 3}) {
+            try (RnnPlan plan = vector.plan(spec, weights, PlanOptions.defaults().withThreads(threads))) {
+                float[] y = plan.forward(in).y().toArray();
+                if (reference == null) {
+                    reference = y;
+                } else {
+                    assertArrayEquals(reference, y, "threads=" + threads);
+                }
+            }
+        }
+    }
+
+    /** Sequence b of a sequence-major [T, B, F] tensor as [T, 1, F] data. */
+    private static float[] column(Tensor y, int b, int steps, int batch) {
+        int f = y.dim(2);
+        float[] all = y.toArray();
+        float[] out = new float[steps * f];
+        for (int t = 0; t < steps; t++) {
+            System.arraycopy(all, (t * batch + b) * f, out, t * f, f);
+        }
+        return out;
+    }
+}
