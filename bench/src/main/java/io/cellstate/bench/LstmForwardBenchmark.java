@@ -8,7 +8,7 @@ import io.cellstate.RnnPlan;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.Tensor;
-import java.util.Arrays;
+import java.lang.foreign.Arena;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -29,14 +29,25 @@ import org.openjdk.jmh.annotations.Warmup;
  * LSTM forward (inference), one layer, unidirectional, I = H: the time of one call over a batch
  * of B sequences of T steps, per backend. GFLOP/s = 2 T B 4H (I + H) / time.
  *
- * <p>Before timing, each trial runs the plan on the first steps of its input and compares with
- * the scalar oracle within the conformance suite's tolerance, so a fast but wrong kernel fails
- * the run instead of winning it.
+ * <p>Backends: {@code vector} (ours, Panama Vector API), {@code scalar} (the float64-accumulating
+ * oracle, as a floor) and {@code onednn}, the peer: oneDNN's LSTM primitive through JavaCPP
+ * ({@link OneDnnLstm}), weights reordered into its own format once, at setup. Every backend gets
+ * the same off-heap tensors (one shared {@link Arena}, closed at teardown), which oneDNN uses in
+ * place; our CPU plans, which compute on heap arrays, copy x in and y out within the timed call
+ * (O(T B H) against the O(T B H^2) of the GEMMs). {@code threads} is the trial's thread count for
+ * every backend, 0 meaning all available processors (for oneDNN: OpenMP's
+ * {@code omp_set_num_threads}, set around each call).
+ *
+ * <p>Before timing, each trial checks its backend against the scalar oracle within the
+ * conformance suite's tolerance, so a fast but wrong kernel fails the run instead of winning it:
+ * the benchmarked call itself runs once and the first {@value #CHECK_STEPS} steps of its output
+ * are compared with the oracle on those steps (in a forward LSTM step t depends on steps 0..t
+ * only); our plans are also run on those steps alone and their final state compared.
  *
  * <p>Run (after {@code ./mvnw -pl bench -am package -DskipTests}):
  * <pre>
  *   java -cp "bench/target/classes:bench/target/lib/*" org.openjdk.jmh.Main LstmForwardBenchmark \
- *        -p backend=vector,scalar -p shape=1x512,64x512 -rf json -rff lstm.json
+ *        -p backend=vector,onednn -p shape=1x512,64x512 -rf json -rff lstm.json
  * </pre>
  */
 @State(Scope.Benchmark)
@@ -49,7 +60,8 @@ public class LstmForwardBenchmark {
     /** Steps of the oracle check: enough to exercise the recurrence, cheap enough for the scalar oracle. */
     private static final int CHECK_STEPS = 6;
 
-    @Param({"vector", "scalar"})
+    /** {@code vector}, {@code scalar} (any backend of {@link Backends}) or {@code onednn} (the peer). */
+    @Param({"vector", "onednn", "scalar"})
     public String backend;
 
     /** Batch x hidden, input = hidden. */
@@ -59,13 +71,19 @@ public class LstmForwardBenchmark {
     @Param({"100"})
     public int steps;
 
-    /** CPU threads for the plan; 0 = all available processors. */
+    /** CPU threads for the backend; 0 = all available processors. */
     @Param({"0"})
     public int threads;
 
-    private RnnPlan plan;
-    private RnnInput in;
-    private RnnOutput out;
+    /** The name of the peer in {@link #backend}. */
+    static final String ONEDNN = "onednn";
+
+    private Arena arena;
+    /** The plan or the oneDNN instance, closed at teardown. */
+    private AutoCloseable kernel;
+    /** One forward pass of the trial's kernel over its off-heap input into {@link #y} and the final states. */
+    private Runnable pass;
+    private Tensor y;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -74,26 +92,49 @@ public class LstmForwardBenchmark {
         int hidden = Integer.parseInt(bh[1]);
         RnnSpec spec = RnnSpec.lstm(hidden, hidden);
         RnnWeights weights = RnnWeights.random(spec, 42);
+        arena = Arena.ofShared();
+        Tensor x = Tensor.allocate(arena, steps, batch, hidden);
         SplittableRandom r = new SplittableRandom(7);
-        float[] x = new float[steps * batch * hidden];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) r.nextDouble(-1, 1);
+        for (long i = 0; i < x.size(); i++) {
+            x.setFlat(i, (float) r.nextDouble(-1, 1));
         }
-        in = RnnInput.of(Tensor.of(x, steps, batch, hidden));
-        out = RnnOutput.allocate(spec, in.layout(), steps, batch);
-        plan = Backends.get(backend, spec).plan(spec, weights, PlanOptions.defaults().withThreads(threads));
-        OracleCheck.verify(plan, spec, weights, Tensor.of(Arrays.copyOf(x, CHECK_STEPS * batch * hidden),
-                CHECK_STEPS, batch, hidden));
+        y = Tensor.allocate(arena, steps, batch, spec.outputSize());
+        Tensor hN = Tensor.allocate(arena, spec.stateCount(), batch, hidden);
+        Tensor cN = Tensor.allocate(arena, spec.stateCount(), batch, hidden);
+        int checked = Math.min(CHECK_STEPS, steps);
+        Tensor prefix = Tensor.wrap(x.segment().asSlice(0, (long) checked * batch * hidden * Float.BYTES),
+                checked, batch, hidden);
+        if (ONEDNN.equals(backend)) {
+            int t = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+            OneDnnLstm dnn = new OneDnnLstm(spec, weights, steps, batch, t);
+            kernel = dnn;
+            pass = () -> dnn.forward(x, null, null, y, hN, cN);
+        } else {
+            RnnPlan plan = Backends.get(backend, spec).plan(spec, weights, PlanOptions.defaults().withThreads(threads));
+            kernel = plan;
+            RnnInput in = RnnInput.of(x);
+            RnnOutput out = new RnnOutput(y, hN, cN);
+            pass = () -> plan.forward(in, out);
+            OracleCheck.verify(plan, spec, weights, prefix);
+        }
+        pass.run();
+        OracleCheck.verifyPrefix(backend, y, spec, weights, prefix);
     }
 
     @Benchmark
-    public RnnOutput forward() {
-        plan.forward(in, out);
-        return out;
+    public Tensor forward() {
+        pass.run();
+        return y;
     }
 
     @TearDown(Level.Trial)
-    public void tearDown() {
-        plan.close();
+    public void tearDown() throws Exception {
+        try {
+            if (kernel != null) {
+                kernel.close();
+            }
+        } finally {
+            arena.close();
+        }
     }
 }

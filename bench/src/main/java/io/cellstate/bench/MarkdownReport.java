@@ -1,0 +1,197 @@
+package io.cellstate.bench;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Writes the report's Markdown: the whole of docs/benchmarks.md, and the README's block. */
+final class MarkdownReport {
+
+    /** The README lines between which the block goes; everything between them is replaced. */
+    static final String START = "<!-- bench:start -->";
+    static final String END = "<!-- bench:end -->";
+
+    private static final String ERROR_BARS = "Times are per call, in ms, \u00b1 the half-width of JMH's 99.9% "
+            + "confidence interval. GFLOP/s = 2 T B 4H (I + H) / time, I = H (the two GEMMs of each step; the "
+            + "pointwise pass is not counted). \"vs oneDNN\" is the GFLOP/s over oneDNN's for the same "
+            + "configuration in the same run: above 1 is faster than oneDNN.";
+
+    private MarkdownReport() {
+    }
+
+    /** docs/benchmarks.md. */
+    static String document(ReportInput in, String chartLink) {
+        StringBuilder md = new StringBuilder();
+        md.append("# Cellstate benchmarks\n\n");
+        md.append("LSTM kernels of every backend, and oneDNN as a peer, timed by JMH in the same run on ")
+                .append(in.date()).append(". Written by `io.cellstate.bench.Report` from ")
+                .append(codeList(in.runs().stream().map(r -> r.file().toString()).toList()))
+                .append("; do not edit by hand.\n\n");
+        md.append("![GFLOP/s per backend](").append(chartLink).append(")\n\n");
+
+        md.append("## Machine\n\n");
+        MachineInfo m = in.machine();
+        md.append("* CPU: ").append(m.cpu()).append("; ").append(m.cores()).append(" logical processors\n");
+        md.append("* Memory: ").append(m.memory()).append('\n');
+        md.append("* OS: ").append(m.os()).append('\n');
+        for (String vm : distinct(in.runs().stream().map(r -> r.vm() + " (`" + r.jvm() + "`)").toList())) {
+            md.append("* JDK: ").append(vm).append('\n');
+        }
+        for (String args : distinct(in.runs().stream().map(r -> String.join(" ", r.jvmArgs())).toList())) {
+            md.append("* JVM options: `").append(args).append("`\n");
+        }
+        for (String v : distinct(in.runs().stream().map(JmhRun::jmhVersion).toList())) {
+            md.append("* JMH ").append(v).append('\n');
+        }
+        for (String note : in.notes()) {
+            md.append("* ").append(note).append('\n');
+        }
+
+        md.append("\n## How it was run\n\n");
+        if (!in.commands().isEmpty()) {
+            md.append("```sh\n");
+            in.commands().forEach(c -> md.append(c).append('\n'));
+            md.append("```\n\n");
+        }
+        md.append("JMH settings: ").append(String.join("; ",
+                distinct(in.runs().stream().flatMap(r -> r.settings().stream()).toList()))).append(".\n\n");
+        md.append(ERROR_BARS).append("\n\n");
+
+        for (ResultTable t : in.tables()) {
+            md.append("## ").append(t.shortName()).append("\n\n");
+            md.append(t.isStep()
+                    ? "One call is one time step of a streaming plan (`RnnPlan.step`): T = 1 in GFLOP/s.\n\n"
+                    : "One call runs a batch of B sequences of T steps through one LSTM layer, I = H.\n\n");
+            md.append(table(t)).append('\n');
+        }
+        List<String> skipped = in.runs().stream().flatMap(r -> r.skipped().stream()).toList();
+        if (!skipped.isEmpty()) {
+            md.append("Left out (not readable as an LSTM benchmark with a `shape` param):\n\n");
+            skipped.forEach(s -> md.append("* ").append(s).append('\n'));
+            md.append('\n');
+        }
+        return md.toString();
+    }
+
+    /** The README block: the forward tables, with links to the full report and the chart. */
+    static String readmeBlock(ReportInput in, String documentLink, String chartLink) {
+        StringBuilder md = new StringBuilder();
+        MachineInfo m = in.machine();
+        md.append("LSTM forward, one layer, I = H, float32; ").append(in.date()).append(", ")
+                .append(m.cpu()).append(", ").append(m.cores()).append(" logical processors, ")
+                .append(String.join(", ", distinct(in.runs().stream().map(JmhRun::vm).toList()))).append(".\n\n");
+        List<ResultTable> forward = in.tables().stream().filter(t -> !t.isStep()).toList();
+        for (ResultTable t : forward) {
+            if (forward.size() > 1) {
+                md.append("**").append(t.shortName()).append("**\n\n");
+            }
+            md.append(table(t)).append('\n');
+        }
+        md.append(ERROR_BARS).append(" The whole report, with the machine, the JMH commands and every "
+                        + "benchmark: [").append(documentLink).append("](").append(documentLink)
+                .append("); chart: [").append(chartLink).append("](").append(chartLink).append(").\n");
+        return md.toString();
+    }
+
+    /**
+     * Replaces what lies between the {@link #START} and {@link #END} marker lines of {@code readme}
+     * with {@code block}, keeping the markers and everything outside them. A marker counts only
+     * alone on its line, so prose may name the markers.
+     *
+     * @throws IllegalArgumentException if a marker is missing, repeated, or out of order
+     */
+    static String replaceBlock(String readme, String block) {
+        Matcher start = markerLine(START).matcher(readme);
+        Matcher end = markerLine(END).matcher(readme);
+        if (!start.find() || !end.find() || end.start() < start.end()) {
+            throw new IllegalArgumentException("expected a line " + START + " and, after it, a line " + END
+                    + " in the README");
+        }
+        if (start.find() || end.find()) {
+            throw new IllegalArgumentException("expected one " + START + " line and one " + END
+                    + " line in the README, found more");
+        }
+        start.reset().find();
+        end.reset().find();
+        return readme.substring(0, start.end()) + "\n" + block + readme.substring(end.start());
+    }
+
+    /** A line holding only {@code marker}, perhaps with trailing blanks (or a CR). */
+    private static Pattern markerLine(String marker) {
+        return Pattern.compile("(?m)^" + Pattern.quote(marker) + "(?=[ \\t\\r]*$)");
+    }
+
+    /**
+     * One Markdown table: a row per configuration, three columns per backend (two for the peer).
+     * The "vs oneDNN" columns stay when oneDNN did not run, filled with "-", so that every run's
+     * table has the same columns.
+     */
+    static String table(ResultTable t) {
+        List<String> header = new ArrayList<>();
+        List<String> align = new ArrayList<>();
+        header.add("B\u00d7H");
+        align.add(":---");
+        if (t.hasSteps()) {
+            header.add("T");
+            align.add("---:");
+        }
+        if (t.hasThreads()) {
+            header.add("threads");
+            align.add("---:");
+        }
+        for (String b : t.backends()) {
+            header.add(label(b) + " ms");
+            header.add(label(b) + " GFLOP/s");
+            align.add("---:");
+            align.add("---:");
+            if (!b.equals(BenchResult.PEER)) {
+                header.add(label(b) + " vs oneDNN");
+                align.add("---:");
+            }
+        }
+        StringBuilder md = new StringBuilder();
+        md.append(row(header)).append(row(align));
+        for (ResultTable.Row r : t.rows()) {
+            List<String> cells = new ArrayList<>();
+            cells.add(r.config().shape());
+            if (t.hasSteps()) {
+                cells.add(r.config().steps() > 0 ? Integer.toString(r.config().steps()) : "-");
+            }
+            if (t.hasThreads()) {
+                cells.add(r.config().threadsLabel());
+            }
+            for (String b : t.backends()) {
+                ResultTable.Cell c = r.cells().get(b);
+                cells.add(c == null ? "" : Numbers.withError(c.result().millis(), c.result().errorMillis()));
+                cells.add(c == null ? "" : Numbers.sig3(c.result().gflops()));
+                if (!b.equals(BenchResult.PEER)) {
+                    cells.add(c == null ? "" : Double.isNaN(c.ratio()) ? "-" : Numbers.sig3(c.ratio()) + "\u00d7");
+                }
+            }
+            md.append(row(cells));
+        }
+        return md.toString();
+    }
+
+    /** How a backend is named in headers and legends. */
+    static String label(String backend) {
+        return backend.equals(BenchResult.PEER) ? "oneDNN" : backend;
+    }
+
+    private static String row(List<String> cells) {
+        return "| " + String.join(" | ", cells) + " |\n";
+    }
+
+    private static String codeList(List<String> items) {
+        return String.join(", ", items.stream().map(s -> "`" + s + "`").toList());
+    }
+
+    private static List<String> distinct(List<String> items) {
+        Set<String> seen = new LinkedHashSet<>(items);
+        seen.remove("");
+        return List.copyOf(seen);
+    }
+}

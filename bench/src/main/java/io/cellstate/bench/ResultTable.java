@@ -1,0 +1,129 @@
+package io.cellstate.bench;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The results of one benchmark arranged as the report shows them: one row per configuration
+ * (shape, steps, threads), one column group per backend, the peer (oneDNN) last.
+ *
+ * @param benchmark the benchmark's full name
+ * @param backends  the backends, in the order of their first result, {@link BenchResult#PEER} last
+ * @param rows      the rows, smallest work per step first
+ */
+public record ResultTable(String benchmark, List<String> backends, List<Row> rows) {
+
+    /** A configuration: what one row of a table measures. */
+    public record Config(int batch, int hidden, int steps, int threads) {
+        static Config of(BenchResult r) {
+            return new Config(r.batch(), r.hidden(), r.steps(), r.threads());
+        }
+
+        /** "B×H". */
+        public String shape() {
+            return batch + "\u00d7" + hidden;
+        }
+
+        /** The threads param as shown: "all" for 0, "-" where the benchmark has none. */
+        public String threadsLabel() {
+            return threads < 0 ? "-" : threads == 0 ? "all" : Integer.toString(threads);
+        }
+    }
+
+    /**
+     * One backend's result in a row.
+     *
+     * @param result the result
+     * @param ratio  its GFLOP/s over the peer's, from the same file and configuration; NaN if the
+     *               peer has no result there
+     */
+    public record Cell(BenchResult result, double ratio) {
+    }
+
+    /** One configuration and the result of each backend that ran it (absent ones are missing). */
+    public record Row(Config config, Map<String, Cell> cells) {
+    }
+
+    /** The short name: class and method. */
+    public String shortName() {
+        return rows.getFirst().cells().values().iterator().next().result().shortName();
+    }
+
+    /** Whether one call of this benchmark is one time step. */
+    public boolean isStep() {
+        return rows.getFirst().cells().values().iterator().next().result().isStep();
+    }
+
+    /** Whether the benchmark has a steps param (a T column is worth showing). */
+    public boolean hasSteps() {
+        return !isStep() && rows.stream().anyMatch(r -> r.config().steps() > 0);
+    }
+
+    /** Whether any row has a threads param. */
+    public boolean hasThreads() {
+        return rows.stream().anyMatch(r -> r.config().threads() >= 0);
+    }
+
+    /** The number of results in the table. */
+    public int size() {
+        return rows.stream().mapToInt(r -> r.cells().size()).sum();
+    }
+
+    /**
+     * Arranges results into one table per benchmark, in the order of each benchmark's first result.
+     * Where two results share benchmark, configuration and backend (two files ran the same thing),
+     * the later one is kept and a line saying so is added to {@code warnings}.
+     */
+    public static List<ResultTable> of(List<BenchResult> results, List<String> warnings) {
+        Map<String, List<BenchResult>> byBenchmark = new LinkedHashMap<>();
+        for (BenchResult r : results) {
+            byBenchmark.computeIfAbsent(r.benchmark(), k -> new ArrayList<>()).add(r);
+        }
+        List<ResultTable> tables = new ArrayList<>();
+        byBenchmark.forEach((name, list) -> tables.add(table(name, list, warnings)));
+        return List.copyOf(tables);
+    }
+
+    private static ResultTable table(String name, List<BenchResult> results, List<String> warnings) {
+        Set<String> backends = new LinkedHashSet<>();
+        for (BenchResult r : results) {
+            backends.add(r.backend());
+        }
+        if (backends.remove(BenchResult.PEER)) {
+            backends.add(BenchResult.PEER);
+        }
+        Map<Config, Map<String, Cell>> rows = new LinkedHashMap<>();
+        for (BenchResult r : results) {
+            Cell previous = rows.computeIfAbsent(Config.of(r), k -> new LinkedHashMap<>())
+                    .put(r.backend(), new Cell(r, ratioToPeer(r, results)));
+            if (previous != null) {
+                warnings.add(r.shortName() + " " + r.backend() + " " + Config.of(r) + ": in both "
+                        + previous.result().source() + " and " + r.source() + "; the latter is shown");
+            }
+        }
+        List<Row> sorted = new ArrayList<>();
+        rows.forEach((config, cells) -> sorted.add(new Row(config, Map.copyOf(cells))));
+        sorted.sort(Comparator.comparingDouble((Row r) -> (double) r.config().batch() * r.config().hidden()
+                        * r.config().hidden())
+                .thenComparingInt(r -> r.config().batch())
+                .thenComparingInt(r -> r.config().steps())
+                .thenComparingInt(r -> r.config().threads()));
+        return new ResultTable(name, List.copyOf(backends), List.copyOf(sorted));
+    }
+
+    /** {@code r}'s GFLOP/s over the peer's in the same file and configuration, or NaN. */
+    static double ratioToPeer(BenchResult r, List<BenchResult> all) {
+        for (BenchResult p : all) {
+            if (p.backend().equals(BenchResult.PEER) && p.source().equals(r.source())
+                    && p.benchmark().equals(r.benchmark()) && Config.of(p).equals(Config.of(r))) {
+                return r.gflops() / p.gflops();
+            }
+        }
+        return Double.NaN;
+    }
+}

@@ -1,0 +1,290 @@
+package io.cellstate.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
+
+/** Renders synthetic JMH results (JMH's own JSON layout) and checks the arithmetic and the files. */
+class ReportTest {
+
+    private static final String FORWARD = "io.cellstate.bench.LstmForwardBenchmark.forward";
+    private static final String STEP = "io.cellstate.bench.StepBenchmark.step";
+
+    @TempDir
+    Path dir;
+
+    /** B = 1, H = I = 512, T = 100: 2 * 100 * 1 * 2048 * 1024 = 419.4 MFLOP; in 7.24 ms, 57.9 GFLOP/s. */
+    @Test
+    void gflopsOfAForwardCall() {
+        BenchResult r = forward("vector", "1x512", 100, 1, 7.24, 1.40, "ms/op");
+        assertEquals(419_430_400.0, r.flop());
+        assertEquals(419_430_400.0 / 7.24e-3 / 1e9, r.gflops(), 1e-9);
+        assertEquals(57.93, r.gflops(), 0.005);
+        assertEquals(419_430_400.0 / 8.64e-3 / 1e9, r.gflopsLow(), 1e-9);
+        assertEquals(419_430_400.0 / 5.84e-3 / 1e9, r.gflopsHigh(), 1e-9);
+    }
+
+    /** A step benchmark does one step per call whatever its params, and may time in us. */
+    @Test
+    void aStepCallIsOneStepAndUnitsConvert() {
+        BenchResult step = new BenchResult("f", STEP, "vector", 1, 512, 100, 1, 50, 2, "us/op");
+        assertEquals(1, step.stepsPerCall());
+        assertEquals(0.050, step.millis(), 1e-12);
+        assertEquals(0.002, step.errorMillis(), 1e-12);
+        assertEquals(4_194_304.0 / 50e-6 / 1e9, step.gflops(), 1e-9);
+
+        BenchResult rate = forward("vector", "1x512", 100, 1, 200, 20, "ops/s");
+        assertEquals(5.0, rate.millis(), 1e-12);
+        assertEquals(0.5, rate.errorMillis(), 1e-12);
+        assertEquals(1e-6, BenchResult.millisPerUnit("ns/op"));
+        assertEquals(1e3, BenchResult.millisPerUnit("s/op"));
+    }
+
+    @Test
+    void numbersKeepThreeSignificantDigits() {
+        assertEquals("57.9", Numbers.sig3(57.932));
+        assertEquals("282", Numbers.sig3(282.37));
+        assertEquals("13575", Numbers.sig3(13575.36));
+        assertEquals("0.0168", Numbers.sig3(0.016807));
+        assertEquals("100", Numbers.sig3(99.96));
+        assertEquals("1.00", Numbers.sig3(0.99996));
+        assertEquals("7.24 \u00b1 1.40", Numbers.withError(7.2409, 1.4000));
+        assertEquals("282 \u00b1 121", Numbers.withError(282.37, 121.45));
+        assertEquals("7.24", Numbers.withError(7.2409, Double.NaN));
+    }
+
+    @Test
+    void ratioIsToOneDnnInTheSameFileAndConfiguration() throws IOException {
+        Path json = write("20261122T120000Z-quick.json", sample());
+        List<BenchResult> results = JmhRun.read(json).results();
+        List<ResultTable> tables = ResultTable.of(results, new ArrayList<>());
+        assertEquals(2, tables.size());
+        ResultTable forward = tables.getFirst();
+        assertEquals(List.of("vector", "scalar", "onednn"), forward.backends());
+
+        ResultTable.Row small = forward.rows().getFirst();
+        assertEquals(new ResultTable.Config(1, 512, 100, 1), small.config());
+        assertEquals(0.5, small.cells().get("vector").ratio(), 1e-12);
+        assertEquals(3.62 / 215.39, small.cells().get("scalar").ratio(), 1e-12);
+        assertEquals(1.0, small.cells().get("onednn").ratio(), 1e-12);
+        ResultTable.Row large = forward.rows().getLast();
+        assertEquals(new ResultTable.Config(64, 512, 100, 2), large.config());
+        assertTrue(Double.isNaN(large.cells().get("vector").ratio()), "no oneDNN result for 64x512");
+
+        ResultTable step = tables.getLast();
+        assertTrue(step.isStep());
+        assertEquals(2.0, step.rows().getFirst().cells().get("vector").ratio(), 1e-12);
+        assertTrue(Double.isNaN(step.rows().getFirst().cells().get("onednn").result().error()),
+                "JMH's \"NaN\" error reads as NaN");
+
+        // The same configuration in another file does not borrow this file's oneDNN.
+        Path other = write("other.json", array(result(FORWARD, "vector", "1x512", 100, 1, 7.0, 0.1, "ms/op")));
+        List<BenchResult> both = new ArrayList<>(results);
+        both.addAll(JmhRun.read(other).results());
+        List<String> warnings = new ArrayList<>();
+        ResultTable merged = ResultTable.of(both, warnings).getFirst();
+        assertTrue(Double.isNaN(merged.rows().getFirst().cells().get("vector").ratio()));
+        assertEquals(1, warnings.size(), warnings.toString());
+    }
+
+    @Test
+    void rendersTablesChartAndReadmeBlock() throws Exception {
+        Path json = write("20261122T120000Z-quick.json", sample());
+        Path out = dir.resolve("docs");
+        Path readme = dir.resolve("README.md");
+        String before = "# Title\n\n## Benchmarks\n\nThe report replaces what lies between `" + MarkdownReport.START
+                + "` and `" + MarkdownReport.END + "`.\n\n";
+        String after = "\n\n## Next section\n\nKept.\n";
+        Files.writeString(readme, before + MarkdownReport.START + "\nold placeholder\n" + MarkdownReport.END + after);
+
+        assertEquals(0, run(json.toString(), "--out", out.toString(), "--readme", readme.toString(),
+                "--note", "oneDNN 3.11.0", "--command", "java -cp ... org.openjdk.jmh.Main LstmForwardBenchmark"));
+
+        String md = Files.readString(out.resolve("benchmarks.md"));
+        assertTrue(md.contains("2026-11-22 12:00 UTC"), md);
+        assertTrue(md.contains("* oneDNN 3.11.0\n"), md);
+        assertTrue(md.contains("java -cp ... org.openjdk.jmh.Main LstmForwardBenchmark\n"), md);
+        assertTrue(md.contains("* JMH 1.37\n"), md);
+        assertTrue(md.contains("| B\u00d7H | T | threads | vector ms | vector GFLOP/s | vector vs oneDNN "
+                + "| scalar ms | scalar GFLOP/s | scalar vs oneDNN | oneDNN ms | oneDNN GFLOP/s |\n"), md);
+        // 419.4 MFLOP: vector 7.24 ms -> 57.9; scalar 215.39 ms -> 1.95; oneDNN 3.62 ms -> 116.
+        String small = "| 1\u00d7512 | 100 | 1 | 7.24 \u00b1 1.40 | 57.9 | 0.500\u00d7 | 215 \u00b1 11 | 1.95 "
+                + "| 0.0168\u00d7 | 3.62 \u00b1 0.10 | 116 |\n";
+        assertTrue(md.contains(small), md);
+        assertTrue(md.contains("| 64\u00d7512 | 100 | 2 | 282 \u00b1 121 | 95.1 | - |  |  |  |  |  |\n"), md);
+        // The step table: no T column; 50 us -> 83.9 GFLOP/s, oneDNN's 100 us -> 41.9, no error given.
+        assertTrue(md.contains("| 1\u00d7512 | 1 | 0.0500 \u00b1 0.0020 | 83.9 | 2.00\u00d7 | 0.100 | 41.9 |\n"), md);
+        assertTrue(md.contains("![GFLOP/s per backend](benchmarks.svg)"), md);
+
+        Document svg = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+                .parse(out.resolve("benchmarks.svg").toFile());
+        List<Element> bars = elements(svg, "rect").stream().filter(e -> e.getAttribute("class").equals("bar")).toList();
+        assertEquals(6, bars.size(), "one bar per result");
+        for (Element bar : bars) {
+            boolean peer = bar.getAttribute("data-backend").equals("onednn");
+            assertEquals(peer, bar.getAttribute("fill").equals("url(#peer-hatch)"),
+                    "oneDNN's bars, and only they, are hatched");
+            assertTrue(Double.parseDouble(bar.getAttribute("height")) > 0);
+        }
+        assertEquals(2, bars.stream().filter(b -> b.getAttribute("data-backend").equals("onednn")).count());
+        assertTrue(elements(svg, "text").stream().anyMatch(t -> t.getTextContent().equals("oneDNN (peer)")));
+        assertTrue(elements(svg, "text").stream().anyMatch(t -> t.getTextContent().startsWith("GFLOP/s")));
+
+        String text = Files.readString(readme);
+        assertTrue(text.startsWith(before + MarkdownReport.START + "\n"), text);
+        assertTrue(text.endsWith(MarkdownReport.END + after), text);
+        assertFalse(text.contains("old placeholder"), text);
+        assertTrue(text.contains(small), "the forward table");
+        assertFalse(text.contains("83.9"), "the step table stays in docs/benchmarks.md");
+        assertTrue(text.contains("[docs/benchmarks.md](docs/benchmarks.md)"), text);
+        assertTrue(text.contains("[docs/benchmarks.svg](docs/benchmarks.svg)"), text);
+
+        assertEquals(0, run(json.toString(), "--out", out.toString(), "--readme", readme.toString(),
+                "--note", "oneDNN 3.11.0", "--command", "java -cp ... org.openjdk.jmh.Main LstmForwardBenchmark"));
+        assertEquals(text, Files.readString(readme), "rendering twice changes nothing");
+    }
+
+    @Test
+    void aReadmeWithoutMarkersIsLeftAlone() throws IOException {
+        Path json = write("r.json", sample());
+        Path readme = write("README.md", "# Title\n\nNo markers here.\n");
+        assertEquals(1, run(json.toString(), "--out", dir.resolve("docs").toString(), "--readme", readme.toString()));
+        assertEquals("# Title\n\nNo markers here.\n", Files.readString(readme));
+        assertEquals(2, run("--out", "x"), "no input file");
+    }
+
+    @Test
+    void markersCountOnlyAloneOnTheirLines() {
+        String readme = "a `" + MarkdownReport.START + "` b\n" + MarkdownReport.START + "\nold\n"
+                + MarkdownReport.END + "\r\nc\n";
+        assertEquals("a `" + MarkdownReport.START + "` b\n" + MarkdownReport.START + "\nnew\n" + MarkdownReport.END
+                + "\r\nc\n", MarkdownReport.replaceBlock(readme, "new\n"));
+        String twice = readme + MarkdownReport.START + "\n";
+        assertThrows(IllegalArgumentException.class, () -> MarkdownReport.replaceBlock(twice, "x\n"));
+        String reversed = MarkdownReport.END + "\n" + MarkdownReport.START + "\n";
+        assertThrows(IllegalArgumentException.class, () -> MarkdownReport.replaceBlock(reversed, "x\n"));
+    }
+
+    @Test
+    void mergesInvocationsIntoOneFile() throws IOException {
+        Path a = write("a.json", array(result(FORWARD, "vector", "1x512", 100, 1, 7.24, 1.40, "ms/op")));
+        Path b = write("b.json", array(result(FORWARD, "onednn", "1x512", 100, 1, 3.62, "\"NaN\"", "ms/op"),
+                result(FORWARD, "scalar", "1x256", 100, 1, 55.0, 1.0, "ms/op")));
+        Path merged = dir.resolve("merged.json");
+        MergeResults.main(new String[] {merged.toString(), a.toString(), b.toString()});
+        List<BenchResult> results = JmhRun.read(merged).results();
+        assertEquals(List.of("vector", "onednn", "scalar"), results.stream().map(BenchResult::backend).toList());
+        assertTrue(Double.isNaN(results.get(1).error()));
+        assertEquals(0.5, ResultTable.ratioToPeer(results.getFirst(), results), 1e-12);
+    }
+
+    private int run(String... args) {
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        PrintStream quiet = new PrintStream(sink, true, StandardCharsets.UTF_8);
+        int status = Report.run(args, quiet, quiet);
+        System.out.print(sink.toString(StandardCharsets.UTF_8));
+        return status;
+    }
+
+    private static BenchResult forward(String backend, String shape, int steps, int threads, double score,
+                                       double error, String unit) {
+        String[] bh = shape.split("x");
+        return new BenchResult("f", FORWARD, backend, Integer.parseInt(bh[0]), Integer.parseInt(bh[1]), steps,
+                threads, score, error, unit);
+    }
+
+    /** Forward results of three backends, one of them without a oneDNN partner, and a step benchmark in us. */
+    private static String sample() {
+        return array(
+                result(FORWARD, "vector", "1x512", 100, 1, 7.24, 1.40, "ms/op"),
+                result(FORWARD, "vector", "64x512", 100, 2, 282.37, 121.45, "ms/op"),
+                result(FORWARD, "scalar", "1x512", 100, 1, 215.39, 11.18, "ms/op"),
+                result(FORWARD, "onednn", "1x512", 100, 1, 3.62, 0.10, "ms/op"),
+                result(STEP, "onednn", "1x512", -1, 1, 100.0, "\"NaN\"", "us/op"),
+                result(STEP, "vector", "1x512", -1, 1, 50.0, 2.0, "us/op"));
+    }
+
+    private static String array(String... results) {
+        return "[\n" + String.join(",\n", results) + "\n]\n";
+    }
+
+    private static String result(String benchmark, String backend, String shape, int steps, int threads,
+                                 double score, Object error, String unit) {
+        String params = "            \"backend\" : \"" + backend + "\",\n            \"shape\" : \"" + shape + "\",\n"
+                + (steps > 0 ? "            \"steps\" : \"" + steps + "\",\n" : "")
+                + "            \"threads\" : \"" + threads + "\"\n";
+        return String.format(Locale.ROOT, """
+                    {
+                        "jmhVersion" : "1.37",
+                        "benchmark" : "%s",
+                        "mode" : "avgt",
+                        "threads" : 1,
+                        "forks" : 1,
+                        "jvm" : "/usr/lib/jvm/jdk-25/bin/java",
+                        "jvmArgs" : [
+                            "--add-modules",
+                            "jdk.incubator.vector",
+                            "--enable-native-access=ALL-UNNAMED"
+                        ],
+                        "jdkVersion" : "25.0.3",
+                        "vmName" : "OpenJDK 64-Bit Server VM",
+                        "vmVersion" : "25.0.3+9-LTS",
+                        "warmupIterations" : 2,
+                        "warmupTime" : "1 s",
+                        "warmupBatchSize" : 1,
+                        "measurementIterations" : 3,
+                        "measurementTime" : "2 s",
+                        "measurementBatchSize" : 1,
+                        "params" : {
+                %s        },
+                        "primaryMetric" : {
+                            "score" : %s,
+                            "scoreError" : %s,
+                            "scoreConfidence" : [
+                                0.0,
+                                0.0
+                            ],
+                            "scoreUnit" : "%s",
+                            "rawData" : [
+                                [
+                                    %s
+                                ]
+                            ]
+                        },
+                        "secondaryMetrics" : {
+                        }
+                    }""", benchmark, params, score, error, unit, score);
+    }
+
+    private Path write(String name, String text) throws IOException {
+        Path p = dir.resolve(name);
+        Files.writeString(p, text);
+        return p;
+    }
+
+    private static List<Element> elements(Document doc, String tag) {
+        NodeList nodes = doc.getElementsByTagName(tag);
+        List<Element> out = new ArrayList<>();
+        for (int i = 0; i < nodes.getLength(); i++) {
+            out.add((Element) nodes.item(i));
+        }
+        return out;
+    }
+}
