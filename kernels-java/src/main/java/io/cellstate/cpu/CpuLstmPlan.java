@@ -279,6 +279,7 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
 
     @Override
     protected void release() {
+        kernel.close();
         if (pool != null) {
             pool.close();
             pool = null;

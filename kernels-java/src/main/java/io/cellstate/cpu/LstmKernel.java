@@ -12,7 +12,9 @@ package io.cellstate.cpu;
  *
  * <p>Buffers, all row-major, are laid out by the kernel's strides: {@code h} and {@code c} rows of
  * {@link #hiddenStride()} floats (columns past H are padding the kernel keeps to itself), gate rows
- * of {@link #gateStride()} floats in whatever order the kernel likes. Weight slots are
+ * of {@link #gateStride()} floats in whatever order the kernel likes. The gate buffer is the
+ * driver's, but a kernel may keep the projection in a buffer of its own instead (indexed the same
+ * way) and use the driver's only as it likes: the driver reads none of it. Weight slots are
  * {@code layer * directions + direction}.
  */
 public interface LstmKernel {
@@ -44,4 +46,8 @@ public interface LstmKernel {
      */
     void step(int slot, float[] gates, int gOff, float[] hPrev, float[] hNext, float[] c, int batch,
               int[] lengths, int t, int u0, int u1);
+
+    /** Releases what the kernel holds outside the Java heap (native buffers); called once, by the plan's close. */
+    default void close() {
+    }
 }

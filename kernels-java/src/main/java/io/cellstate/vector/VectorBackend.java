@@ -42,6 +42,10 @@ public final class VectorBackend implements Backend {
                     + VectorConfig.MAX_BITS + "), " + VectorConfig.ROWS + "x4-vector micro-kernel";
         }
 
+        static io.cellstate.cpu.Pointwise pointwise() {
+            return new VectorPointwise();
+        }
+
         static RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
             return new io.cellstate.cpu.CpuLstmPlan("vector", spec, weights, options,
                     new PanamaLstmKernel(spec, weights));
@@ -82,6 +86,11 @@ public final class VectorBackend implements Backend {
             throw new IllegalStateException("backend 'vector' is unavailable: " + a.reason());
         }
         return Kernel.plan(spec, weights, options);
+    }
+
+    /** The vector pointwise pass for other CPU kernels, where this backend is available. */
+    public static java.util.Optional<io.cellstate.cpu.Pointwise> pointwise() {
+        return Probe.AVAILABILITY.available() ? java.util.Optional.of(Kernel.pointwise()) : java.util.Optional.empty();
     }
 
     /** Short description of the width in use, or the reason the backend is unavailable. */

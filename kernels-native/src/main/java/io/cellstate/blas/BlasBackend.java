@@ -1,0 +1,92 @@
+package io.cellstate.blas;
+
+import io.cellstate.Availability;
+import io.cellstate.Backend;
+import io.cellstate.CellKind;
+import io.cellstate.PlanOptions;
+import io.cellstate.RnnPlan;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeights;
+import io.cellstate.cpu.CpuLstmPlan;
+import io.cellstate.spi.AbstractRnnPlan;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.openblas.global.openblas_full;
+
+/**
+ * The OpenBLAS kernel: the LSTM's GEMMs on OpenBLAS's hand-written kernels (through JavaCPP),
+ * the rest in the shared CPU driver.
+ *
+ * <p>Threads: a plan's thread count becomes OpenBLAS's for the plan's calls. OpenBLAS has one
+ * process-wide setting ({@code openblas_set_num_threads}); a plan sets it around each of its GEMMs
+ * and puts the previous value back, so other OpenBLAS users in the process see their own setting
+ * between our calls, but not during them: two threads calling OpenBLAS at once share one setting.
+ */
+public final class BlasBackend implements Backend {
+
+    /** Loaded once per JVM (holder idiom); the reason it could not be, if it could not. */
+    private static final class Probe {
+        static final Availability AVAILABILITY = probe();
+        static final String CORE = AVAILABILITY.available() ? core() : "";
+
+        private static Availability probe() {
+            try {
+                Loader.load(openblas_full.class);
+                return Availability.yes();
+            } catch (Throwable t) {
+                return Availability.no("OpenBLAS could not be loaded through JavaCPP (org.bytedeco:openblas with its "
+                        + Loader.getPlatform() + " jar must be on the class path): " + t);
+            }
+        }
+
+        private static String core() {
+            return openblas_full.openblas_get_corename().getString().trim();
+        }
+    }
+
+    @Override
+    public String name() {
+        return "blas";
+    }
+
+    @Override
+    public String description() {
+        return "OpenBLAS GEMMs through JavaCPP" + (availability().available() ? ": core " + Probe.CORE : "");
+    }
+
+    @Override
+    public Availability availability() {
+        return Probe.AVAILABILITY;
+    }
+
+    /** Below {@code vector} (200): measured slower on the benchmark grid (see docs/benchmarks.md). */
+    @Override
+    public int priority() {
+        return 150;
+    }
+
+    @Override
+    public String unsupported(RnnSpec spec) {
+        return spec.cell() == CellKind.LSTM ? "" : "cell " + spec.cell() + " is not supported yet (LSTM only)";
+    }
+
+    @Override
+    public RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
+        AbstractRnnPlan.checkPlan(name(), spec, weights, options);
+        Availability a = availability();
+        if (!a.available()) {
+            throw new IllegalStateException("backend 'blas' is unavailable: " + a.reason());
+        }
+        BlasLstmKernel kernel = new BlasLstmKernel(spec, weights, options.resolvedThreads());
+        try {
+            return new CpuLstmPlan(name(), spec, weights, options, kernel);
+        } catch (RuntimeException | Error e) {
+            kernel.close();
+            throw e;
+        }
+    }
+
+    /** The OpenBLAS core in use ({@code openblas_get_corename}), or the reason OpenBLAS is unavailable. */
+    public static String core() {
+        return Probe.AVAILABILITY.available() ? Probe.CORE : Probe.AVAILABILITY.reason();
+    }
+}

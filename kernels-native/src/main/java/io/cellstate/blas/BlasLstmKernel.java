@@ -1,0 +1,227 @@
+package io.cellstate.blas;
+
+import static org.bytedeco.openblas.global.openblas_full.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas_full.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas_full.CblasTrans;
+
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeights;
+import io.cellstate.cpu.LstmKernel;
+import io.cellstate.cpu.Pointwise;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.openblas.global.openblas_full;
+
+/**
+ * The LSTM's two GEMMs on OpenBLAS: per layer and direction, {@code cblas_sgemm} for the input
+ * projection of a chunk of steps ({@code [rows x in] x W_ih^T}), and per step {@code cblas_sgemm}
+ * ({@code [B x H] x W_hh^T}), or {@code cblas_sgemv} at batch 1, where sgemm's packing costs more
+ * than it saves. The pointwise pass is {@link Pointwise#best()}: the Vector API's where available.
+ *
+ * <p>Layout: gate rows in PyTorch's blocks {@code [i | f | g | o]}, each padded from H to
+ * {@code Hp} (a multiple of 16 floats) with zero weight rows, so the pointwise pass runs on whole
+ * vectors. Weights and the projection live in native memory, allocated through JavaCPP (tracked by
+ * {@code Pointer.totalBytes()}) and released by {@link #close()}. The driver's state and gate
+ * buffers are Java arrays (the Vector API kernel's workspace), so each step stages B x Hp floats of
+ * h into native memory and B x 4Hp gate floats back: O(B H) copies beside the O(B H^2) GEMM.
+ *
+ * <p>One work unit: the driver runs this kernel on one thread, and OpenBLAS parallelises each GEMM
+ * with the plan's thread count (see {@link BlasBackend}).
+ */
+final class BlasLstmKernel implements LstmKernel {
+    private static final int PAD = 16;
+
+    private final int hidden;
+    private final int hp;
+    private final int threads;
+    private final int[] inSize;
+    private final FloatPointer[] wIh;
+    private final FloatPointer[] wHh;
+    private final float[][] bias;
+    private final Pointwise pointwise = Pointwise.best();
+    // native workspace, grown on demand: the layer input chunk, the projection, h
+    private FloatPointer x = new FloatPointer(0L);
+    private FloatPointer gates = new FloatPointer(0L);
+    private FloatPointer h = new FloatPointer(0L);
+    private boolean closed;
+
+    BlasLstmKernel(RnnSpec spec, RnnWeights weights, int threads) {
+        this.hidden = spec.hiddenSize();
+        this.hp = (hidden + PAD - 1) / PAD * PAD;
+        this.threads = threads;
+        int slots = spec.stateCount();
+        inSize = new int[slots];
+        wIh = new FloatPointer[slots];
+        wHh = new FloatPointer[slots];
+        bias = new float[slots][];
+        try {
+            for (int l = 0; l < spec.layers(); l++) {
+                for (int d = 0; d < spec.directions(); d++) {
+                    int s = l * spec.directions() + d;
+                    inSize[s] = spec.layerInputSize(l);
+                    wIh[s] = pack(weights.weightIh(l, d), inSize[s]);
+                    wHh[s] = pack(weights.weightHh(l, d), hidden);
+                    bias[s] = padBias(weights.biasIh(l, d), weights.biasHh(l, d));
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** W [4H x k] into native [4Hp x k], gate g's rows at g * Hp, the padding rows zero. */
+    private FloatPointer pack(MemorySegment w, int k) {
+        FloatPointer p = new FloatPointer((long) 4 * hp * k);
+        MemorySegment dst = view(p);
+        dst.fill((byte) 0);
+        for (int g = 0; g < 4; g++) {
+            MemorySegment.copy(w, (long) g * hidden * k * Float.BYTES, dst, (long) g * hp * k * Float.BYTES,
+                    (long) hidden * k * Float.BYTES);
+        }
+        return p;
+    }
+
+    private float[] padBias(MemorySegment bIh, MemorySegment bHh) {
+        float[] b = new float[4 * hp];
+        for (int g = 0; g < 4; g++) {
+            for (int j = 0; j < hidden; j++) {
+                int r = g * hidden + j;
+                b[g * hp + j] = bIh.getAtIndex(ValueLayout.JAVA_FLOAT, r) + bHh.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+            }
+        }
+        return b;
+    }
+
+    private static MemorySegment view(FloatPointer p) {
+        return MemorySegment.ofAddress(p.address()).reinterpret(p.capacity() * Float.BYTES);
+    }
+
+    @Override
+    public int units() {
+        return 1;
+    }
+
+    @Override
+    public int unitWidth() {
+        return hidden;
+    }
+
+    @Override
+    public int hiddenStride() {
+        return hp;
+    }
+
+    @Override
+    public int gateStride() {
+        return 4 * hp;
+    }
+
+    @Override
+    public void project(int slot, float[] xs, int xOff, int xStride, int rows, float[] unused, int u0, int u1) {
+        int k = inSize[slot];
+        int gs = 4 * hp;
+        x = ensure(x, (long) rows * k);
+        gates = ensure(gates, (long) rows * gs);
+        MemorySegment xv = view(x);
+        MemorySegment gv = view(gates);
+        if (xStride == k) {
+            MemorySegment.copy(xs, xOff, xv, ValueLayout.JAVA_FLOAT, 0, rows * k);
+        } else {
+            for (int r = 0; r < rows; r++) {
+                MemorySegment.copy(xs, xOff + r * xStride, xv, ValueLayout.JAVA_FLOAT, (long) r * k * Float.BYTES, k);
+            }
+        }
+        float[] b = bias[slot];
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(b, 0, gv, ValueLayout.JAVA_FLOAT, (long) r * gs * Float.BYTES, gs);
+        }
+        int previous = enterThreads();
+        try {
+            if (rows == 1) {
+                openblas_full.cblas_sgemv(CblasRowMajor, CblasNoTrans, gs, k, 1f, wIh[slot], k, x, 1, 1f, gates, 1);
+            } else {
+                openblas_full.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, gs, k, 1f, x, k, wIh[slot], k,
+                        1f, gates, gs);
+            }
+        } finally {
+            leaveThreads(previous);
+        }
+    }
+
+    @Override
+    public void step(int slot, float[] heapGates, int gOff, float[] hPrev, float[] hNext, float[] c, int batch,
+                     int[] lengths, int t, int u0, int u1) {
+        int gs = 4 * hp;
+        h = ensure(h, (long) batch * hp);
+        MemorySegment.copy(hPrev, 0, view(h), ValueLayout.JAVA_FLOAT, 0, batch * hp);
+        gates.position(gOff);
+        int previous = enterThreads();
+        try {
+            if (batch == 1) {
+                openblas_full.cblas_sgemv(CblasRowMajor, CblasNoTrans, gs, hidden, 1f, wHh[slot], hidden, h, 1, 1f,
+                        gates, 1);
+            } else {
+                openblas_full.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, gs, hidden, 1f, h, hp,
+                        wHh[slot], hidden, 1f, gates, gs);
+            }
+        } finally {
+            gates.position(0);
+            leaveThreads(previous);
+        }
+        MemorySegment.copy(view(gates), ValueLayout.JAVA_FLOAT, (long) gOff * Float.BYTES, heapGates, gOff, batch * gs);
+        for (int b = 0; b < batch; b++) {
+            int s = b * hp;
+            if (lengths != null && t >= lengths[b]) {
+                System.arraycopy(hPrev, s, hNext, s, hp);
+            } else {
+                pointwise.lstmRow(heapGates, gOff + b * gs, hp, c, s, hNext, s, hidden);
+            }
+        }
+    }
+
+    /** OpenBLAS's thread count for the plan's call; returns the one to put back. */
+    private int enterThreads() {
+        int previous = openblas_full.openblas_get_num_threads();
+        if (previous != threads) {
+            openblas_full.openblas_set_num_threads(threads);
+        }
+        return previous;
+    }
+
+    private void leaveThreads(int previous) {
+        if (previous != threads) {
+            openblas_full.openblas_set_num_threads(previous);
+        }
+    }
+
+    /** {@code p}, or a new zeroed native buffer of {@code floats} if {@code p} is smaller (the old one freed). */
+    private static FloatPointer ensure(FloatPointer p, long floats) {
+        if (p.capacity() >= floats) {
+            return p;
+        }
+        p.close();
+        FloatPointer n = new FloatPointer(floats);
+        view(n).fill((byte) 0);
+        return n;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (FloatPointer[] ps : new FloatPointer[][] {wIh, wHh}) {
+            for (FloatPointer p : ps) {
+                if (p != null) {
+                    p.close();
+                }
+            }
+        }
+        x.close();
+        gates.close();
+        h.close();
+    }
+}
