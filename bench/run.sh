@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [quick|full] [--dry-run]
 #
-#   quick (default)  vector and oneDNN on six shapes at 1 and 2 threads, the scalar oracle on the two
+#   quick (default)  vector, blas, blas-gemms (bare OpenBLAS calls) and oneDNN on six shapes at 1 and 2 threads, the scalar oracle on the two
 #                    smallest at 1 thread; 1 fork, 2 warmups x 1 s, 3 measurements x 2 s. About
 #                    10-15 minutes on 2 cores (the oracle checks at 256x1024 alone take a minute or two).
 #   full             every backend on every shape at 1 and 2 threads; 2 forks, 3 warmups, 5 measurements
@@ -31,7 +31,9 @@ source bin/jdk.sh
 # What a profile runs: each invocation line starts with the benchmark class, then its JMH params.
 readonly SHAPES_T100=1x256,1x512,1x1024,16x512,64x512
 readonly SHAPES_T50=256x1024
-readonly ALL_BACKENDS=vector,scalar,onednn
+readonly ALL_BACKENDS=vector,blas,blas-gemms,scalar,onednn
+# blas-gemms: the OpenBLAS calls of a blas pass alone, the yardstick for the blas backend's glue
+readonly FAST_BACKENDS=vector,blas,blas-gemms,onednn
 readonly CP='bench/target/classes:bench/target/lib/*'
 
 usage() {
@@ -60,10 +62,10 @@ case $profile in
   quick)
     timing=(-f 1 -wi 2 -i 3 -w 1s -r 2s)
     invocations=(
-      "LstmForwardBenchmark -p backend=vector,onednn -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
-      "LstmForwardBenchmark -p backend=vector,onednn -p shape=$SHAPES_T50 -p steps=50 -p threads=1,2"
+      "LstmForwardBenchmark -p backend=$FAST_BACKENDS -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
+      "LstmForwardBenchmark -p backend=$FAST_BACKENDS -p shape=$SHAPES_T50 -p steps=50 -p threads=1,2"
       "LstmForwardBenchmark -p backend=scalar -p shape=1x256,1x512 -p steps=100 -p threads=1"
-      "StepBenchmark -p backend=vector,onednn -p shape=1x512 -p threads=1,2"
+      "StepBenchmark -p backend=vector,blas,onednn -p shape=1x512 -p threads=1,2"
       "StepBenchmark -p backend=scalar -p shape=1x512 -p threads=1"
     )
     ;;
@@ -72,7 +74,7 @@ case $profile in
     invocations=(
       "LstmForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
       "LstmForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T50 -p steps=50 -p threads=1,2"
-      "StepBenchmark -p backend=$ALL_BACKENDS -p shape=1x512 -p threads=1,2"
+      "StepBenchmark -p backend=vector,blas,scalar,onednn -p shape=1x512 -p threads=1,2"
     )
     ;;
 esac

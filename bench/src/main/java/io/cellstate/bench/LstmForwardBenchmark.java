@@ -60,8 +60,12 @@ public class LstmForwardBenchmark {
     /** Steps of the oracle check: enough to exercise the recurrence, cheap enough for the scalar oracle. */
     private static final int CHECK_STEPS = 6;
 
-    /** {@code vector}, {@code scalar} (any backend of {@link Backends}) or {@code onednn} (the peer). */
-    @Param({"vector", "onednn", "scalar"})
+    /**
+     * {@code vector}, {@code blas}, {@code scalar} (any backend of {@link Backends}), {@code onednn}
+     * (the peer), or {@code blas-gemms}: only the OpenBLAS calls a {@code blas} pass makes, bare
+     * ({@link OpenBlasGemms}; no output, so no oracle check), the yardstick for blas's glue.
+     */
+    @Param({"vector", "blas", "onednn", "scalar"})
     public String backend;
 
     /** Batch x hidden, input = hidden. */
@@ -77,6 +81,8 @@ public class LstmForwardBenchmark {
 
     /** The name of the peer in {@link #backend}. */
     static final String ONEDNN = "onednn";
+    /** The name of the bare OpenBLAS calls in {@link #backend}. */
+    static final String BLAS_GEMMS = "blas-gemms";
 
     private Arena arena;
     /** The plan or the oneDNN instance, closed at teardown. */
@@ -104,6 +110,13 @@ public class LstmForwardBenchmark {
         int checked = Math.min(CHECK_STEPS, steps);
         Tensor prefix = Tensor.wrap(x.segment().asSlice(0, (long) checked * batch * hidden * Float.BYTES),
                 checked, batch, hidden);
+        if (BLAS_GEMMS.equals(backend)) {
+            OpenBlasGemms gemms = new OpenBlasGemms(spec, steps, batch,
+                    threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+            kernel = gemms;
+            pass = gemms::run;
+            return;
+        }
         if (ONEDNN.equals(backend)) {
             int t = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
             OneDnnLstm dnn = new OneDnnLstm(spec, weights, steps, batch, t);

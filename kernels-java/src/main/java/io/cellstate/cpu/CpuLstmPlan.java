@@ -69,6 +69,11 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
         }
     }
 
+    /** Steps whose input projection runs as one GEMM: all T, unless the gate buffer would pass {@link #GATE_BUDGET}. */
+    public static int chunkSteps(int steps, int batch, int gateStride) {
+        return (int) Math.max(1, Math.min(steps, GATE_BUDGET / ((long) batch * gateStride)));
+    }
+
     /** Threads this plan would use for a call of {@code batch} sequences. */
     public int threadsFor(int batch) {
         long macs = (long) batch * spec.gates() * spec.hiddenSize() * (spec.hiddenSize() + spec.layerInputSize(0));
@@ -110,7 +115,7 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
                 }
             }
         }
-        chunk = (int) Math.max(1, Math.min(steps, GATE_BUDGET / ((long) batch * kernel.gateStride())));
+        chunk = chunkSteps(steps, batch, kernel.gateStride());
         threads = threadsFor(batch);
         call = c;
         try {
@@ -141,8 +146,7 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
             hBuf[0] = new float[stateFloats];
             hBuf[1] = new float[stateFloats];
         }
-        int chunkSteps = (int) Math.max(1, Math.min(steps, GATE_BUDGET / ((long) batch * kernel.gateStride())));
-        int gateFloats = chunkSteps * batch * kernel.gateStride();
+        int gateFloats = chunkSteps(steps, batch, kernel.gateStride()) * batch * kernel.gateStride();
         if (gates.length < gateFloats) {
             gates = new float[gateFloats];
         }
