@@ -2,11 +2,11 @@ package io.cellstate.scalar;
 
 import io.cellstate.Availability;
 import io.cellstate.Backend;
-import io.cellstate.CellKind;
 import io.cellstate.PlanOptions;
 import io.cellstate.RnnPlan;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
+import io.cellstate.spi.AbstractRnnPlan;
 
 /** The oracle: plain loops straight from the equations, float64 accumulation. Always available. */
 public final class ScalarBackend implements Backend {
@@ -33,7 +33,7 @@ public final class ScalarBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec) {
-        return spec.cell() == CellKind.LSTM ? "" : "cell " + spec.cell() + " is not supported yet (LSTM only)";
+        return AbstractRnnPlan.lstmOnly(spec);
     }
 
     @Override

@@ -57,6 +57,24 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         }
     }
 
+    /**
+     * {@link #checkPlan(String, RnnSpec, RnnWeights, PlanOptions)}, then: a backend that is
+     * unavailable here throws {@link IllegalStateException} with its reason. The start of every
+     * {@code Backend.plan}.
+     */
+    public static void checkPlan(io.cellstate.Backend backend, RnnSpec spec, RnnWeights weights, PlanOptions options) {
+        checkPlan(backend.name(), spec, weights, options);
+        io.cellstate.Availability a = backend.availability();
+        if (!a.available()) {
+            throw new IllegalStateException("backend '" + backend.name() + "' is unavailable: " + a.reason());
+        }
+    }
+
+    /** {@code Backend.unsupported} of a backend that runs LSTMs only: empty, or the cell it lacks. */
+    public static String lstmOnly(RnnSpec spec) {
+        return spec.cell() == CellKind.LSTM ? "" : "cell " + spec.cell() + " is not supported yet (LSTM only)";
+    }
+
     @Override
     public final RnnSpec spec() {
         return spec;

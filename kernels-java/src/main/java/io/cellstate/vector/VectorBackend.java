@@ -2,7 +2,6 @@ package io.cellstate.vector;
 
 import io.cellstate.Availability;
 import io.cellstate.Backend;
-import io.cellstate.CellKind;
 import io.cellstate.PlanOptions;
 import io.cellstate.RnnPlan;
 import io.cellstate.RnnSpec;
@@ -75,16 +74,12 @@ public final class VectorBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec) {
-        return spec.cell() == CellKind.LSTM ? "" : "cell " + spec.cell() + " is not supported yet (LSTM only)";
+        return AbstractRnnPlan.lstmOnly(spec);
     }
 
     @Override
     public RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
-        AbstractRnnPlan.checkPlan(name(), spec, weights, options);
-        Availability a = availability();
-        if (!a.available()) {
-            throw new IllegalStateException("backend 'vector' is unavailable: " + a.reason());
-        }
+        AbstractRnnPlan.checkPlan(this, spec, weights, options);
         return Kernel.plan(spec, weights, options);
     }
 

@@ -2,7 +2,6 @@ package io.cellstate.blas;
 
 import io.cellstate.Availability;
 import io.cellstate.Backend;
-import io.cellstate.CellKind;
 import io.cellstate.PlanOptions;
 import io.cellstate.RnnPlan;
 import io.cellstate.RnnSpec;
@@ -66,16 +65,12 @@ public final class BlasBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec) {
-        return spec.cell() == CellKind.LSTM ? "" : "cell " + spec.cell() + " is not supported yet (LSTM only)";
+        return AbstractRnnPlan.lstmOnly(spec);
     }
 
     @Override
     public RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
-        AbstractRnnPlan.checkPlan(name(), spec, weights, options);
-        Availability a = availability();
-        if (!a.available()) {
-            throw new IllegalStateException("backend 'blas' is unavailable: " + a.reason());
-        }
+        AbstractRnnPlan.checkPlan(this, spec, weights, options);
         BlasLstmKernel kernel = new BlasLstmKernel(spec, weights, options.resolvedThreads());
         try {
             return new CpuLstmPlan(name(), spec, weights, options, kernel);
