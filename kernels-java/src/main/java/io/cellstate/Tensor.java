@@ -162,9 +162,12 @@ public final class Tensor {
         return this;
     }
 
-    /** The backing array and the float offset into it, if this tensor is a view of a whole-float heap array. */
+    /**
+     * The {@code float[]} behind this view, if it is a heap view starting on a whole float of one
+     * (then kernels may read and write it directly, at {@link #heapOffset()}); otherwise null.
+     */
     public float[] heapArray() {
-        return segment.heapBase().orElse(null) instanceof float[] a ? a : null;
+        return segment.heapBase().orElse(null) instanceof float[] a && segment.address() % Float.BYTES == 0 ? a : null;
     }
 
     /** Float offset of this view into {@link #heapArray()} (meaningful only when that is not null). */

@@ -311,6 +311,39 @@ public abstract class LstmConformanceSuite {
         }
     }
 
+    /** Views into larger heap arrays, at a float offset and at an odd byte offset, read and write where they point. */
+    @Test
+    void heapViewsAtAnOffset() {
+        RnnSpec spec = RnnSpec.builder().inputSize(6).hiddenSize(11).layers(2).build();
+        Case c = new Case(SEED + 6, spec, 5, 3, Layout.SEQUENCE_MAJOR, Case.Lengths.NONE, true, true);
+        RnnWeights w = c.weights();
+        RnnInput heap = c.input();
+        RnnOutput expected = reference().run(spec, w, heap);
+        for (long byteOffset : new long[] {3 * Float.BYTES, 1}) {
+            Tensor x = view(heap.x(), byteOffset);
+            Tensor y = view(Tensor.zeros(5, 3, 11), byteOffset);
+            try (RnnPlan plan = backend().plan(spec, w, options())) {
+                RnnOutput out = new RnnOutput(y, Tensor.zeros(2, 3, 11), Tensor.zeros(2, 3, 11));
+                plan.forward(new RnnInput(x, Layout.SEQUENCE_MAJOR, null, heap.h0(), heap.c0()), out);
+                Compare.assertClose(expected, out, tolerance(spec, 5), c + " byte offset " + byteOffset);
+            }
+        }
+    }
+
+    /** {@code t}'s data in a larger byte array, {@code byteOffset} bytes in, as a tensor view. */
+    private static Tensor view(Tensor t, long byteOffset) {
+        java.lang.foreign.MemorySegment big = java.lang.foreign.MemorySegment.ofArray(new byte[(int) (t.size() * 4 + 16)]);
+        java.lang.foreign.MemorySegment slice = big.asSlice(byteOffset, t.size() * 4);
+        java.lang.foreign.MemorySegment.copy(t.segment(), 0, slice, 0, t.size() * 4);
+        if (byteOffset % 4 == 0) {
+            float[] floats = new float[(int) t.size() + 8];
+            java.lang.foreign.MemorySegment f = java.lang.foreign.MemorySegment.ofArray(floats).asSlice(byteOffset, t.size() * 4);
+            java.lang.foreign.MemorySegment.copy(t.segment(), 0, f, 0, t.size() * 4);
+            return Tensor.wrap(f, t.shape());
+        }
+        return Tensor.wrap(slice, t.shape());
+    }
+
     // ---------------------------------------------------------------- extremes
 
     /** Inputs in ±[100, 1000] saturate every gate: no NaN, and the reference's values. */
