@@ -104,10 +104,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
 
     CudnnPlan(RnnSpec spec, RnnWeights weights, PlanOptions options, CudnnOptions cudnnOptions) {
         super("cudnn", spec, weights, options);
-        if (cudnnOptions.precision() == Precision.BF16) {
-            throw new UnsupportedOperationException("precision BF16 is not supported yet by backend 'cudnn'"
-                    + " (it needs bfloat16 tensors in and out); use FLOAT32, TF32 or FP16");
-        }
+        assert cudnnOptions.precision() != Precision.BF16 : "refused by CudnnBackend.plan";
         this.weights = weights;
         this.cudnnOptions = cudnnOptions;
         this.reversed = spec.direction() == Direction.REVERSE;
@@ -195,7 +192,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 case FLOAT32 -> CUDNN_FMA_MATH;
                 case TF32 -> CUDNN_TENSOR_OP_MATH;
                 case FP16 -> CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-                case BF16 -> throw new AssertionError("rejected in the constructor");
+                case BF16 -> throw new AssertionError("refused by CudnnBackend.plan");
             };
             int h = spec.hiddenSize();
             Status.cudnn(cudnnSetRNNDescriptor_v8(desc.ptr, algorithm.cudnnValue(), CUDNN_LSTM,
@@ -395,6 +392,9 @@ public final class CudnnPlan extends AbstractRnnPlan {
         }
         if (layout == null) {
             throw new IllegalArgumentException("layout: expected SEQUENCE_MAJOR or BATCH_MAJOR, got null");
+        }
+        if (x != null) {
+            x.ensureOpen("x");
         }
         if (x == null || x.rank() != 3 || x.dim(2) != spec.inputSize() || x.dim(0) < 1 || x.dim(1) < 1) {
             throw new IllegalArgumentException("x: expected shape " + layout.describe() + " with F = inputSize = "

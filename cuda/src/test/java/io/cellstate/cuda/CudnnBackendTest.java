@@ -57,6 +57,10 @@ class CudnnBackendTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> b.plan(spec, RnnWeights.random(spec, 1), PlanOptions.defaults(), null));
         assertTrue(e.getMessage().startsWith("cudnnOptions: expected"), e.getMessage());
+        UnsupportedOperationException bf16 = assertThrows(UnsupportedOperationException.class,
+                () -> b.plan(spec, RnnWeights.random(spec, 1), PlanOptions.defaults(),
+                        CudnnOptions.defaults().withPrecision(CudnnOptions.Precision.BF16)));
+        assertTrue(bf16.getMessage().startsWith("precision BF16 is not supported yet"), bf16.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> DeviceTensor.allocate(2, 0));
         assertTrue(e.getMessage().startsWith("shape[1]: expected"), e.getMessage());
     }
