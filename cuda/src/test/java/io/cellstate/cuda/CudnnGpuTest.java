@@ -76,6 +76,28 @@ class CudnnGpuTest {
         assertEquals(before, after, "device bytes left behind by 1000 closed plans");
     }
 
+    /** A plan too large for the GPU fails with CudaOutOfMemoryException and leaves no device memory behind. */
+    @Test
+    void outOfMemoryIsClearAndLeavesNothingBehind() {
+        Gpu.assume("outOfMemoryIsClearAndLeavesNothingBehind");
+        RnnSpec spec = RnnSpec.lstm(64, 64);
+        RnnWeights w = RnnWeights.random(spec, 1);
+        try (RnnPlan warm = CUDNN.plan(spec, w)) {
+            warm.forward(RnnInput.of(random(1, 3, 2, 64)));
+        }
+        long before = Native.freeDeviceMemory();
+        // x alone would need 2^20 * 2^12 * 64 floats = 1 TiB
+        PlanOptions huge = PlanOptions.defaults().withCapacity(1 << 20, 1 << 12);
+        CudaOutOfMemoryException e = assertThrows(CudaOutOfMemoryException.class, () -> CUDNN.plan(spec, w, huge));
+        System.out.println("too large a plan: " + e.getMessage());
+        assertTrue(e.getMessage().contains("cudaMalloc") && e.getMessage().contains("out of GPU memory"), e.getMessage());
+        assertEquals(before, Native.freeDeviceMemory(), "device bytes left behind by the failed plan");
+        try (RnnPlan plan = CUDNN.plan(spec, w)) {
+            RnnInput in = RnnInput.of(random(2, 4, 3, 64));
+            close(spec, 4, 1, "a plan after the failed one", oracle(spec, w, in).y(), plan.forward(in).y());
+        }
+    }
+
     @Test
     void devicePathEqualsHostPath() {
         Gpu.assume("devicePathEqualsHostPath");
