@@ -1,0 +1,125 @@
+package io.cellstate.cuda;
+
+import io.cellstate.Availability;
+import io.cellstate.Backend;
+import io.cellstate.CellKind;
+import io.cellstate.PlanOptions;
+import io.cellstate.RnnPlan;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeights;
+import io.cellstate.spi.AbstractRnnPlan;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.cuda.global.cudnn;
+import org.bytedeco.javacpp.Loader;
+
+/**
+ * The cuDNN kernel: whole sequences, all layers and directions, in one {@code cudnnRNNForward}
+ * (cuDNN's v8 RNN API, through JavaCPP's {@code org.bytedeco:cuda}). The CUDA 13 and cuDNN 9
+ * libraries come from the machine (no redist jars): they must be on {@code LD_LIBRARY_PATH}.
+ */
+public final class CudnnBackend implements Backend {
+
+    /** Probed once per JVM (holder idiom): the CUDA runtime, a device, then cuDNN. */
+    private static final class Probe {
+        static final String[] VERSION = new String[1];
+        static final Availability AVAILABILITY = probe();
+
+        private static Availability probe() {
+            String libraries = "put the CUDA 13 and cuDNN 9 libraries (libcudart.so.13, libcudnn.so.9 and the driver's"
+                    + " libcuda.so.1) on LD_LIBRARY_PATH";
+            try {
+                Loader.load(cudart.class);
+            } catch (Throwable t) {
+                return Availability.no("the CUDA runtime could not be loaded through JavaCPP (" + rootCause(t) + "): "
+                        + libraries);
+            }
+            int[] count = new int[1];
+            int status;
+            try {
+                status = cudart.cudaGetDeviceCount(count);
+            } catch (Throwable t) {
+                return Availability.no("cudaGetDeviceCount failed: " + rootCause(t));
+            }
+            if (status != cudart.cudaSuccess) {
+                return Availability.no("no usable CUDA device: cudaGetDeviceCount returned " + Status.cudaName(status)
+                        + " (is there a GPU, and a driver for CUDA 13?)");
+            }
+            if (count[0] < 1) {
+                return Availability.no("no CUDA device: cudaGetDeviceCount found 0");
+            }
+            try {
+                Loader.load(cudnn.class);
+                long v = cudnn.cudnnGetVersion();
+                VERSION[0] = v / 10000 + "." + v / 100 % 100 + "." + v % 100;
+                if (v < 90000) {
+                    return Availability.no("cuDNN " + VERSION[0] + " found, cuDNN 9 or newer needed: " + libraries);
+                }
+            } catch (Throwable t) {
+                return Availability.no("cuDNN could not be loaded through JavaCPP (" + rootCause(t) + "): " + libraries);
+            }
+            return Availability.yes();
+        }
+
+        private static String rootCause(Throwable t) {
+            Throwable c = t;
+            while (c.getCause() != null && c.getCause() != c) {
+                c = c.getCause();
+            }
+            return c.getClass().getSimpleName() + ": " + c.getMessage();
+        }
+    }
+
+    @Override
+    public String name() {
+        return "cudnn";
+    }
+
+    @Override
+    public String description() {
+        return "cuDNN's RNN kernels on the GPU, through JavaCPP"
+                + (availability().available() ? ": cuDNN " + Probe.VERSION[0] : "");
+    }
+
+    @Override
+    public Availability availability() {
+        return Probe.AVAILABILITY;
+    }
+
+    /** Above every CPU kernel: where a GPU is present, it is the one to use. */
+    @Override
+    public int priority() {
+        return 300;
+    }
+
+    @Override
+    public String unsupported(RnnSpec spec) {
+        return spec.cell() == CellKind.LSTM ? "" : "cell " + spec.cell() + " is not supported yet (LSTM only)";
+    }
+
+    @Override
+    public RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
+        return plan(spec, weights, options, CudnnOptions.defaults());
+    }
+
+    /** A plan with cuDNN's own options: the algorithm and the math precision. */
+    public CudnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options, CudnnOptions cudnnOptions) {
+        AbstractRnnPlan.checkPlan(name(), spec, weights, options);
+        if (cudnnOptions == null) {
+            throw new IllegalArgumentException("cudnnOptions: expected CudnnOptions, got null");
+        }
+        if (cudnnOptions.precision() == CudnnOptions.Precision.BF16) {
+            throw new UnsupportedOperationException("precision BF16 is not supported yet by backend 'cudnn'"
+                    + " (it needs bfloat16 tensors in and out); use FLOAT32, TF32 or FP16");
+        }
+        requireAvailable();
+        return new CudnnPlan(spec, weights, options, cudnnOptions);
+    }
+
+    /** Throws {@link IllegalStateException} with the reason unless the backend can run here. */
+    static void requireAvailable() {
+        Availability a = Probe.AVAILABILITY;
+        if (!a.available()) {
+            throw new IllegalStateException("backend 'cudnn' is unavailable: " + a.reason());
+        }
+    }
+}

@@ -1,0 +1,542 @@
+package io.cellstate.cuda;
+
+import static org.bytedeco.cuda.global.cudart.cudaEventElapsedTime;
+import static org.bytedeco.cuda.global.cudart.cudaEventRecord;
+import static org.bytedeco.cuda.global.cudart.cudaEventSynchronize;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_BIDIRECTIONAL;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_DATA_FLOAT;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_FMA_MATH;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_FWD_MODE_INFERENCE;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_LINEAR_INPUT;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_LSTM;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_RNN_ALGO_PERSIST_DYNAMIC;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_RNN_DOUBLE_BIAS;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_RNN_NO_BIAS;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_RNN_PADDED_IO_ENABLED;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_TENSOR_OP_MATH;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_UNIDIRECTIONAL;
+import static org.bytedeco.cuda.global.cudnn.cudnnBuildRNNDynamic;
+import static org.bytedeco.cuda.global.cudnn.cudnnGetRNNTempSpaceSizes;
+import static org.bytedeco.cuda.global.cudnn.cudnnGetRNNWeightParams;
+import static org.bytedeco.cuda.global.cudnn.cudnnGetRNNWeightSpaceSize;
+import static org.bytedeco.cuda.global.cudnn.cudnnGetTensorNdDescriptor;
+import static org.bytedeco.cuda.global.cudnn.cudnnRNNForward;
+import static org.bytedeco.cuda.global.cudnn.cudnnSetDropoutDescriptor;
+import static org.bytedeco.cuda.global.cudnn.cudnnSetRNNDataDescriptor;
+import static org.bytedeco.cuda.global.cudnn.cudnnSetRNNDescriptor_v8;
+import static org.bytedeco.cuda.global.cudnn.cudnnSetTensorNdDescriptor;
+
+import io.cellstate.Direction;
+import io.cellstate.Layout;
+import io.cellstate.PlanOptions;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnState;
+import io.cellstate.RnnWeights;
+import io.cellstate.Tensor;
+import io.cellstate.cuda.CudnnOptions.Algorithm;
+import io.cellstate.cuda.CudnnOptions.Precision;
+import io.cellstate.spi.AbstractRnnPlan;
+import io.cellstate.spi.ForwardCall;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.SizeTPointer;
+
+/**
+ * A cuDNN LSTM: every layer and direction in one {@code cudnnRNNForward} per call. Set up once:
+ * the handle, the RNN descriptor (per algorithm tried), the weight space filled where
+ * {@code cudnnGetRNNWeightParams} says, and device, pinned and workspace buffers sized for the
+ * largest call so far. {@link #close()} releases all of it.
+ *
+ * <p>Two ways in: host tensors ({@link #forward(io.cellstate.RnnInput, io.cellstate.RnnOutput)},
+ * staged through pinned buffers), and {@link DeviceTensor}s
+ * ({@link #forward(DeviceTensor, Layout, int[], DeviceTensor, DeviceTensor, DeviceTensor, DeviceTensor, DeviceTensor)}),
+ * with no host round trip for the data.
+ *
+ * <p>{@link Direction#REVERSE}: cuDNN has no reverse-only mode, so the host path reverses each
+ * sequence within its length on the way in and out around a forward network with the same
+ * weights. The device path rejects REVERSE (that reversal would need a kernel of our own).
+ */
+public final class CudnnPlan extends AbstractRnnPlan {
+    private static final int TIMED_RUNS = 3;
+
+    private final RnnWeights weights;
+    private final CudnnOptions cudnnOptions;
+    private final boolean reversed;
+    private final Native.Owner owner = new Native.Owner();
+    private final Native.Handle handle;
+    private final Native.DropoutDesc dropout;
+    private final Native.DataDesc xDesc;
+    private final Native.DataDesc yDesc;
+    private final Native.TensorDesc hDesc;
+    private final Native.TensorDesc cDesc;
+    private final Native.DeviceBuffer dx;
+    private final Native.DeviceBuffer dy;
+    private final Native.DeviceBuffer dStates;
+    private final Native.DeviceBuffer dLengths;
+    private final Native.DeviceBuffer work;
+    private final Native.DeviceBuffer reserve;
+    private final Native.PinnedBuffer px;
+    private final Native.PinnedBuffer py;
+    private final Native.PinnedBuffer pStates;
+    private final Native.PinnedBuffer pLengths;
+    private final FloatPointer paddingFill;
+    private final SizeTPointer workSize;
+    private final SizeTPointer reserveSize;
+    private final Map<Algorithm, Engine> engines = new EnumMap<>(Algorithm.class);
+    private final Map<Long, Algorithm> autoChoice = new HashMap<>();
+    private final java.util.Set<Algorithm> refused = java.util.EnumSet.noneOf(Algorithm.class);
+
+    CudnnPlan(RnnSpec spec, RnnWeights weights, PlanOptions options, CudnnOptions cudnnOptions) {
+        super("cudnn", spec, weights, options);
+        assert cudnnOptions.precision() != Precision.BF16 : "refused by CudnnBackend.plan";
+        this.weights = weights;
+        this.cudnnOptions = cudnnOptions;
+        this.reversed = spec.direction() == Direction.REVERSE;
+        int maxBatch = Math.max(1, options.maxBatch());
+        int maxSteps = Math.max(1, options.maxSteps());
+        try {
+            handle = owner.own(new Native.Handle());
+            dropout = owner.own(new Native.DropoutDesc());
+            // Dropout 0 between layers: no states needed (states NULL, size 0).
+            Status.cudnn(cudnnSetDropoutDescriptor(dropout.ptr, handle.ptr, 0f, null, 0, 0), "cudnnSetDropoutDescriptor");
+            xDesc = owner.own(new Native.DataDesc());
+            yDesc = owner.own(new Native.DataDesc());
+            hDesc = owner.own(new Native.TensorDesc());
+            cDesc = owner.own(new Native.TensorDesc());
+            dx = owner.own(new Native.DeviceBuffer("x", inputBytes(maxSteps, maxBatch)));
+            dy = owner.own(new Native.DeviceBuffer("y", outputBytes(maxSteps, maxBatch)));
+            dStates = owner.own(new Native.DeviceBuffer("h0, c0, hN, cN", 4 * stateBytes(maxBatch)));
+            dLengths = owner.own(new Native.DeviceBuffer("sequence lengths", (long) maxBatch * Integer.BYTES));
+            work = owner.own(new Native.DeviceBuffer("workspace", 0));
+            reserve = owner.own(new Native.DeviceBuffer("reserve space", 0));
+            px = owner.own(new Native.PinnedBuffer("x staging", inputBytes(maxSteps, maxBatch)));
+            py = owner.own(new Native.PinnedBuffer("y staging", outputBytes(maxSteps, maxBatch)));
+            pStates = owner.own(new Native.PinnedBuffer("state staging", 4 * stateBytes(maxBatch)));
+            pLengths = owner.own(new Native.PinnedBuffer("length staging", (long) maxBatch * Integer.BYTES));
+            paddingFill = owner.own(new FloatPointer(1).put(0f));
+            workSize = owner.own(new SizeTPointer(1));
+            reserveSize = owner.own(new SizeTPointer(1));
+            if (cudnnOptions.algorithm() != Algorithm.AUTO) {
+                engine(cudnnOptions.algorithm());
+            } else {
+                engine(Algorithm.STANDARD); // always supported: AUTO has a fallback before it measures
+            }
+        } catch (RuntimeException | Error e) {
+            try {
+                owner.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /** The options this plan was made with. */
+    public CudnnOptions cudnnOptions() {
+        return cudnnOptions;
+    }
+
+    /** The algorithm {@link Algorithm#AUTO} chose for (batch, T), or the fixed one; null if AUTO has not run it yet. */
+    public Algorithm algorithmFor(int batch, int steps) {
+        return cudnnOptions.algorithm() == Algorithm.AUTO ? autoChoice.get(key(batch, steps)) : cudnnOptions.algorithm();
+    }
+
+    // ------------------------------------------------------------------ sizes
+
+    private long inputBytes(int steps, int batch) {
+        return Sequences.floatBytes(steps, batch, spec.inputSize());
+    }
+
+    private long outputBytes(int steps, int batch) {
+        return Sequences.floatBytes(steps, batch, spec.outputSize());
+    }
+
+    private long stateBytes(int batch) {
+        return Sequences.floatBytes(spec.stateCount(), batch, spec.hiddenSize());
+    }
+
+    private static long key(int batch, int steps) {
+        return ((long) batch << 32) | steps;
+    }
+
+    // ------------------------------------------------------------------ engines: one RNN descriptor + weight space per algorithm
+
+    /** An RNN descriptor for one algorithm and the weight space laid out for it. */
+    private final class Engine {
+        final Algorithm algorithm;
+        final Native.RnnDesc desc;
+        final Native.DeviceBuffer weightSpace;
+        final long weightBytes;
+        int builtForBatch = -1;
+
+        Engine(Algorithm algorithm) {
+            this.algorithm = algorithm;
+            desc = owner.own(new Native.RnnDesc());
+            int mathType = switch (cudnnOptions.precision()) {
+                case FLOAT32 -> CUDNN_FMA_MATH;
+                case TF32 -> CUDNN_TENSOR_OP_MATH;
+                case FP16 -> CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+                case BF16 -> throw new AssertionError("refused by CudnnBackend.plan");
+            };
+            int h = spec.hiddenSize();
+            Status.cudnn(cudnnSetRNNDescriptor_v8(desc.ptr, algorithm.cudnnValue(), CUDNN_LSTM,
+                    spec.bias() ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS,
+                    spec.directions() == 2 ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL,
+                    CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, mathType,
+                    spec.inputSize(), h, h, spec.layers(), dropout.ptr, CUDNN_RNN_PADDED_IO_ENABLED),
+                    "cudnnSetRNNDescriptor_v8", "algorithm " + algorithm + ", " + spec);
+            try (SizeTPointer size = new SizeTPointer(1)) {
+                Status.cudnn(cudnnGetRNNWeightSpaceSize(handle.ptr, desc.ptr, size), "cudnnGetRNNWeightSpaceSize");
+                weightBytes = size.get();
+            }
+            weightSpace = owner.own(new Native.DeviceBuffer("weight space (" + algorithm + ")", weightBytes));
+            upload();
+        }
+
+        private void upload() {
+            try (Arena arena = Arena.ofConfined();
+                 Native.TensorDesc mDesc = new Native.TensorDesc();
+                 Native.TensorDesc bDesc = new Native.TensorDesc();
+                 PointerPointer<Pointer> mAddr = new PointerPointer<>(1L);
+                 PointerPointer<Pointer> bAddr = new PointerPointer<>(1L)) {
+                MemorySegment image = arena.allocate(weightBytes, 256);
+                long base = weightSpace.address();
+                WeightMap.fill(spec, weights, image, p -> {
+                    mAddr.put(0, (Pointer) null);
+                    bAddr.put(0, (Pointer) null);
+                    Status.cudnn(cudnnGetRNNWeightParams(handle.ptr, desc.ptr, p.pseudoLayer(), weightBytes,
+                            weightSpace.pointer(), p.linLayerId(), mDesc.ptr, mAddr, bDesc.ptr, bAddr),
+                            "cudnnGetRNNWeightParams", p.describe());
+                    Pointer where = p.source().isBias() ? bAddr.get(0) : mAddr.get(0);
+                    if (where == null || where.address() == 0) {
+                        return null;
+                    }
+                    return new WeightMap.Location(where.address() - base, dims(p.source().isBias() ? bDesc : mDesc));
+                });
+                Status.cuda(cudaMemcpy(weightSpace.pointer(), Native.at(image.address()), weightBytes,
+                        cudaMemcpyHostToDevice), "cudaMemcpy", "weights to the weight space");
+            }
+        }
+
+        /** Runs cudnnBuildRNNDynamic once per batch size (PERSIST_DYNAMIC compiles its kernel for it). */
+        void prepare(int batch) {
+            if (algorithm.cudnnValue() == CUDNN_RNN_ALGO_PERSIST_DYNAMIC && builtForBatch != batch) {
+                Status.cudnn(cudnnBuildRNNDynamic(handle.ptr, desc.ptr, batch), "cudnnBuildRNNDynamic",
+                        "batch " + batch);
+                builtForBatch = batch;
+            }
+        }
+    }
+
+    private static int[] dims(Native.TensorDesc d) {
+        int[] type = new int[1];
+        int[] nb = new int[1];
+        int[] dims = new int[3];
+        int[] strides = new int[3];
+        Status.cudnn(cudnnGetTensorNdDescriptor(d.ptr, 3, type, nb, dims, strides), "cudnnGetTensorNdDescriptor");
+        return Arrays.copyOf(dims, Math.min(nb[0], 3));
+    }
+
+    /** The engine of {@code algorithm}, made on first use. */
+    private Engine engine(Algorithm algorithm) {
+        Engine e = engines.get(algorithm);
+        if (e == null) {
+            if (refused.contains(algorithm)) {
+                throw new UnsupportedOperationException("cuDNN refused algorithm " + algorithm + " for " + spec
+                        + " earlier in this plan; use STANDARD or AUTO");
+            }
+            try {
+                e = new Engine(algorithm);
+            } catch (CudaException ex) {
+                if (Status.notSupported(ex.status())) {
+                    refused.add(algorithm);
+                    throw unsupported(algorithm, ex);
+                }
+                throw ex;
+            }
+            engines.put(algorithm, e);
+        }
+        return e;
+    }
+
+    private UnsupportedOperationException unsupported(Algorithm algorithm, CudaException ex) {
+        UnsupportedOperationException u = new UnsupportedOperationException("cuDNN does not support algorithm "
+                + algorithm + " with precision " + cudnnOptions.precision() + " for " + spec + ": " + ex.getMessage()
+                + "; use STANDARD (always supported) or AUTO");
+        u.initCause(ex);
+        return u;
+    }
+
+    // ------------------------------------------------------------------ the host path
+
+    @Override
+    protected void run(ForwardCall call) {
+        int steps = call.steps();
+        int batch = call.batch();
+        int[] lengths = lengths(call.lengths(), steps, batch);
+        long xBytes = inputBytes(steps, batch);
+        long yBytes = outputBytes(steps, batch);
+        long sBytes = stateBytes(batch);
+        grow(steps, batch);
+        px.ensure(xBytes);
+        py.ensure(yBytes);
+        pStates.ensure(4 * sBytes);
+        MemorySegment xs = px.segment(xBytes);
+        if (reversed) {
+            Sequences.reverseWithinLengths(call.x().segment(), xs, call.layout(), steps, batch, spec.inputSize(), lengths);
+        } else {
+            MemorySegment.copy(call.x().segment(), 0, xs, 0, xBytes);
+        }
+        toDevice(dx.pointer(), px.pointer(), xBytes, "x");
+        MemorySegment states = pStates.segment(4 * sBytes);
+        long dStatesBase = dStates.address();
+        Pointer h0 = null;
+        Pointer c0 = null;
+        if (call.h0() != null) {
+            MemorySegment.copy(call.h0().segment(), 0, states, 0, sBytes);
+            h0 = Native.at(dStatesBase);
+        }
+        if (call.c0() != null) {
+            MemorySegment.copy(call.c0().segment(), 0, states, sBytes, sBytes);
+            c0 = Native.at(dStatesBase + sBytes);
+        }
+        if (h0 != null || c0 != null) {
+            toDevice(Native.at(dStatesBase), pStates.pointer(), 2 * sBytes, "h0, c0");
+        }
+        Pointer hN = Native.at(dStatesBase + 2 * sBytes);
+        Pointer cN = call.cN() == null ? null : Native.at(dStatesBase + 3 * sBytes);
+        launch(call.layout(), steps, batch, lengths, dx.pointer(), dy.pointer(), h0, c0, hN, cN);
+        toHost(py.pointer(), dy.pointer(), yBytes, "y");
+        toHost(Native.at(pStates.pointer().address() + 2 * sBytes), hN, 2 * sBytes, "hN, cN");
+        MemorySegment ys = py.segment(yBytes);
+        if (reversed) {
+            Sequences.reverseWithinLengths(ys, call.y().segment(), call.layout(), steps, batch, spec.outputSize(), lengths);
+        } else {
+            MemorySegment.copy(ys, 0, call.y().segment(), 0, yBytes);
+        }
+        MemorySegment.copy(states, 2 * sBytes, call.hN().segment(), 0, sBytes);
+        if (call.cN() != null) {
+            MemorySegment.copy(states, 3 * sBytes, call.cN().segment(), 0, sBytes);
+        }
+    }
+
+    /** One step: a T = 1 forward from the state, written back into it. */
+    @Override
+    protected void runStep(Tensor x, RnnState state, Tensor y) {
+        int batch = state.h().dim(1);
+        Tensor y3 = Tensor.wrap(y.segment(), 1, batch, spec.hiddenSize());
+        Tensor x3 = Tensor.wrap(x.segment(), 1, batch, spec.inputSize());
+        // state.h and state.c are read into the staging buffer before hN and cN are written back.
+        run(new ForwardCall(x3, Layout.SEQUENCE_MAJOR, 1, batch, null, state.h(), state.c(), y3, state.h(), state.c()));
+    }
+
+    private int[] lengths(int[] given, int steps, int batch) {
+        if (given != null) {
+            return given;
+        }
+        int[] all = new int[batch];
+        Arrays.fill(all, steps);
+        return all;
+    }
+
+    private void grow(int steps, int batch) {
+        dx.ensure(inputBytes(steps, batch));
+        dy.ensure(outputBytes(steps, batch));
+        dStates.ensure(4 * stateBytes(batch));
+        dLengths.ensure((long) batch * Integer.BYTES);
+        pLengths.ensure((long) batch * Integer.BYTES);
+    }
+
+    private static void toDevice(Pointer device, Pointer host, long bytes, String what) {
+        Status.cuda(cudaMemcpy(device, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy", what + " to the device");
+    }
+
+    private static void toHost(Pointer host, Pointer device, long bytes, String what) {
+        Status.cuda(cudaMemcpy(host, device, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy", what + " to the host");
+    }
+
+    // ------------------------------------------------------------------ the device path
+
+    /**
+     * A forward pass on device-resident tensors: no host copy of the data (only the B sequence
+     * lengths travel). Shapes as in {@link io.cellstate.RnnInput} and {@link io.cellstate.RnnOutput}.
+     *
+     * @param lengths null when every sequence has length T
+     * @param h0      null for zeros
+     * @param c0      null for zeros
+     * @param cN      null when not wanted
+     * @throws UnsupportedOperationException for a REVERSE spec (the host path supports it)
+     */
+    public void forward(DeviceTensor x, Layout layout, int[] lengths, DeviceTensor h0, DeviceTensor c0,
+                        DeviceTensor y, DeviceTensor hN, DeviceTensor cN) {
+        ensureOpen();
+        if (reversed) {
+            throw new UnsupportedOperationException("direction REVERSE is not supported on device tensors by backend"
+                    + " 'cudnn' (cuDNN has no reverse-only mode; the host path reverses the sequences): use forward(RnnInput)");
+        }
+        if (layout == null) {
+            throw new IllegalArgumentException("layout: expected SEQUENCE_MAJOR or BATCH_MAJOR, got null");
+        }
+        if (x != null) {
+            x.ensureOpen("x");
+        }
+        if (x == null || x.rank() != 3 || x.dim(2) != spec.inputSize() || x.dim(0) < 1 || x.dim(1) < 1) {
+            throw new IllegalArgumentException("x: expected shape " + layout.describe() + " with F = inputSize = "
+                    + spec.inputSize() + ", got " + (x == null ? "null" : Arrays.toString(x.shape())));
+        }
+        int steps = layout == Layout.BATCH_MAJOR ? x.dim(1) : x.dim(0);
+        int batch = layout == Layout.BATCH_MAJOR ? x.dim(0) : x.dim(1);
+        if (lengths != null) {
+            if (lengths.length != batch) {
+                throw new IllegalArgumentException("lengths: expected one length per batch entry, B = " + batch
+                        + ", got " + lengths.length);
+            }
+            for (int b = 0; b < batch; b++) {
+                if (lengths[b] < 1 || lengths[b] > steps) {
+                    throw new IllegalArgumentException("lengths[" + b + "]: expected 1 <= length <= T = " + steps
+                            + ", got " + lengths[b]);
+                }
+            }
+        }
+        int[] state = {spec.stateCount(), batch, spec.hiddenSize()};
+        expect("y", y, layout.shape(steps, batch, spec.outputSize()), false);
+        expect("hN", hN, state, false);
+        expect("cN", cN, state, true);
+        expect("h0", h0, state, true);
+        expect("c0", c0, state, true);
+        grow(steps, batch);
+        launch(layout, steps, batch, lengths(lengths == null ? null : lengths.clone(), steps, batch),
+                x.pointer(), y.pointer(), h0 == null ? null : h0.pointer(), c0 == null ? null : c0.pointer(),
+                hN.pointer(), cN == null ? null : cN.pointer());
+    }
+
+    private static void expect(String name, DeviceTensor t, int[] shape, boolean optional) {
+        if (t == null) {
+            if (optional) {
+                return;
+            }
+            throw new IllegalArgumentException(name + ": expected a device tensor " + Arrays.toString(shape) + ", got null");
+        }
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw new IllegalArgumentException(name + ": expected shape " + Arrays.toString(shape) + ", got "
+                    + Arrays.toString(t.shape()));
+        }
+        t.ensureOpen(name);
+    }
+
+    // ------------------------------------------------------------------ the cuDNN call
+
+    private void launch(Layout layout, int steps, int batch, int[] lengths, Pointer x, Pointer y,
+                        Pointer h0, Pointer c0, Pointer hN, Pointer cN) {
+        MemorySegment lens = MemorySegment.ofAddress(pLengths.pointer().address()).reinterpret((long) batch * Integer.BYTES);
+        MemorySegment.copy(lengths, 0, lens, ValueLayout.JAVA_INT, 0, batch);
+        toDevice(dLengths.pointer(), pLengths.pointer(), (long) batch * Integer.BYTES, "sequence lengths");
+        int dataLayout = layout == Layout.BATCH_MAJOR ? CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED
+                : CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED;
+        Status.cudnn(cudnnSetRNNDataDescriptor(xDesc.ptr, CUDNN_DATA_FLOAT, dataLayout, steps, batch, spec.inputSize(),
+                lengths, paddingFill), "cudnnSetRNNDataDescriptor", "x");
+        Status.cudnn(cudnnSetRNNDataDescriptor(yDesc.ptr, CUDNN_DATA_FLOAT, dataLayout, steps, batch, spec.outputSize(),
+                lengths, paddingFill), "cudnnSetRNNDataDescriptor", "y");
+        int[] dims = {spec.stateCount(), batch, spec.hiddenSize()};
+        int[] strides = {batch * spec.hiddenSize(), spec.hiddenSize(), 1};
+        Status.cudnn(cudnnSetTensorNdDescriptor(hDesc.ptr, CUDNN_DATA_FLOAT, 3, dims, strides), "cudnnSetTensorNdDescriptor", "h");
+        Status.cudnn(cudnnSetTensorNdDescriptor(cDesc.ptr, CUDNN_DATA_FLOAT, 3, dims, strides), "cudnnSetTensorNdDescriptor", "c");
+        Args args = new Args(x, y, h0, c0, hN, cN);
+        if (cudnnOptions.algorithm() != Algorithm.AUTO) {
+            Engine e = engine(cudnnOptions.algorithm());
+            try {
+                call(e, batch, args);
+            } catch (CudaException ex) {
+                if (Status.notSupported(ex.status())) {
+                    throw unsupported(e.algorithm, ex);
+                }
+                throw ex;
+            }
+            return;
+        }
+        long k = key(batch, steps);
+        Algorithm chosen = autoChoice.get(k);
+        if (chosen == null) {
+            chosen = measure(batch, args);
+            autoChoice.put(k, chosen);
+        }
+        call(engines.get(chosen), batch, args);
+    }
+
+    private record Args(Pointer x, Pointer y, Pointer h0, Pointer c0, Pointer hN, Pointer cN) {
+    }
+
+    private void call(Engine e, int batch, Args a) {
+        e.prepare(batch);
+        Status.cudnn(cudnnGetRNNTempSpaceSizes(handle.ptr, e.desc.ptr, CUDNN_FWD_MODE_INFERENCE, xDesc.ptr, workSize,
+                reserveSize), "cudnnGetRNNTempSpaceSizes");
+        work.ensure(workSize.get());
+        reserve.ensure(reserveSize.get());
+        Status.cudnn(cudnnRNNForward(handle.ptr, e.desc.ptr, CUDNN_FWD_MODE_INFERENCE, new IntPointer(dLengths.pointer()),
+                xDesc.ptr, a.x(), yDesc.ptr, a.y(), hDesc.ptr, a.h0(), a.hN(), cDesc.ptr, a.c0(), a.cN(),
+                e.weightBytes, e.weightSpace.pointer(), workSize.get(), work.pointer(), reserveSize.get(),
+                reserve.pointer()), "cudnnRNNForward", "algorithm " + e.algorithm + ", batch " + batch);
+    }
+
+    /**
+     * AUTO: runs each algorithm cuDNN accepts for this shape once to warm up, then {@value #TIMED_RUNS}
+     * times between two CUDA events, and keeps the fastest. An algorithm cuDNN answers NOT_SUPPORTED
+     * for is skipped; STANDARD always runs.
+     */
+    private Algorithm measure(int batch, Args args) {
+        Algorithm best = Algorithm.STANDARD;
+        float bestMs = Float.POSITIVE_INFINITY;
+        try (Native.Event start = new Native.Event(); Native.Event stop = new Native.Event()) {
+            for (Algorithm a : List.of(Algorithm.STANDARD, Algorithm.PERSIST_STATIC, Algorithm.PERSIST_STATIC_SMALL_H,
+                    Algorithm.PERSIST_DYNAMIC)) {
+                float ms;
+                try {
+                    Engine e = engine(a);
+                    call(e, batch, args);
+                    Status.cuda(cudaEventRecord(start.ptr), "cudaEventRecord");
+                    for (int i = 0; i < TIMED_RUNS; i++) {
+                        call(e, batch, args);
+                    }
+                    Status.cuda(cudaEventRecord(stop.ptr), "cudaEventRecord");
+                    Status.cuda(cudaEventSynchronize(stop.ptr), "cudaEventSynchronize");
+                    float[] elapsed = new float[1];
+                    Status.cuda(cudaEventElapsedTime(elapsed, start.ptr, stop.ptr), "cudaEventElapsedTime");
+                    ms = elapsed[0];
+                } catch (UnsupportedOperationException skipped) {
+                    continue;
+                } catch (CudaException ex) {
+                    if (a != Algorithm.STANDARD && Status.notSupported(ex.status())) {
+                        continue;
+                    }
+                    throw ex;
+                }
+                if (ms < bestMs) {
+                    bestMs = ms;
+                    best = a;
+                }
+            }
+        }
+        return best;
+    }
+
+    @Override
+    protected void release() {
+        owner.close();
+    }
+}

@@ -1,0 +1,155 @@
+package io.cellstate.cuda;
+
+import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
+
+import io.cellstate.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * A dense float32 tensor in GPU memory, row-major, owned by the caller: {@link #close()} frees it.
+ * With {@link CudnnPlan#forward(DeviceTensor, io.cellstate.Layout, int[], DeviceTensor, DeviceTensor,
+ * DeviceTensor, DeviceTensor, DeviceTensor)} a framework keeps activations on the GPU and chains
+ * layers without host round trips.
+ */
+public final class DeviceTensor implements AutoCloseable {
+    private final int[] shape;
+    private final long size;
+    private final Native.DeviceBuffer buffer;
+    private boolean closed;
+
+    private DeviceTensor(int[] shape, long size) {
+        this.shape = shape;
+        this.size = size;
+        this.buffer = new Native.DeviceBuffer("device tensor " + Arrays.toString(shape), size * Float.BYTES);
+    }
+
+    /**
+     * A new device tensor of {@code shape} (contents undefined until written).
+     *
+     * @throws IllegalStateException if the cuDNN backend is unavailable here (the message says why)
+     */
+    public static DeviceTensor allocate(int... shape) {
+        if (shape == null || shape.length == 0) {
+            throw new IllegalArgumentException("shape: expected at least one dimension, got "
+                    + (shape == null ? "null" : "[]"));
+        }
+        long n = 1;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] < 1) {
+                throw new IllegalArgumentException("shape[" + i + "]: expected >= 1, got " + shape[i]);
+            }
+            n = Math.multiplyExact(n, shape[i]);
+        }
+        CudnnBackend.requireAvailable();
+        return new DeviceTensor(shape.clone(), n);
+    }
+
+    /** A new device tensor with the shape and contents of {@code host}. */
+    public static DeviceTensor of(Tensor host) {
+        DeviceTensor d = allocate(host.shape());
+        try {
+            return d.copyFrom(host);
+        } catch (RuntimeException e) {
+            d.close();
+            throw e;
+        }
+    }
+
+    public int[] shape() {
+        return shape.clone();
+    }
+
+    public int rank() {
+        return shape.length;
+    }
+
+    public int dim(int i) {
+        return shape[i];
+    }
+
+    public long size() {
+        return size;
+    }
+
+    /** Copies {@code src} (same element count) from the host. */
+    public DeviceTensor copyFrom(Tensor src) {
+        ensureOpen("this");
+        checkSize("src", src);
+        long bytes = size * Float.BYTES;
+        if (src.segment().isNative()) {
+            Status.cuda(cudaMemcpy(buffer.pointer(), Native.at(src.segment().address()), bytes, cudaMemcpyHostToDevice),
+                    "cudaMemcpy", "tensor to the device");
+        } else {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment tmp = arena.allocate(bytes, 64);
+                tmp.copyFrom(src.segment());
+                Status.cuda(cudaMemcpy(buffer.pointer(), Native.at(tmp.address()), bytes, cudaMemcpyHostToDevice),
+                        "cudaMemcpy", "tensor to the device");
+            }
+        }
+        return this;
+    }
+
+    /** Copies this tensor into {@code dst} (same element count) on the host. */
+    public Tensor copyTo(Tensor dst) {
+        ensureOpen("this");
+        checkSize("dst", dst);
+        long bytes = size * Float.BYTES;
+        if (dst.segment().isNative()) {
+            Status.cuda(cudaMemcpy(Native.at(dst.segment().address()), buffer.pointer(), bytes, cudaMemcpyDeviceToHost),
+                    "cudaMemcpy", "tensor to the host");
+        } else {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment tmp = arena.allocate(bytes, 64);
+                Status.cuda(cudaMemcpy(Native.at(tmp.address()), buffer.pointer(), bytes, cudaMemcpyDeviceToHost),
+                        "cudaMemcpy", "tensor to the host");
+                dst.segment().copyFrom(tmp);
+            }
+        }
+        return dst;
+    }
+
+    /** A new heap tensor with a copy of this tensor's contents. */
+    public Tensor toHost() {
+        return copyTo(Tensor.zeros(shape));
+    }
+
+    private void checkSize(String name, Tensor t) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + ": expected a tensor of shape " + Arrays.toString(shape) + ", got null");
+        }
+        if (t.size() != size) {
+            throw new IllegalArgumentException(name + ": expected " + size + " elements (shape " + Arrays.toString(shape)
+                    + "), got " + t.size() + " (shape " + Arrays.toString(t.shape()) + ")");
+        }
+    }
+
+    Pointer pointer() {
+        return buffer.pointer();
+    }
+
+    void ensureOpen(String name) {
+        if (closed) {
+            throw new IllegalStateException(name + ": this device tensor is closed");
+        }
+    }
+
+    /** Frees the device memory; idempotent. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            buffer.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "DeviceTensor" + Arrays.toString(shape) + (closed ? " (closed)" : "");
+    }
+}

@@ -1,0 +1,274 @@
+package io.cellstate.cuda;
+
+import static org.bytedeco.cuda.global.cudart.cudaEventCreate;
+import static org.bytedeco.cuda.global.cudart.cudaEventDestroy;
+import static org.bytedeco.cuda.global.cudart.cudaFree;
+import static org.bytedeco.cuda.global.cudart.cudaFreeHost;
+import static org.bytedeco.cuda.global.cudart.cudaMalloc;
+import static org.bytedeco.cuda.global.cudart.cudaMallocHost;
+import static org.bytedeco.cuda.global.cudnn.cudnnCreate;
+import static org.bytedeco.cuda.global.cudnn.cudnnCreateDropoutDescriptor;
+import static org.bytedeco.cuda.global.cudnn.cudnnCreateRNNDataDescriptor;
+import static org.bytedeco.cuda.global.cudnn.cudnnCreateRNNDescriptor;
+import static org.bytedeco.cuda.global.cudnn.cudnnCreateTensorDescriptor;
+import static org.bytedeco.cuda.global.cudnn.cudnnDestroy;
+import static org.bytedeco.cuda.global.cudnn.cudnnDestroyDropoutDescriptor;
+import static org.bytedeco.cuda.global.cudnn.cudnnDestroyRNNDataDescriptor;
+import static org.bytedeco.cuda.global.cudnn.cudnnDestroyRNNDescriptor;
+import static org.bytedeco.cuda.global.cudnn.cudnnDestroyTensorDescriptor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import org.bytedeco.cuda.cudart.CUevent_st;
+import org.bytedeco.cuda.cudnn.cudnnContext;
+import org.bytedeco.cuda.cudnn.cudnnDropoutStruct;
+import org.bytedeco.cuda.cudnn.cudnnRNNDataStruct;
+import org.bytedeco.cuda.cudnn.cudnnRNNStruct;
+import org.bytedeco.cuda.cudnn.cudnnTensorStruct;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * The CUDA and cuDNN objects a plan owns, each in a class that creates it in its constructor and
+ * destroys it in {@code close()}, so a create can never be paired with the wrong call (the cuDNN
+ * sample in the presets destroys a handle with a create call).
+ */
+final class Native {
+    private Native() {
+    }
+
+    /** A pointer to a raw address (device or host), for offsets into a buffer. */
+    static Pointer at(long address) {
+        return new Address(address);
+    }
+
+    private static final class Address extends Pointer {
+        Address(long address) {
+            this.address = address;
+        }
+    }
+
+    /** Free device memory now ({@code cudaMemGetInfo}), in bytes. */
+    static long freeDeviceMemory() {
+        try (org.bytedeco.javacpp.SizeTPointer free = new org.bytedeco.javacpp.SizeTPointer(1);
+             org.bytedeco.javacpp.SizeTPointer total = new org.bytedeco.javacpp.SizeTPointer(1)) {
+            Status.cuda(org.bytedeco.cuda.global.cudart.cudaMemGetInfo(free, total), "cudaMemGetInfo");
+            return free.get();
+        }
+    }
+
+    /** {@code cudnnCreate} / {@code cudnnDestroy}. */
+    static final class Handle implements AutoCloseable {
+        final cudnnContext ptr = new cudnnContext();
+
+        Handle() {
+            Status.cudnn(cudnnCreate(ptr), "cudnnCreate");
+        }
+
+        @Override
+        public void close() {
+            Status.cudnn(cudnnDestroy(ptr), "cudnnDestroy");
+        }
+    }
+
+    /** {@code cudnnCreateRNNDescriptor} / {@code cudnnDestroyRNNDescriptor}. */
+    static final class RnnDesc implements AutoCloseable {
+        final cudnnRNNStruct ptr = new cudnnRNNStruct();
+
+        RnnDesc() {
+            Status.cudnn(cudnnCreateRNNDescriptor(ptr), "cudnnCreateRNNDescriptor");
+        }
+
+        @Override
+        public void close() {
+            Status.cudnn(cudnnDestroyRNNDescriptor(ptr), "cudnnDestroyRNNDescriptor");
+        }
+    }
+
+    /** {@code cudnnCreateDropoutDescriptor} / {@code cudnnDestroyDropoutDescriptor}. */
+    static final class DropoutDesc implements AutoCloseable {
+        final cudnnDropoutStruct ptr = new cudnnDropoutStruct();
+
+        DropoutDesc() {
+            Status.cudnn(cudnnCreateDropoutDescriptor(ptr), "cudnnCreateDropoutDescriptor");
+        }
+
+        @Override
+        public void close() {
+            Status.cudnn(cudnnDestroyDropoutDescriptor(ptr), "cudnnDestroyDropoutDescriptor");
+        }
+    }
+
+    /** {@code cudnnCreateTensorDescriptor} / {@code cudnnDestroyTensorDescriptor}. */
+    static final class TensorDesc implements AutoCloseable {
+        final cudnnTensorStruct ptr = new cudnnTensorStruct();
+
+        TensorDesc() {
+            Status.cudnn(cudnnCreateTensorDescriptor(ptr), "cudnnCreateTensorDescriptor");
+        }
+
+        @Override
+        public void close() {
+            Status.cudnn(cudnnDestroyTensorDescriptor(ptr), "cudnnDestroyTensorDescriptor");
+        }
+    }
+
+    /** {@code cudnnCreateRNNDataDescriptor} / {@code cudnnDestroyRNNDataDescriptor}. */
+    static final class DataDesc implements AutoCloseable {
+        final cudnnRNNDataStruct ptr = new cudnnRNNDataStruct();
+
+        DataDesc() {
+            Status.cudnn(cudnnCreateRNNDataDescriptor(ptr), "cudnnCreateRNNDataDescriptor");
+        }
+
+        @Override
+        public void close() {
+            Status.cudnn(cudnnDestroyRNNDataDescriptor(ptr), "cudnnDestroyRNNDataDescriptor");
+        }
+    }
+
+    /** {@code cudaEventCreate} / {@code cudaEventDestroy}. */
+    static final class Event implements AutoCloseable {
+        final CUevent_st ptr = new CUevent_st();
+
+        Event() {
+            Status.cuda(cudaEventCreate(ptr), "cudaEventCreate");
+        }
+
+        @Override
+        public void close() {
+            Status.cuda(cudaEventDestroy(ptr), "cudaEventDestroy");
+        }
+    }
+
+    /**
+     * Device memory ({@code cudaMalloc} / {@code cudaFree}) that grows on demand. Growing frees the
+     * old block first, so a failed growth leaves the buffer empty but consistent (capacity 0).
+     */
+    static final class DeviceBuffer implements AutoCloseable {
+        private final String name;
+        private Pointer ptr;
+        private long capacity;
+
+        DeviceBuffer(String name, long bytes) {
+            this.name = name;
+            ensure(bytes);
+        }
+
+        /** Makes the buffer at least {@code bytes} long; its contents are lost if it grows. */
+        void ensure(long bytes) {
+            if (bytes <= capacity && ptr != null) {
+                return;
+            }
+            free();
+            Pointer p = new Pointer();
+            Status.cuda(cudaMalloc(p, Math.max(bytes, 1)), "cudaMalloc", name + ", " + bytes + " bytes");
+            ptr = p;
+            capacity = Math.max(bytes, 1);
+        }
+
+        Pointer pointer() {
+            return ptr;
+        }
+
+        long address() {
+            return ptr.address();
+        }
+
+        long capacity() {
+            return capacity;
+        }
+
+        private void free() {
+            if (ptr != null) {
+                Pointer p = ptr;
+                ptr = null;
+                capacity = 0;
+                Status.cuda(cudaFree(p), "cudaFree", name);
+            }
+        }
+
+        @Override
+        public void close() {
+            free();
+        }
+    }
+
+    /** Pinned host memory ({@code cudaMallocHost} / {@code cudaFreeHost}) that grows on demand. */
+    static final class PinnedBuffer implements AutoCloseable {
+        private final String name;
+        private Pointer ptr;
+        private long capacity;
+
+        PinnedBuffer(String name, long bytes) {
+            this.name = name;
+            ensure(bytes);
+        }
+
+        void ensure(long bytes) {
+            if (bytes <= capacity && ptr != null) {
+                return;
+            }
+            free();
+            Pointer p = new Pointer();
+            Status.cuda(cudaMallocHost(p, Math.max(bytes, 1)), "cudaMallocHost", name + ", " + bytes + " bytes");
+            ptr = p;
+            capacity = Math.max(bytes, 1);
+        }
+
+        Pointer pointer() {
+            return ptr;
+        }
+
+        /** The first {@code bytes} of the buffer as a segment (valid until it grows or closes). */
+        MemorySegment segment(long bytes) {
+            return MemorySegment.ofAddress(ptr.address()).reinterpret(bytes);
+        }
+
+        private void free() {
+            if (ptr != null) {
+                Pointer p = ptr;
+                ptr = null;
+                capacity = 0;
+                Status.cuda(cudaFreeHost(p), "cudaFreeHost", name);
+            }
+        }
+
+        @Override
+        public void close() {
+            free();
+        }
+    }
+
+    /**
+     * Owns what a plan creates, in order, and closes it in reverse: every resource is released even
+     * if one fails to, and the first failure is thrown at the end.
+     */
+    static final class Owner implements AutoCloseable {
+        private final Deque<AutoCloseable> owned = new ArrayDeque<>();
+
+        <T extends AutoCloseable> T own(T resource) {
+            owned.push(resource);
+            return resource;
+        }
+
+        @Override
+        public void close() {
+            RuntimeException first = null;
+            while (!owned.isEmpty()) {
+                try {
+                    owned.pop().close();
+                } catch (Exception e) {
+                    if (first == null) {
+                        first = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                    } else {
+                        first.addSuppressed(e);
+                    }
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package io.cellstate.cuda;
+
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeights;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Where each piece of our canonical weights goes in cuDNN's weight space: the pure-Java half of
+ * the upload, testable without a GPU.
+ *
+ * <p>cuDNN addresses its weights by (pseudo-layer, linLayerID). Pseudo-layer {@code l * D + d}
+ * is layer {@code l}, direction {@code d} (forward first). For an LSTM, linLayerID 0 to 3 are the
+ * matrices applied to the layer's input, for the gates i, f, g (cuDNN's "new memory"), o; 4 to 7
+ * are the recurrent ones in the same gate order (cuDNN's {@code cudnnGetRNNWeightParams}). With
+ * {@code CUDNN_RNN_DOUBLE_BIAS} the bias of linLayerID k is {@code b_ih}'s gate k for k &lt; 4 and
+ * {@code b_hh}'s gate k - 4 otherwise. Our gate k of {@code W_ih} is rows {@code k*H .. k*H+H-1},
+ * a row-major {@code [H x in]} block, which is the row-major matrix cuDNN reports; the offsets are
+ * always those cuDNN returns, never computed.
+ */
+final class WeightMap {
+    private WeightMap() {
+    }
+
+    /** Which canonical tensor a piece comes from. */
+    enum Source {
+        W_IH, W_HH, B_IH, B_HH;
+
+        boolean isBias() {
+            return this == B_IH || this == B_HH;
+        }
+    }
+
+    /**
+     * One matrix or bias vector: gate {@code gate} of {@code source} of layer {@code layer},
+     * direction {@code dir}, which cuDNN calls (pseudoLayer, linLayerId); {@code rows x cols}
+     * floats ({@code cols == 1} for a bias), starting at float {@code sourceOffset} of the source.
+     */
+    record Piece(int layer, int dir, int pseudoLayer, int linLayerId, Source source, int gate, int rows, int cols) {
+        long floats() {
+            return (long) rows * cols;
+        }
+
+        long sourceOffset() {
+            return (long) gate * rows * cols;
+        }
+
+        /** The piece's floats from the canonical weights. */
+        MemorySegment from(RnnWeights w) {
+            MemorySegment whole = switch (source) {
+                case W_IH -> w.weightIh(layer, dir);
+                case W_HH -> w.weightHh(layer, dir);
+                case B_IH -> w.biasIh(layer, dir);
+                case B_HH -> w.biasHh(layer, dir);
+            };
+            return whole.asSlice(sourceOffset() * Float.BYTES, floats() * Float.BYTES);
+        }
+
+        String describe() {
+            return RnnWeights.name(switch (source) {
+                case W_IH -> "weight_ih";
+                case W_HH -> "weight_hh";
+                case B_IH -> "bias_ih";
+                case B_HH -> "bias_hh";
+            }, layer, dir) + " gate " + "ifgo".charAt(gate) + " (pseudoLayer " + pseudoLayer + ", linLayerID "
+                    + linLayerId + (source.isBias() ? ", bias" : ", matrix") + ")";
+        }
+    }
+
+    /** Every matrix (and, with bias, every bias vector) of {@code spec}, each exactly once. */
+    static List<Piece> pieces(RnnSpec spec) {
+        int h = spec.hiddenSize();
+        int dirs = spec.directions();
+        List<Piece> out = new ArrayList<>();
+        for (int l = 0; l < spec.layers(); l++) {
+            for (int d = 0; d < dirs; d++) {
+                int pseudo = l * dirs + d;
+                for (int id = 0; id < 2 * spec.gates(); id++) {
+                    boolean input = id < spec.gates();
+                    int gate = id % spec.gates();
+                    out.add(new Piece(l, d, pseudo, id, input ? Source.W_IH : Source.W_HH, gate, h,
+                            input ? spec.layerInputSize(l) : h));
+                    if (spec.bias()) {
+                        out.add(new Piece(l, d, pseudo, id, input ? Source.B_IH : Source.B_HH, gate, h, 1));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Where cuDNN says a piece lies: a byte offset into the weight space and the dimensions it reports. */
+    record Location(long offsetBytes, int[] dims) {
+        long floats() {
+            long n = 1;
+            for (int v : dims) {
+                n *= v;
+            }
+            return n;
+        }
+    }
+
+    /** cuDNN's answer for one piece ({@code cudnnGetRNNWeightParams} on the GPU; a table in tests). */
+    interface Locator {
+        /** The location of {@code p}, or null if cuDNN has no such parameter. */
+        Location locate(Piece p);
+    }
+
+    /**
+     * Writes every piece of {@code weights} where {@code locator} says into {@code image}, a host copy
+     * of the weight space, after checking that each location has the piece's size, lies inside the
+     * space and overlaps no other piece.
+     *
+     * @throws IllegalStateException if cuDNN's answer does not fit the canonical weights
+     */
+    static void fill(RnnSpec spec, RnnWeights weights, MemorySegment image, Locator locator) {
+        List<Piece> pieces = pieces(spec);
+        long[][] ranges = new long[pieces.size()][];
+        int i = 0;
+        for (Piece p : pieces) {
+            Location loc = locator.locate(p);
+            if (loc == null) {
+                throw new IllegalStateException("cuDNN has no place for " + p.describe());
+            }
+            if (loc.floats() != p.floats()) {
+                throw new IllegalStateException("cuDNN reports " + Arrays.toString(loc.dims()) + " = " + loc.floats()
+                        + " floats for " + p.describe() + ", expected " + p.rows() + " x " + p.cols());
+            }
+            long bytes = p.floats() * Float.BYTES;
+            if (loc.offsetBytes() < 0 || loc.offsetBytes() % Float.BYTES != 0
+                    || loc.offsetBytes() + bytes > image.byteSize()) {
+                throw new IllegalStateException("cuDNN places " + p.describe() + " at byte " + loc.offsetBytes()
+                        + ", outside the weight space of " + image.byteSize() + " bytes (or misaligned)");
+            }
+            ranges[i++] = new long[] {loc.offsetBytes(), loc.offsetBytes() + bytes};
+            MemorySegment.copy(p.from(weights), 0, image, loc.offsetBytes(), bytes);
+        }
+        Arrays.sort(ranges, (a, b) -> Long.compare(a[0], b[0]));
+        for (int k = 1; k < ranges.length; k++) {
+            if (ranges[k][0] < ranges[k - 1][1]) {
+                throw new IllegalStateException("cuDNN's weight locations overlap at byte " + ranges[k][0]);
+            }
+        }
+    }
+
+    /** Reads the floats of one piece back out of an image (for tests and checks). */
+    static float[] read(MemorySegment image, Location loc) {
+        return image.asSlice(loc.offsetBytes(), loc.floats() * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT);
+    }
+}

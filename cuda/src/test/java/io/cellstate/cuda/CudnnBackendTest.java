@@ -1,0 +1,98 @@
+package io.cellstate.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.cellstate.Availability;
+import io.cellstate.Backend;
+import io.cellstate.Backends;
+import io.cellstate.PlanOptions;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeights;
+import org.junit.jupiter.api.Test;
+
+/** Registration and the no-GPU behaviour: unavailable with a reason, never a crash. */
+class CudnnBackendTest {
+
+    @Test
+    void registeredThroughServiceLoader() {
+        Backend b = Backends.byName("cudnn");
+        assertTrue(b instanceof CudnnBackend, b.getClass().getName());
+        assertEquals(300, b.priority());
+        assertTrue(Backends.list().stream().anyMatch(i -> i.name().equals("cudnn")), "listed by Backends.list()");
+        assertEquals("", b.unsupported(RnnSpec.lstm(3, 4)));
+    }
+
+    @Test
+    void withoutGpuSaysWhyAndRefusesPlans() {
+        Availability a = Backends.byName("cudnn").availability();
+        System.out.println("cudnn: available=" + a.available() + (a.available() ? "" : ", reason: " + a.reason()));
+        if (a.available()) {
+            System.out.println("SKIPPED withoutGpuSaysWhyAndRefusesPlans: a GPU is present");
+            org.junit.jupiter.api.Assumptions.abort("a GPU is present: nothing to refuse");
+        }
+        assertFalse(Gpu.required(), "this run requires a GPU and cudnn is unavailable: " + a.reason());
+        assertFalse(a.reason().isBlank(), "the reason is empty");
+        RnnSpec spec = RnnSpec.lstm(3, 4);
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> Backends.byName("cudnn").plan(spec, RnnWeights.random(spec, 1), PlanOptions.defaults()));
+        assertTrue(e.getMessage().contains(a.reason()), e.getMessage());
+        IllegalStateException byName = assertThrows(IllegalStateException.class, () -> Backends.get("cudnn", spec));
+        assertTrue(byName.getMessage().contains(a.reason()), byName.getMessage());
+        IllegalStateException device = assertThrows(IllegalStateException.class, () -> DeviceTensor.allocate(2, 3));
+        assertTrue(device.getMessage().contains(a.reason()), device.getMessage());
+        assertEquals("vector", Backends.get(Backends.AUTO, spec).name(), "auto without a GPU");
+    }
+
+    @Test
+    void badArgumentsAreRejectedBeforeTheGpuIsAsked() {
+        RnnSpec spec = RnnSpec.lstm(3, 4);
+        RnnSpec other = RnnSpec.lstm(3, 5);
+        CudnnBackend b = new CudnnBackend();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> b.plan(spec, RnnWeights.random(other, 1), PlanOptions.defaults()));
+        assertTrue(e.getMessage().startsWith("weights: expected"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> b.plan(spec, RnnWeights.random(spec, 1), PlanOptions.defaults(), null));
+        assertTrue(e.getMessage().startsWith("cudnnOptions: expected"), e.getMessage());
+        UnsupportedOperationException bf16 = assertThrows(UnsupportedOperationException.class,
+                () -> b.plan(spec, RnnWeights.random(spec, 1), PlanOptions.defaults(),
+                        CudnnOptions.defaults().withPrecision(CudnnOptions.Precision.BF16)));
+        assertTrue(bf16.getMessage().startsWith("precision BF16 is not supported yet"), bf16.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> DeviceTensor.allocate(2, 0));
+        assertTrue(e.getMessage().startsWith("shape[1]: expected"), e.getMessage());
+    }
+
+    @Test
+    void optionsValidateAndDefaultToExactFloat32() {
+        CudnnOptions d = CudnnOptions.defaults();
+        assertEquals(CudnnOptions.Algorithm.STANDARD, d.algorithm());
+        assertEquals(CudnnOptions.Precision.FLOAT32, d.precision());
+        assertEquals(CudnnOptions.Algorithm.AUTO, d.withAlgorithm(CudnnOptions.Algorithm.AUTO).algorithm());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> d.withAlgorithm(null));
+        assertTrue(e.getMessage().startsWith("algorithm: expected"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> d.withPrecision(null));
+        assertTrue(e.getMessage().startsWith("precision: expected"), e.getMessage());
+        // cudnnRNNAlgo_t values as in cudnn_adv.h (compile-time constants: no native library needed)
+        assertEquals(org.bytedeco.cuda.global.cudnn.CUDNN_RNN_ALGO_STANDARD, CudnnOptions.Algorithm.STANDARD.cudnnValue());
+        assertEquals(org.bytedeco.cuda.global.cudnn.CUDNN_RNN_ALGO_PERSIST_STATIC,
+                CudnnOptions.Algorithm.PERSIST_STATIC.cudnnValue());
+        assertEquals(org.bytedeco.cuda.global.cudnn.CUDNN_RNN_ALGO_PERSIST_DYNAMIC,
+                CudnnOptions.Algorithm.PERSIST_DYNAMIC.cudnnValue());
+        assertEquals(org.bytedeco.cuda.global.cudnn.CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H,
+                CudnnOptions.Algorithm.PERSIST_STATIC_SMALL_H.cudnnValue());
+    }
+
+    @Test
+    void exceptionsNameTheCallAndTheStatus() {
+        CudaException e = new CudaException("cudnnRNNForward", "CUDNN_STATUS_NOT_SUPPORTED", 3000, "");
+        assertEquals("cudnnRNNForward: CUDNN_STATUS_NOT_SUPPORTED", e.getMessage());
+        CudaException oom = new CudaOutOfMemoryException("cudaMalloc", "cudaErrorMemoryAllocation (2)", 2, "y, 4096 bytes");
+        assertTrue(oom.getMessage().startsWith("cudaMalloc: cudaErrorMemoryAllocation (2) (out of GPU memory: y, 4096 bytes"),
+                oom.getMessage());
+        assertEquals("cudaMalloc", oom.call());
+        assertEquals(2, oom.status());
+    }
+}

@@ -1,0 +1,22 @@
+package io.cellstate.cuda;
+
+import io.cellstate.Backend;
+import io.cellstate.Backends;
+import io.cellstate.conformance.LstmConformanceSuite;
+
+/**
+ * The cuDNN kernel through the shared conformance suite, in exact float32 ({@code CUDNN_FMA_MATH})
+ * with the CPU backends' tolerance. Without a GPU every test skips with the backend's reason; with
+ * {@code -Dcellstate.requireGpu=true} unavailability fails instead.
+ */
+class CudnnConformanceTest extends LstmConformanceSuite {
+    @Override
+    protected Backend backend() {
+        return Backends.byName("cudnn");
+    }
+
+    @Override
+    protected boolean required() {
+        return Gpu.required();
+    }
+}

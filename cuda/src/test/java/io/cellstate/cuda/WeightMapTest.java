@@ -1,0 +1,141 @@
+package io.cellstate.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.cellstate.Direction;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeights;
+import io.cellstate.cuda.WeightMap.Location;
+import io.cellstate.cuda.WeightMap.Piece;
+import io.cellstate.cuda.WeightMap.Source;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The canonical-to-cuDNN weight mapping, without a GPU: coverage, shapes, and the host image. */
+class WeightMapTest {
+
+    private static List<RnnSpec> specs() {
+        List<RnnSpec> out = new ArrayList<>();
+        for (Direction d : Direction.values()) {
+            for (int layers = 1; layers <= 3; layers++) {
+                for (boolean bias : new boolean[] {true, false}) {
+                    out.add(RnnSpec.builder().inputSize(5).hiddenSize(7).layers(layers).direction(d).bias(bias).build());
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void everyMatrixAndBiasOfEveryLayerAndDirectionExactlyOnce() {
+        for (RnnSpec spec : specs()) {
+            List<Piece> pieces = WeightMap.pieces(spec);
+            int perPseudoLayer = 8 * (spec.bias() ? 2 : 1);
+            assertEquals(spec.stateCount() * perPseudoLayer, pieces.size(), spec.toString());
+            Set<String> cudnnKeys = new HashSet<>();
+            Map<String, int[]> covered = new HashMap<>();
+            for (Piece p : pieces) {
+                assertTrue(cudnnKeys.add(p.pseudoLayer() + "/" + p.linLayerId() + "/" + p.source().isBias()),
+                        "(pseudoLayer, linLayerID) twice: " + p.describe());
+                assertEquals(p.layer() * spec.directions() + p.dir(), p.pseudoLayer(), p.describe());
+                assertTrue(p.linLayerId() >= 0 && p.linLayerId() < 8, p.describe());
+                // cuDNN: 0-3 act on the layer's input, 4-7 on the recurrent input; gate order i, f, g, o in each
+                boolean input = p.source() == Source.W_IH || p.source() == Source.B_IH;
+                assertEquals(input, p.linLayerId() < 4, p.describe());
+                assertEquals(p.linLayerId() % 4, p.gate(), p.describe());
+                assertEquals(spec.hiddenSize(), p.rows(), p.describe());
+                int cols = p.source().isBias() ? 1 : input ? spec.layerInputSize(p.layer()) : spec.hiddenSize();
+                assertEquals(cols, p.cols(), p.describe());
+                String tensor = p.source() + "/" + p.layer() + "/" + p.dir();
+                long total = 4L * spec.hiddenSize() * cols;
+                int[] marks = covered.computeIfAbsent(tensor, k -> new int[(int) total]);
+                for (long i = p.sourceOffset(); i < p.sourceOffset() + p.floats(); i++) {
+                    marks[(int) i]++;
+                }
+            }
+            int tensors = spec.stateCount() * (spec.bias() ? 4 : 2);
+            assertEquals(tensors, covered.size(), spec + ": canonical tensors reached");
+            covered.forEach((k, marks) -> {
+                for (int i = 0; i < marks.length; i++) {
+                    assertEquals(1, marks[i], spec + " " + k + " float " + i + " covered " + marks[i] + " times");
+                }
+            });
+        }
+    }
+
+    /** A fake cuDNN: pieces laid out in a shuffled order with gaps, reported as cuDNN reports them. */
+    private static Map<Piece, Location> fakeLayout(RnnSpec spec, long seed, long[] sizeOut) {
+        List<Piece> pieces = new ArrayList<>(WeightMap.pieces(spec));
+        Collections.shuffle(pieces, new Random(seed));
+        Map<Piece, Location> where = new HashMap<>();
+        long at = 64;
+        for (Piece p : pieces) {
+            int[] dims = p.source().isBias() ? new int[] {1, p.rows(), 1} : new int[] {1, p.rows(), p.cols()};
+            where.put(p, new Location(at, dims));
+            at += p.floats() * Float.BYTES + 16;
+        }
+        sizeOut[0] = at;
+        return where;
+    }
+
+    @Test
+    void imageHoldsEachGateWhereCudnnSays() {
+        for (RnnSpec spec : specs()) {
+            RnnWeights w = RnnWeights.random(spec, 42);
+            long[] size = new long[1];
+            Map<Piece, Location> where = fakeLayout(spec, 7, size);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment image = arena.allocate(size[0]);
+                WeightMap.fill(spec, w, image, where::get);
+                for (Map.Entry<Piece, Location> e : where.entrySet()) {
+                    Piece p = e.getKey();
+                    float[] whole = switch (p.source()) {
+                        case W_IH -> w.weightIhArray(p.layer(), p.dir());
+                        case W_HH -> w.weightHhArray(p.layer(), p.dir());
+                        case B_IH -> w.biasIhArray(p.layer(), p.dir());
+                        case B_HH -> w.biasHhArray(p.layer(), p.dir());
+                    };
+                    float[] expected = java.util.Arrays.copyOfRange(whole, (int) p.sourceOffset(),
+                            (int) (p.sourceOffset() + p.floats()));
+                    assertArrayEquals(expected, WeightMap.read(image, e.getValue()), spec + " " + p.describe());
+                }
+            }
+        }
+    }
+
+    @Test
+    void answersThatDoNotFitAreRefused() {
+        RnnSpec spec = RnnSpec.builder().inputSize(3).hiddenSize(4).layers(2).direction(Direction.BIDIRECTIONAL).build();
+        RnnWeights w = RnnWeights.random(spec, 1);
+        long[] size = new long[1];
+        Map<Piece, Location> good = fakeLayout(spec, 3, size);
+        Piece first = WeightMap.pieces(spec).get(0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment image = arena.allocate(size[0]);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> WeightMap.fill(spec, w, image,
+                    p -> p.equals(first) ? new Location(good.get(p).offsetBytes(), new int[] {1, 4, 4}) : good.get(p)));
+            assertTrue(e.getMessage().contains("expected 4 x 3"), e.getMessage());
+            e = assertThrows(IllegalStateException.class, () -> WeightMap.fill(spec, w, image,
+                    p -> p.equals(first) ? null : good.get(p)));
+            assertTrue(e.getMessage().startsWith("cuDNN has no place for weight_ih_l0 gate i"), e.getMessage());
+            e = assertThrows(IllegalStateException.class, () -> WeightMap.fill(spec, w, image,
+                    p -> p.equals(first) ? new Location(size[0] - 8, good.get(p).dims()) : good.get(p)));
+            assertTrue(e.getMessage().contains("outside the weight space"), e.getMessage());
+            e = assertThrows(IllegalStateException.class, () -> WeightMap.fill(spec, w, image,
+                    p -> new Location(64, good.get(p).dims())));
+            assertTrue(e.getMessage().contains("overlap"), e.getMessage());
+        }
+    }
+}
