@@ -2,7 +2,6 @@ package io.cellstate.cuda;
 
 import io.cellstate.Availability;
 import io.cellstate.Backend;
-import io.cellstate.CellKind;
 import io.cellstate.PlanOptions;
 import io.cellstate.RnnPlan;
 import io.cellstate.RnnSpec;
@@ -93,7 +92,7 @@ public final class CudnnBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec) {
-        return spec.cell() == CellKind.LSTM ? "" : "cell " + spec.cell() + " is not supported yet (LSTM only)";
+        return AbstractRnnPlan.lstmOnly(spec);
     }
 
     @Override
