@@ -50,6 +50,8 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
     private ForwardCall call;
     private float[] xArr;
     private int xOff;
+    /** The caller's native input, read in place by kernels that can (else null). */
+    private MemorySegment xSeg;
     private float[] yArr;
     private int yOff;
     private int chunk;
@@ -95,11 +97,16 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
         float[] xa = c.x().heapArray();
         float[] ya = c.y().heapArray();
         boolean directIn = seqMajor && xa != null;
+        boolean segmentIn = !directIn && seqMajor && c.x().segment().isNative() && kernel.projectsFromSegments();
         boolean directOut = seqMajor && ya != null;
-        reserve(steps, batch, !directIn);
+        reserve(steps, batch, !directIn && !segmentIn);
+        xSeg = segmentIn ? c.x().segment() : null;
         if (directIn) {
             xArr = xa;
             xOff = c.x().heapOffset();
+        } else if (segmentIn) {
+            xArr = null;
+            xOff = 0;
         } else {
             copyIn(c, x0);
             xArr = x0;
@@ -132,6 +139,7 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
             }
         } finally {
             call = null;
+            xSeg = null;
         }
         if (!directOut) {
             copyOut(c, layerOut[(spec.layers() - 1) & 1]);
@@ -191,7 +199,13 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
                 for (int ci = 0; ci < chunks; ci++) {
                     int t0 = (reversed ? chunks - 1 - ci : ci) * chunk;
                     int t1 = Math.min(steps, t0 + chunk);
-                    kernel.project(slot, in, inOff + t0 * batch * inStride, inStride, (t1 - t0) * batch, gates, u0, u1);
+                    if (l == 0 && xSeg != null) {
+                        kernel.project(slot, xSeg, (long) t0 * batch * inStride * Float.BYTES, inStride,
+                                (t1 - t0) * batch, gates, u0, u1);
+                    } else {
+                        kernel.project(slot, in, inOff + t0 * batch * inStride, inStride, (t1 - t0) * batch, gates,
+                                u0, u1);
+                    }
                     for (int i = t0; i < t1; i++) {
                         int t = reversed ? t1 - 1 - (i - t0) : i;
                         kernel.step(slot, gates, (t - t0) * batch * gs, hPrev, hNext, cBuf, batch, lengths, t, u0, u1);

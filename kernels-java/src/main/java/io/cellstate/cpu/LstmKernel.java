@@ -1,5 +1,7 @@
 package io.cellstate.cpu;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * What a CPU kernel supplies to the {@link CpuLstmPlan driver}: the two GEMMs of an LSTM step and
  * the fused pointwise pass, over weights it packed once, for one slice of the hidden units.
@@ -36,6 +38,24 @@ public interface LstmKernel {
      * {@code gates[r] = x[r] · W_ih^T + b_ih + b_hh}, where row r of x starts at {@code xOff + r * xStride}.
      */
     void project(int slot, float[] x, int xOff, int xStride, int rows, float[] gates, int u0, int u1);
+
+    /**
+     * Whether this kernel can read a layer's input in place from native memory
+     * ({@link #project(int, MemorySegment, long, int, int, float[], int, int)}); then the driver
+     * hands it the caller's native, sequence-major input instead of copying it to the heap first.
+     */
+    default boolean projectsFromSegments() {
+        return false;
+    }
+
+    /**
+     * {@link #project(int, float[], int, int, int, float[], int, int)} reading row r of x at byte
+     * {@code xByteOff + r * xStride * 4} of a native segment, in place. Only called where
+     * {@link #projectsFromSegments()} is true.
+     */
+    default void project(int slot, MemorySegment x, long xByteOff, int xStride, int rows, float[] gates, int u0, int u1) {
+        throw new UnsupportedOperationException("this kernel reads its input from arrays only");
+    }
 
     /**
      * Recurrent step at time {@code t} for units {@code [u0, u1)}: for each batch row b,

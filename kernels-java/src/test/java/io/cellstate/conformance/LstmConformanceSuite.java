@@ -294,17 +294,18 @@ public abstract class LstmConformanceSuite {
         }
     }
 
-    /** Off-heap tensors (native memory) give what heap tensors give. */
-    @Test
-    void offHeapTensors() {
+    /** Off-heap tensors (native memory) give what heap tensors give, in both layouts. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(Layout.class)
+    void offHeapTensors(Layout layout) {
         RnnSpec spec = RnnSpec.builder().inputSize(5).hiddenSize(12).layers(2).build();
-        Case c = new Case(SEED + 5, spec, 4, 3, Layout.BATCH_MAJOR, Case.Lengths.RANDOM, true, true);
+        Case c = new Case(SEED + 5, spec, 4, 3, layout, Case.Lengths.RANDOM, true, true);
         RnnWeights w = c.weights();
         RnnInput heap = c.input();
         try (Arena arena = Arena.ofConfined(); RnnPlan plan = backend().plan(spec, w, options())) {
             RnnInput in = new RnnInput(offHeap(arena, heap.x()), heap.layout(), heap.lengths(),
                     offHeap(arena, heap.h0()), offHeap(arena, heap.c0()));
-            RnnOutput out = new RnnOutput(Tensor.allocate(arena, 3, 4, 12), Tensor.allocate(arena, 2, 3, 12),
+            RnnOutput out = new RnnOutput(Tensor.allocate(arena, layout.shape(4, 3, 12)), Tensor.allocate(arena, 2, 3, 12),
                     Tensor.allocate(arena, 2, 3, 12));
             plan.forward(in, out);
             Compare.assertClose(reference().run(spec, w, heap), out, tolerance(spec, 4), c);

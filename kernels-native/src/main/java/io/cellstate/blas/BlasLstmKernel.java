@@ -22,9 +22,11 @@ import org.bytedeco.openblas.global.openblas_full;
  * <p>Layout: gate rows in PyTorch's blocks {@code [i | f | g | o]}, each padded from H to
  * {@code Hp} (a multiple of 16 floats) with zero weight rows, so the pointwise pass runs on whole
  * vectors. Weights and the projection live in native memory, allocated through JavaCPP (tracked by
- * {@code Pointer.totalBytes()}) and released by {@link #close()}. The driver's state and gate
- * buffers are Java arrays (the Vector API kernel's workspace), so each step stages B x Hp floats of
- * h into native memory and B x 4Hp gate floats back: O(B H) copies beside the O(B H^2) GEMM.
+ * {@code Pointer.totalBytes()}) and released by {@link #close()}. A caller's native, sequence-major
+ * input is read in place by the first layer's projection. The driver's state and gate buffers are
+ * Java arrays (the Vector API kernel's workspace), so each step stages B x Hp floats of h into
+ * native memory and B x 4Hp gate floats back: O(B H) copies beside the O(B H^2) GEMM; a heap input,
+ * or a batch-major one, is staged too.
  *
  * <p>One work unit: the driver runs this kernel on one thread, and OpenBLAS parallelises each GEMM
  * with the plan's thread count (see {@link BlasBackend}).
@@ -40,6 +42,8 @@ final class BlasLstmKernel implements LstmKernel {
     private final FloatPointer[] wHh;
     private final float[][] bias;
     private final Pointwise pointwise = Pointwise.best();
+    /** Points at the caller's native input during a projection. */
+    private final At input = new At();
     // native workspace, grown on demand: the layer input chunk, the projection, h
     private FloatPointer x = new FloatPointer(0L);
     private FloatPointer gates = new FloatPointer(0L);
@@ -125,7 +129,6 @@ final class BlasLstmKernel implements LstmKernel {
         x = ensure(x, (long) rows * k);
         gates = ensure(gates, (long) rows * gs);
         MemorySegment xv = view(x);
-        MemorySegment gv = view(gates);
         if (xStride == k) {
             MemorySegment.copy(xs, xOff, xv, ValueLayout.JAVA_FLOAT, 0, rows * k);
         } else {
@@ -133,6 +136,14 @@ final class BlasLstmKernel implements LstmKernel {
                 MemorySegment.copy(xs, xOff + r * xStride, xv, ValueLayout.JAVA_FLOAT, (long) r * k * Float.BYTES, k);
             }
         }
+        gemmProjection(slot, x, k, rows);
+    }
+
+    /** gates[r] = bias + row r of {@code xp} (rows {@code ld} floats apart) . W_ih^T, for {@code rows} rows. */
+    private void gemmProjection(int slot, FloatPointer xp, int ld, int rows) {
+        int k = inSize[slot];
+        int gs = 4 * hp;
+        MemorySegment gv = view(gates);
         float[] b = bias[slot];
         for (int r = 0; r < rows; r++) {
             MemorySegment.copy(b, 0, gv, ValueLayout.JAVA_FLOAT, (long) r * gs * Float.BYTES, gs);
@@ -140,14 +151,35 @@ final class BlasLstmKernel implements LstmKernel {
         int previous = enterThreads();
         try {
             if (rows == 1) {
-                openblas_full.cblas_sgemv(CblasRowMajor, CblasNoTrans, gs, k, 1f, wIh[slot], k, x, 1, 1f, gates, 1);
+                openblas_full.cblas_sgemv(CblasRowMajor, CblasNoTrans, gs, k, 1f, wIh[slot], k, xp, 1, 1f, gates, 1);
             } else {
-                openblas_full.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, gs, k, 1f, x, k, wIh[slot], k,
+                openblas_full.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, gs, k, 1f, xp, ld, wIh[slot], k,
                         1f, gates, gs);
             }
         } finally {
             leaveThreads(previous);
         }
+    }
+
+    /** A JavaCPP pointer at memory someone else owns (the caller's input): no allocation, no deallocator. */
+    private static final class At extends FloatPointer {
+        At at(long address) {
+            this.address = address;
+            this.position = 0;
+            return this;
+        }
+    }
+
+    @Override
+    public boolean projectsFromSegments() {
+        return true;
+    }
+
+    /** The projection straight from the caller's native input: sgemm reads it where it lies. */
+    @Override
+    public void project(int slot, MemorySegment xs, long xByteOff, int xStride, int rows, float[] unused, int u0, int u1) {
+        gates = ensure(gates, (long) rows * 4 * hp);
+        gemmProjection(slot, input.at(xs.address() + xByteOff), xStride, rows);
     }
 
     @Override
