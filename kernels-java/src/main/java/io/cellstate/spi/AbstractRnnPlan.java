@@ -3,7 +3,6 @@ package io.cellstate.spi;
 import io.cellstate.CellKind;
 import io.cellstate.Direction;
 import io.cellstate.ForwardMode;
-import io.cellstate.Layout;
 import io.cellstate.PlanOptions;
 import io.cellstate.RnnInput;
 import io.cellstate.RnnOutput;
@@ -237,10 +236,5 @@ public abstract class AbstractRnnPlan implements RnnPlan {
 
     /** Releases what the plan holds; called once by {@link #close()}. */
     protected void release() {
-    }
-
-    /** Helper for layouts: row of (t, b) in a [T*B, F] matrix view of a tensor of {@code layout}. */
-    protected static int row(Layout layout, int t, int b, int steps, int batch) {
-        return layout.row(t, b, steps, batch);
     }
 }
