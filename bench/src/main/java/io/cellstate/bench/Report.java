@@ -112,7 +112,10 @@ public final class Report {
             Files.createDirectories(outDir);
             Path md = outDir.resolve("benchmarks.md");
             Path svg = outDir.resolve("benchmarks.svg");
-            Files.writeString(md, MarkdownReport.document(in, svg.getFileName().toString()), StandardCharsets.UTF_8);
+            // The GPU section (io.cellstate.bench.gpu.GpuReport) comes from another machine's run: keep it.
+            String gpu = Files.exists(md) ? io.cellstate.bench.gpu.GpuReport.blockOf(Files.readString(md, StandardCharsets.UTF_8)) : "";
+            Files.writeString(md, MarkdownReport.document(in, svg.getFileName().toString())
+                    + (gpu.isEmpty() ? "" : "\n" + gpu + "\n"), StandardCharsets.UTF_8);
             Files.writeString(svg, SvgChart.render(in), StandardCharsets.UTF_8);
             out.println("Report: " + in.size() + " results in " + tables.size() + " table(s) -> " + md + ", " + svg);
             if (readme != null) {

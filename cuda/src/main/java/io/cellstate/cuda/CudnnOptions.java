@@ -1,5 +1,8 @@
 package io.cellstate.cuda;
 
+import io.cellstate.RnnSpec;
+import io.cellstate.Tolerance;
+
 /**
  * cuDNN's own choices for a plan.
  *
@@ -20,9 +23,53 @@ public record CudnnOptions(Algorithm algorithm, Precision precision) {
         }
     }
 
-    /** {@link Algorithm#STANDARD} (PyTorch's choice for float32), exact float32. */
+    /**
+     * {@link Algorithm#AUTO}, exact float32. AUTO is the default because no single algorithm is
+     * fast everywhere and choosing is what makes this backend faster than PyTorch on the same cuDNN.
+     * Its costs: the first call of each (batch, T) runs every supported algorithm a few times, the
+     * plan keeps one weight copy per algorithm it tried, and two processes may choose differently
+     * (results then differ within float32 rounding, not bit for bit). Ask for {@link Algorithm#STANDARD},
+     * PyTorch's choice for float32, where that matters.
+     */
     public static CudnnOptions defaults() {
-        return new CudnnOptions(Algorithm.STANDARD, Precision.FLOAT32);
+        return new CudnnOptions(Algorithm.AUTO, Precision.FLOAT32);
+    }
+
+    /**
+     * The absolute error cuDNN's persistent algorithms may add in float32, on top of rounding. On an
+     * H100 with cuDNN 9.19 they were 2.7e-6 to 5.0e-6 off the float64 oracle whatever the size
+     * (H = 9 to 1024, T = 4 to 100), where STANDARD was 6e-8 to 4e-7 off, within float32 rounding.
+     * The allowance is twice the worst seen, and PyTorch's own float32 {@code atol}.
+     */
+    public static final double PERSISTENT_ERROR_ALLOWANCE = 1e-5;
+
+    /** How much looser than float32 the opt-in precisions are: 2^13, see {@link #tolerance}. */
+    static final double REDUCED_PRECISION_FACTOR = 8192;
+
+    /**
+     * The largest absolute difference from the float64 oracle that plans with these options promise
+     * for {@code spec} over {@code steps} steps, and that the GPU tests check:
+     * <ul>
+     *   <li>FLOAT32 with STANDARD or AUTO: {@link Tolerance#lstm}, the CPU backends' tolerance (AUTO
+     *       tries the persistent algorithms only where that tolerance is at least
+     *       {@link #PERSISTENT_ERROR_ALLOWANCE}, so their extra error always fits);</li>
+     *   <li>FLOAT32 with a persistent algorithm chosen explicitly: that plus {@link #PERSISTENT_ERROR_ALLOWANCE};</li>
+     *   <li>TF32 and FP16: 2^13 times the float32 tolerance (their GEMM inputs keep 10 mantissa
+     *       bits, u = 2^-11 against float32's 2^-24), plus the allowance where a persistent algorithm may run.</li>
+     * </ul>
+     */
+    public double tolerance(RnnSpec spec, int steps) {
+        double t = Tolerance.lstm(spec, steps);
+        boolean persistentMayRun = algorithm != Algorithm.STANDARD;
+        return switch (precision) {
+            case FLOAT32 -> algorithm == Algorithm.STANDARD || algorithm == Algorithm.AUTO ? t : t + PERSISTENT_ERROR_ALLOWANCE;
+            case TF32, FP16, BF16 -> t * REDUCED_PRECISION_FACTOR + (persistentMayRun ? PERSISTENT_ERROR_ALLOWANCE : 0);
+        };
+    }
+
+    /** Whether AUTO may try the persistent algorithms for (spec, T) and still keep {@link #tolerance}. */
+    boolean persistentWithinTolerance(RnnSpec spec, int steps) {
+        return precision != Precision.FLOAT32 || Tolerance.lstm(spec, steps) >= PERSISTENT_ERROR_ALLOWANCE;
     }
 
     public CudnnOptions withAlgorithm(Algorithm algorithm) {
@@ -47,7 +94,12 @@ public record CudnnOptions(Algorithm algorithm, Precision precision) {
         PERSIST_DYNAMIC(2),
         /** {@code CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H}: persistent, for small hidden sizes. */
         PERSIST_STATIC_SMALL_H(3),
-        /** Measure the supported ones once per (batch, T) with CUDA events and keep the fastest. */
+        /**
+         * Measure the supported ones once per (batch, T) with CUDA events and keep the fastest. In
+         * FLOAT32, the persistent ones are candidates only where their extra error fits the CPU
+         * tolerance (see {@link CudnnOptions#tolerance}): for very small networks and sequences
+         * AUTO runs STANDARD.
+         */
         AUTO(-1);
 
         private final int cudnnValue;

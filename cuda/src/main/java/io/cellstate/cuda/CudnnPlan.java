@@ -6,6 +6,7 @@ import static org.bytedeco.cuda.global.cudart.cudaEventSynchronize;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
+import static org.bytedeco.cuda.global.cudart.cudaStreamSynchronize;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_BIDIRECTIONAL;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_DATA_FLOAT;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_FMA_MATH;
@@ -59,7 +60,7 @@ import org.bytedeco.javacpp.SizeTPointer;
 
 /**
  * A cuDNN LSTM: every layer and direction in one {@code cudnnRNNForward} per call. Set up once:
- * the handle, the RNN descriptor (per algorithm tried), the weight space filled where
+ * a cuDNN handle (lent by a process-wide pool and given back on close, see {@link CudnnBackend#releaseIdleHandles()}), the RNN descriptor (per algorithm tried), the weight space filled where
  * {@code cudnnGetRNNWeightParams} says, and device, pinned and workspace buffers sized for the
  * largest call so far. {@link #close()} releases all of it.
  *
@@ -79,7 +80,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
     private final CudnnOptions cudnnOptions;
     private final boolean reversed;
     private final Native.Owner owner = new Native.Owner();
-    private final Native.Handle handle;
+    private final Native.PooledHandle handle;
     private final Native.DropoutDesc dropout;
     private final Native.DataDesc xDesc;
     private final Native.DataDesc yDesc;
@@ -101,6 +102,15 @@ public final class CudnnPlan extends AbstractRnnPlan {
     private final Map<Algorithm, Engine> engines = new EnumMap<>(Algorithm.class);
     private final Map<Long, Algorithm> autoChoice = new HashMap<>();
     private final java.util.Set<Algorithm> refused = java.util.EnumSet.noneOf(Algorithm.class);
+    // What the data descriptors and the device copy of the lengths describe now (see describe()).
+    private Layout describedLayout;
+    private int describedSteps;
+    private int describedBatch;
+    private int[] describedLengths;
+    private long describedLengthsAt;
+    private IntPointer devLengths;
+    /** Bumped whenever the descriptors change, so each engine asks for its workspace size again. */
+    private long generation;
 
     CudnnPlan(RnnSpec spec, RnnWeights weights, PlanOptions options, CudnnOptions cudnnOptions) {
         super("cudnn", spec, weights, options);
@@ -111,7 +121,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
         int maxBatch = Math.max(1, options.maxBatch());
         int maxSteps = Math.max(1, options.maxSteps());
         try {
-            handle = owner.own(new Native.Handle());
+            handle = owner.own(new Native.PooledHandle());
             dropout = owner.own(new Native.DropoutDesc());
             // Dropout 0 between layers: no states needed (states NULL, size 0).
             Status.cudnn(cudnnSetDropoutDescriptor(dropout.ptr, handle.ptr, 0f, null, 0, 0), "cudnnSetDropoutDescriptor");
@@ -184,6 +194,10 @@ public final class CudnnPlan extends AbstractRnnPlan {
         final Native.DeviceBuffer weightSpace;
         final long weightBytes;
         int builtForBatch = -1;
+        /** The {@link #generation} of the descriptors {@link #workBytes} was asked for. */
+        long sizedFor = -1;
+        long workBytes;
+        long reserveBytes;
 
         Engine(Algorithm algorithm) {
             this.algorithm = algorithm;
@@ -374,8 +388,15 @@ public final class CudnnPlan extends AbstractRnnPlan {
     // ------------------------------------------------------------------ the device path
 
     /**
-     * A forward pass on device-resident tensors: no host copy of the data (only the B sequence
-     * lengths travel). Shapes as in {@link io.cellstate.RnnInput} and {@link io.cellstate.RnnOutput}.
+     * A forward pass on device-resident tensors: no host copy of the data (the B sequence lengths
+     * travel only when they differ from the last call's). Shapes as in {@link io.cellstate.RnnInput}
+     * and {@link io.cellstate.RnnOutput}.
+     *
+     * <p>Asynchronous, as cuDNN is: it returns once the work is queued on CUDA's default stream, so a
+     * framework can queue the next layer without waiting. Work queued after it on that stream sees
+     * its results; {@link DeviceTensor#copyTo} and {@link DeviceTensor#toHost} wait for them, and
+     * {@link #synchronize()} waits for everything queued. Arguments are checked before anything is
+     * queued; a failure cuDNN reports later, on the GPU, surfaces at the next synchronising call.
      *
      * @param lengths null when every sequence has length T
      * @param h0      null for zeros
@@ -426,6 +447,12 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 hN.pointer(), cN == null ? null : cN.pointer());
     }
 
+    /** Waits until everything this plan queued on CUDA's default stream has finished. */
+    public void synchronize() {
+        ensureOpen();
+        Status.cuda(cudaStreamSynchronize(null), "cudaStreamSynchronize");
+    }
+
     private static void expect(String name, DeviceTensor t, int[] shape, boolean optional) {
         if (t == null) {
             if (optional) {
@@ -444,19 +471,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
 
     private void launch(Layout layout, int steps, int batch, int[] lengths, Pointer x, Pointer y,
                         Pointer h0, Pointer c0, Pointer hN, Pointer cN) {
-        MemorySegment lens = MemorySegment.ofAddress(pLengths.pointer().address()).reinterpret((long) batch * Integer.BYTES);
-        MemorySegment.copy(lengths, 0, lens, ValueLayout.JAVA_INT, 0, batch);
-        toDevice(dLengths.pointer(), pLengths.pointer(), (long) batch * Integer.BYTES, "sequence lengths");
-        int dataLayout = layout == Layout.BATCH_MAJOR ? CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED
-                : CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED;
-        Status.cudnn(cudnnSetRNNDataDescriptor(xDesc.ptr, CUDNN_DATA_FLOAT, dataLayout, steps, batch, spec.inputSize(),
-                lengths, paddingFill), "cudnnSetRNNDataDescriptor", "x");
-        Status.cudnn(cudnnSetRNNDataDescriptor(yDesc.ptr, CUDNN_DATA_FLOAT, dataLayout, steps, batch, spec.outputSize(),
-                lengths, paddingFill), "cudnnSetRNNDataDescriptor", "y");
-        int[] dims = {spec.stateCount(), batch, spec.hiddenSize()};
-        int[] strides = {batch * spec.hiddenSize(), spec.hiddenSize(), 1};
-        Status.cudnn(cudnnSetTensorNdDescriptor(hDesc.ptr, CUDNN_DATA_FLOAT, 3, dims, strides), "cudnnSetTensorNdDescriptor", "h");
-        Status.cudnn(cudnnSetTensorNdDescriptor(cDesc.ptr, CUDNN_DATA_FLOAT, 3, dims, strides), "cudnnSetTensorNdDescriptor", "c");
+        describe(layout, steps, batch, lengths);
         Args args = new Args(x, y, h0, c0, hN, cN);
         if (cudnnOptions.algorithm() != Algorithm.AUTO) {
             Engine e = engine(cudnnOptions.algorithm());
@@ -473,10 +488,44 @@ public final class CudnnPlan extends AbstractRnnPlan {
         long k = key(batch, steps);
         Algorithm chosen = autoChoice.get(k);
         if (chosen == null) {
-            chosen = measure(batch, args);
+            chosen = measure(batch, steps, args);
             autoChoice.put(k, chosen);
         }
         call(engines.get(chosen), batch, args);
+    }
+
+    /**
+     * Sets the data descriptors and uploads the sequence lengths, unless the last call had the same
+     * layout, T, B and lengths (and the lengths buffer has not moved since): a framework calling the
+     * device path again and again with one shape then pays for {@code cudnnRNNForward} alone. The
+     * upload is a synchronous {@code cudaMemcpy}, so it happens only when the lengths change.
+     */
+    private void describe(Layout layout, int steps, int batch, int[] lengths) {
+        if (layout == describedLayout && steps == describedSteps && batch == describedBatch
+                && dLengths.address() == describedLengthsAt && Arrays.equals(lengths, describedLengths)) {
+            return;
+        }
+        describedLayout = null; // a failure below leaves nothing half-described
+        MemorySegment lens = MemorySegment.ofAddress(pLengths.pointer().address()).reinterpret((long) batch * Integer.BYTES);
+        MemorySegment.copy(lengths, 0, lens, ValueLayout.JAVA_INT, 0, batch);
+        toDevice(dLengths.pointer(), pLengths.pointer(), (long) batch * Integer.BYTES, "sequence lengths");
+        int dataLayout = layout == Layout.BATCH_MAJOR ? CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED
+                : CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED;
+        Status.cudnn(cudnnSetRNNDataDescriptor(xDesc.ptr, CUDNN_DATA_FLOAT, dataLayout, steps, batch, spec.inputSize(),
+                lengths, paddingFill), "cudnnSetRNNDataDescriptor", "x");
+        Status.cudnn(cudnnSetRNNDataDescriptor(yDesc.ptr, CUDNN_DATA_FLOAT, dataLayout, steps, batch, spec.outputSize(),
+                lengths, paddingFill), "cudnnSetRNNDataDescriptor", "y");
+        int[] dims = {spec.stateCount(), batch, spec.hiddenSize()};
+        int[] strides = {batch * spec.hiddenSize(), spec.hiddenSize(), 1};
+        Status.cudnn(cudnnSetTensorNdDescriptor(hDesc.ptr, CUDNN_DATA_FLOAT, 3, dims, strides), "cudnnSetTensorNdDescriptor", "h");
+        Status.cudnn(cudnnSetTensorNdDescriptor(cDesc.ptr, CUDNN_DATA_FLOAT, 3, dims, strides), "cudnnSetTensorNdDescriptor", "c");
+        devLengths = new IntPointer(dLengths.pointer());
+        describedLengths = lengths.clone();
+        describedLengthsAt = dLengths.address();
+        describedSteps = steps;
+        describedBatch = batch;
+        describedLayout = layout;
+        generation++;
     }
 
     private record Args(Pointer x, Pointer y, Pointer h0, Pointer c0, Pointer hN, Pointer cN) {
@@ -484,27 +533,38 @@ public final class CudnnPlan extends AbstractRnnPlan {
 
     private void call(Engine e, int batch, Args a) {
         e.prepare(batch);
-        Status.cudnn(cudnnGetRNNTempSpaceSizes(handle.ptr, e.desc.ptr, CUDNN_FWD_MODE_INFERENCE, xDesc.ptr, workSize,
-                reserveSize), "cudnnGetRNNTempSpaceSizes");
-        work.ensure(workSize.get());
-        reserve.ensure(reserveSize.get());
-        Status.cudnn(cudnnRNNForward(handle.ptr, e.desc.ptr, CUDNN_FWD_MODE_INFERENCE, new IntPointer(dLengths.pointer()),
+        if (e.sizedFor != generation) {
+            Status.cudnn(cudnnGetRNNTempSpaceSizes(handle.ptr, e.desc.ptr, CUDNN_FWD_MODE_INFERENCE, xDesc.ptr, workSize,
+                    reserveSize), "cudnnGetRNNTempSpaceSizes");
+            e.workBytes = workSize.get();
+            e.reserveBytes = reserveSize.get();
+            e.sizedFor = generation;
+        }
+        work.ensure(e.workBytes);
+        reserve.ensure(e.reserveBytes);
+        Status.cudnn(cudnnRNNForward(handle.ptr, e.desc.ptr, CUDNN_FWD_MODE_INFERENCE, devLengths,
                 xDesc.ptr, a.x(), yDesc.ptr, a.y(), hDesc.ptr, a.h0(), a.hN(), cDesc.ptr, a.c0(), a.cN(),
-                e.weightBytes, e.weightSpace.pointer(), workSize.get(), work.pointer(), reserveSize.get(),
-                reserve.pointer()), "cudnnRNNForward", "algorithm " + e.algorithm + ", batch " + batch);
+                e.weightBytes, e.weightSpace.pointer(), e.workBytes, work.pointer(), e.reserveBytes,
+                reserve.pointer()),
+                "cudnnRNNForward", "algorithm " + e.algorithm + ", batch " + batch);
     }
 
     /**
      * AUTO: runs each algorithm cuDNN accepts for this shape once to warm up, then {@value #TIMED_RUNS}
      * times between two CUDA events, and keeps the fastest. An algorithm cuDNN answers NOT_SUPPORTED
-     * for is skipped; STANDARD always runs.
+     * for is skipped; STANDARD always runs. In FLOAT32 the persistent algorithms are left out where
+     * the CPU tolerance for (spec, T) is below their extra error ({@link CudnnOptions#tolerance}).
      */
-    private Algorithm measure(int batch, Args args) {
+    private Algorithm measure(int batch, int steps, Args args) {
+        boolean persistent = cudnnOptions.persistentWithinTolerance(spec, steps);
         Algorithm best = Algorithm.STANDARD;
         float bestMs = Float.POSITIVE_INFINITY;
         try (Native.Event start = new Native.Event(); Native.Event stop = new Native.Event()) {
             for (Algorithm a : List.of(Algorithm.STANDARD, Algorithm.PERSIST_STATIC, Algorithm.PERSIST_STATIC_SMALL_H,
                     Algorithm.PERSIST_DYNAMIC)) {
+                if (a != Algorithm.STANDARD && !persistent) {
+                    continue;
+                }
                 float ms;
                 try {
                     Engine e = engine(a);

@@ -68,9 +68,16 @@ class CudnnBackendTest {
     @Test
     void optionsValidateAndDefaultToExactFloat32() {
         CudnnOptions d = CudnnOptions.defaults();
-        assertEquals(CudnnOptions.Algorithm.STANDARD, d.algorithm());
+        assertEquals(CudnnOptions.Algorithm.AUTO, d.algorithm());
         assertEquals(CudnnOptions.Precision.FLOAT32, d.precision());
-        assertEquals(CudnnOptions.Algorithm.AUTO, d.withAlgorithm(CudnnOptions.Algorithm.AUTO).algorithm());
+        assertEquals(CudnnOptions.Algorithm.STANDARD, d.withAlgorithm(CudnnOptions.Algorithm.STANDARD).algorithm());
+        CudnnBackend found = (CudnnBackend) io.cellstate.Backends.byName("cudnn");
+        assertEquals(d, found.options());
+        CudnnBackend standard = found.withOptions(d.withAlgorithm(CudnnOptions.Algorithm.STANDARD));
+        assertEquals(CudnnOptions.Algorithm.STANDARD, standard.options().algorithm());
+        assertEquals("cudnn", standard.name());
+        assertEquals(d, found.options(), "withOptions returns a new backend and leaves the found one as it was");
+        e0(() -> found.withOptions(null), "cudnnOptions: expected");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> d.withAlgorithm(null));
         assertTrue(e.getMessage().startsWith("algorithm: expected"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> d.withPrecision(null));
@@ -83,6 +90,30 @@ class CudnnBackendTest {
                 CudnnOptions.Algorithm.PERSIST_DYNAMIC.cudnnValue());
         assertEquals(org.bytedeco.cuda.global.cudnn.CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H,
                 CudnnOptions.Algorithm.PERSIST_STATIC_SMALL_H.cudnnValue());
+    }
+
+    /** The tolerances CudnnOptions writes down, and where AUTO may try the persistent algorithms. */
+    @Test
+    void tolerancesAreWrittenDown() {
+        io.cellstate.RnnSpec tiny = io.cellstate.RnnSpec.lstm(5, 9);
+        io.cellstate.RnnSpec grid = io.cellstate.RnnSpec.lstm(512, 512);
+        double cpuTiny = io.cellstate.Tolerance.lstm(tiny, 6);
+        CudnnOptions auto = CudnnOptions.defaults();
+        assertEquals(cpuTiny, auto.tolerance(tiny, 6));
+        assertEquals(cpuTiny, auto.withAlgorithm(CudnnOptions.Algorithm.STANDARD).tolerance(tiny, 6));
+        assertEquals(cpuTiny + CudnnOptions.PERSISTENT_ERROR_ALLOWANCE,
+                auto.withAlgorithm(CudnnOptions.Algorithm.PERSIST_STATIC).tolerance(tiny, 6));
+        assertEquals(cpuTiny * 8192, auto.withAlgorithm(CudnnOptions.Algorithm.STANDARD)
+                .withPrecision(CudnnOptions.Precision.TF32).tolerance(tiny, 6));
+        assertTrue(cpuTiny < CudnnOptions.PERSISTENT_ERROR_ALLOWANCE, "the tiny case is below the allowance: " + cpuTiny);
+        assertFalse(auto.persistentWithinTolerance(tiny, 6), "AUTO must not try persistent kernels on the tiny case");
+        assertTrue(auto.persistentWithinTolerance(grid, 100), "AUTO tries them on the benchmark grid");
+        assertTrue(auto.withPrecision(CudnnOptions.Precision.FP16).persistentWithinTolerance(tiny, 6));
+    }
+
+    private static void e0(org.junit.jupiter.api.function.Executable call, String prefix) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+        assertTrue(e.getMessage().startsWith(prefix), e.getMessage());
     }
 
     @Test

@@ -5,7 +5,7 @@ import io.cellstate.Backends;
 import io.cellstate.conformance.LstmConformanceSuite;
 
 /**
- * The cuDNN kernel through the shared conformance suite, in exact float32 ({@code CUDNN_FMA_MATH})
+ * The cuDNN kernel as Backends finds it (AUTO, see CudnnOptions#defaults) through the shared conformance suite, in exact float32 ({@code CUDNN_FMA_MATH})
  * with the CPU backends' tolerance. Without a GPU every test skips with the backend's reason; with
  * {@code -Dcellstate.requireGpu=true} unavailability fails instead.
  */

@@ -1,0 +1,24 @@
+package io.cellstate.cuda;
+
+import io.cellstate.Backend;
+import io.cellstate.Backends;
+import io.cellstate.conformance.LstmConformanceSuite;
+import io.cellstate.cuda.CudnnOptions.Algorithm;
+
+/**
+ * The shared conformance suite once more, with cuDNN's STANDARD algorithm fixed instead of AUTO:
+ * the algorithm PyTorch uses for float32 and the one AUTO falls back to, checked on every case
+ * whatever AUTO picks for it ({@link CudnnConformanceTest} runs the default, AUTO).
+ */
+class CudnnStandardConformanceTest extends LstmConformanceSuite {
+    @Override
+    protected Backend backend() {
+        CudnnBackend cudnn = (CudnnBackend) Backends.byName("cudnn");
+        return cudnn.withOptions(cudnn.options().withAlgorithm(Algorithm.STANDARD));
+    }
+
+    @Override
+    protected boolean required() {
+        return Gpu.required();
+    }
+}
