@@ -133,10 +133,6 @@ public final class CudnnBackend implements Backend {
         if (cudnnOptions == null) {
             throw new IllegalArgumentException("cudnnOptions: expected CudnnOptions, got null");
         }
-        if (cudnnOptions.precision() == CudnnOptions.Precision.BF16) {
-            throw new UnsupportedOperationException("precision BF16 is not supported yet by backend 'cudnn'"
-                    + " (it needs bfloat16 tensors in and out); use FLOAT32, TF32 or FP16");
-        }
         requireAvailable();
         return new CudnnPlan(spec, weights, options, cudnnOptions);
     }

@@ -8,6 +8,7 @@ import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
 import static org.bytedeco.cuda.global.cudart.cudaStreamSynchronize;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_BIDIRECTIONAL;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_DATA_BFLOAT16;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_DATA_FLOAT;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_FMA_MATH;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_FWD_MODE_INFERENCE;
@@ -79,6 +80,11 @@ public final class CudnnPlan extends AbstractRnnPlan {
     private final RnnWeights weights;
     private final CudnnOptions cudnnOptions;
     private final boolean reversed;
+    /** BF16: cuDNN's data and weights are bfloat16; the host path converts (see {@link Bf16}). */
+    private final boolean bf16;
+    /** Bytes per element of what cuDNN reads and writes: 4, or 2 for BF16. */
+    private final int element;
+    private final int dataType;
     private final Native.Owner owner = new Native.Owner();
     private final Native.PooledHandle handle;
     private final Native.DropoutDesc dropout;
@@ -114,10 +120,12 @@ public final class CudnnPlan extends AbstractRnnPlan {
 
     CudnnPlan(RnnSpec spec, RnnWeights weights, PlanOptions options, CudnnOptions cudnnOptions) {
         super("cudnn", spec, weights, options);
-        assert cudnnOptions.precision() != Precision.BF16 : "refused by CudnnBackend.plan";
         this.weights = weights;
         this.cudnnOptions = cudnnOptions;
         this.reversed = spec.direction() == Direction.REVERSE;
+        this.bf16 = cudnnOptions.precision() == Precision.BF16;
+        this.element = bf16 ? 2 : Float.BYTES;
+        this.dataType = bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
         int maxBatch = Math.max(1, options.maxBatch());
         int maxSteps = Math.max(1, options.maxSteps());
         try {
@@ -169,16 +177,36 @@ public final class CudnnPlan extends AbstractRnnPlan {
 
     // ------------------------------------------------------------------ sizes
 
+    // Sizes of what cuDNN reads and writes (and of its pinned staging): element bytes per value.
+
     private long inputBytes(int steps, int batch) {
-        return Sequences.floatBytes(steps, batch, spec.inputSize());
+        return Sequences.floatBytes(steps, batch, spec.inputSize()) / Float.BYTES * element;
     }
 
     private long outputBytes(int steps, int batch) {
-        return Sequences.floatBytes(steps, batch, spec.outputSize());
+        return Sequences.floatBytes(steps, batch, spec.outputSize()) / Float.BYTES * element;
     }
 
     private long stateBytes(int batch) {
-        return Sequences.floatBytes(spec.stateCount(), batch, spec.hiddenSize());
+        return Sequences.floatBytes(spec.stateCount(), batch, spec.hiddenSize()) / Float.BYTES * element;
+    }
+
+    /** Copies {@code floats} of a caller's float32 tensor into staging at byte {@code at}, converting for BF16. */
+    private void stageIn(MemorySegment src, MemorySegment staging, long at, long floats) {
+        if (bf16) {
+            Bf16.encode(src, staging, at, floats);
+        } else {
+            MemorySegment.copy(src, 0, staging, at, floats * Float.BYTES);
+        }
+    }
+
+    /** Copies {@code floats} values from staging at byte {@code at} into a caller's float32 tensor. */
+    private void stageOut(MemorySegment staging, long at, MemorySegment dst, long floats) {
+        if (bf16) {
+            Bf16.decode(staging, at, dst, floats);
+        } else {
+            MemorySegment.copy(staging, at, dst, 0, floats * Float.BYTES);
+        }
     }
 
     private static long key(int batch, int steps) {
@@ -206,13 +234,13 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 case FLOAT32 -> CUDNN_FMA_MATH;
                 case TF32 -> CUDNN_TENSOR_OP_MATH;
                 case FP16 -> CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-                case BF16 -> throw new AssertionError("refused by CudnnBackend.plan");
+                case BF16 -> CUDNN_TENSOR_OP_MATH;
             };
             int h = spec.hiddenSize();
             Status.cudnn(cudnnSetRNNDescriptor_v8(desc.ptr, algorithm.cudnnValue(), CUDNN_LSTM,
                     spec.bias() ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS,
                     spec.directions() == 2 ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL,
-                    CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, mathType,
+                    CUDNN_LINEAR_INPUT, dataType, CUDNN_DATA_FLOAT, mathType,
                     spec.inputSize(), h, h, spec.layers(), dropout.ptr, CUDNN_RNN_PADDED_IO_ENABLED),
                     "cudnnSetRNNDescriptor_v8", "algorithm " + algorithm + ", " + spec);
             try (SizeTPointer size = new SizeTPointer(1)) {
@@ -242,7 +270,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
                         return null;
                     }
                     return new WeightMap.Location(where.address() - base, dims(p.source().isBias() ? bDesc : mDesc));
-                });
+                }, bf16);
                 Status.cuda(cudaMemcpy(weightSpace.pointer(), Native.at(image.address()), weightBytes,
                         cudaMemcpyHostToDevice), "cudaMemcpy", "weights to the weight space");
             }
@@ -304,6 +332,9 @@ public final class CudnnPlan extends AbstractRnnPlan {
         int steps = call.steps();
         int batch = call.batch();
         int[] lengths = lengths(call.lengths(), steps, batch);
+        long xFloats = (long) steps * batch * spec.inputSize();
+        long yFloats = (long) steps * batch * spec.outputSize();
+        long sFloats = (long) spec.stateCount() * batch * spec.hiddenSize();
         long xBytes = inputBytes(steps, batch);
         long yBytes = outputBytes(steps, batch);
         long sBytes = stateBytes(batch);
@@ -313,9 +344,13 @@ public final class CudnnPlan extends AbstractRnnPlan {
         pStates.ensure(4 * sBytes);
         MemorySegment xs = px.segment(xBytes);
         if (reversed) {
-            Sequences.reverseWithinLengths(call.x().segment(), xs, call.layout(), steps, batch, spec.inputSize(), lengths);
+            MemorySegment flipped = bf16 ? MemorySegment.ofArray(new float[Math.toIntExact(xFloats)]) : xs;
+            Sequences.reverseWithinLengths(call.x().segment(), flipped, call.layout(), steps, batch, spec.inputSize(), lengths);
+            if (bf16) {
+                stageIn(flipped, xs, 0, xFloats);
+            }
         } else {
-            MemorySegment.copy(call.x().segment(), 0, xs, 0, xBytes);
+            stageIn(call.x().segment(), xs, 0, xFloats);
         }
         toDevice(dx.pointer(), px.pointer(), xBytes, "x");
         MemorySegment states = pStates.segment(4 * sBytes);
@@ -323,11 +358,11 @@ public final class CudnnPlan extends AbstractRnnPlan {
         Pointer h0 = null;
         Pointer c0 = null;
         if (call.h0() != null) {
-            MemorySegment.copy(call.h0().segment(), 0, states, 0, sBytes);
+            stageIn(call.h0().segment(), states, 0, sFloats);
             h0 = Native.at(dStatesBase);
         }
         if (call.c0() != null) {
-            MemorySegment.copy(call.c0().segment(), 0, states, sBytes, sBytes);
+            stageIn(call.c0().segment(), states, sBytes, sFloats);
             c0 = Native.at(dStatesBase + sBytes);
         }
         if (h0 != null || c0 != null) {
@@ -340,13 +375,18 @@ public final class CudnnPlan extends AbstractRnnPlan {
         toHost(Native.at(pStates.pointer().address() + 2 * sBytes), hN, 2 * sBytes, "hN, cN");
         MemorySegment ys = py.segment(yBytes);
         if (reversed) {
-            Sequences.reverseWithinLengths(ys, call.y().segment(), call.layout(), steps, batch, spec.outputSize(), lengths);
+            MemorySegment back = ys;
+            if (bf16) {
+                back = MemorySegment.ofArray(new float[Math.toIntExact(yFloats)]);
+                stageOut(ys, 0, back, yFloats);
+            }
+            Sequences.reverseWithinLengths(back, call.y().segment(), call.layout(), steps, batch, spec.outputSize(), lengths);
         } else {
-            MemorySegment.copy(ys, 0, call.y().segment(), 0, yBytes);
+            stageOut(ys, 0, call.y().segment(), yFloats);
         }
-        MemorySegment.copy(states, 2 * sBytes, call.hN().segment(), 0, sBytes);
+        stageOut(states, 2 * sBytes, call.hN().segment(), sFloats);
         if (call.cN() != null) {
-            MemorySegment.copy(states, 3 * sBytes, call.cN().segment(), 0, sBytes);
+            stageOut(states, 3 * sBytes, call.cN().segment(), sFloats);
         }
     }
 
@@ -410,6 +450,11 @@ public final class CudnnPlan extends AbstractRnnPlan {
         if (reversed) {
             throw new UnsupportedOperationException("direction REVERSE is not supported on device tensors by backend"
                     + " 'cudnn' (cuDNN has no reverse-only mode; the host path reverses the sequences): use forward(RnnInput)");
+        }
+        if (bf16) {
+            throw new UnsupportedOperationException("precision BF16 is not supported on device tensors by backend 'cudnn'"
+                    + " (cuDNN reads and writes bfloat16 there, a DeviceTensor holds float32): use forward(RnnInput),"
+                    + " which converts, or FLOAT32, TF32 or FP16");
         }
         if (layout == null) {
             throw new IllegalArgumentException("layout: expected SEQUENCE_MAJOR or BATCH_MAJOR, got null");
@@ -511,14 +556,14 @@ public final class CudnnPlan extends AbstractRnnPlan {
         toDevice(dLengths.pointer(), pLengths.pointer(), (long) batch * Integer.BYTES, "sequence lengths");
         int dataLayout = layout == Layout.BATCH_MAJOR ? CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED
                 : CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED;
-        Status.cudnn(cudnnSetRNNDataDescriptor(xDesc.ptr, CUDNN_DATA_FLOAT, dataLayout, steps, batch, spec.inputSize(),
+        Status.cudnn(cudnnSetRNNDataDescriptor(xDesc.ptr, dataType, dataLayout, steps, batch, spec.inputSize(),
                 lengths, paddingFill), "cudnnSetRNNDataDescriptor", "x");
-        Status.cudnn(cudnnSetRNNDataDescriptor(yDesc.ptr, CUDNN_DATA_FLOAT, dataLayout, steps, batch, spec.outputSize(),
+        Status.cudnn(cudnnSetRNNDataDescriptor(yDesc.ptr, dataType, dataLayout, steps, batch, spec.outputSize(),
                 lengths, paddingFill), "cudnnSetRNNDataDescriptor", "y");
         int[] dims = {spec.stateCount(), batch, spec.hiddenSize()};
         int[] strides = {batch * spec.hiddenSize(), spec.hiddenSize(), 1};
-        Status.cudnn(cudnnSetTensorNdDescriptor(hDesc.ptr, CUDNN_DATA_FLOAT, 3, dims, strides), "cudnnSetTensorNdDescriptor", "h");
-        Status.cudnn(cudnnSetTensorNdDescriptor(cDesc.ptr, CUDNN_DATA_FLOAT, 3, dims, strides), "cudnnSetTensorNdDescriptor", "c");
+        Status.cudnn(cudnnSetTensorNdDescriptor(hDesc.ptr, dataType, 3, dims, strides), "cudnnSetTensorNdDescriptor", "h");
+        Status.cudnn(cudnnSetTensorNdDescriptor(cDesc.ptr, dataType, 3, dims, strides), "cudnnSetTensorNdDescriptor", "c");
         devLengths = new IntPointer(dLengths.pointer());
         describedLengths = lengths.clone();
         describedLengthsAt = dLengths.address();

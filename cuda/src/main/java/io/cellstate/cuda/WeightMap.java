@@ -117,6 +117,15 @@ final class WeightMap {
      * @throws IllegalStateException if cuDNN's answer does not fit the canonical weights
      */
     static void fill(RnnSpec spec, RnnWeights weights, MemorySegment image, Locator locator) {
+        fill(spec, weights, image, locator, false);
+    }
+
+    /**
+     * As {@link #fill(RnnSpec, RnnWeights, MemorySegment, Locator)}, with the weight space holding
+     * bfloat16 values when {@code bf16} (each float rounded to nearest, see {@link Bf16}).
+     */
+    static void fill(RnnSpec spec, RnnWeights weights, MemorySegment image, Locator locator, boolean bf16) {
+        int element = bf16 ? 2 : Float.BYTES;
         List<Piece> pieces = pieces(spec);
         long[][] ranges = new long[pieces.size()][];
         int i = 0;
@@ -129,14 +138,18 @@ final class WeightMap {
                 throw new IllegalStateException("cuDNN reports " + Arrays.toString(loc.dims()) + " = " + loc.floats()
                         + " floats for " + p.describe() + ", expected " + p.rows() + " x " + p.cols());
             }
-            long bytes = p.floats() * Float.BYTES;
-            if (loc.offsetBytes() < 0 || loc.offsetBytes() % Float.BYTES != 0
+            long bytes = p.floats() * element;
+            if (loc.offsetBytes() < 0 || loc.offsetBytes() % element != 0
                     || loc.offsetBytes() + bytes > image.byteSize()) {
                 throw new IllegalStateException("cuDNN places " + p.describe() + " at byte " + loc.offsetBytes()
                         + ", outside the weight space of " + image.byteSize() + " bytes (or misaligned)");
             }
             ranges[i++] = new long[] {loc.offsetBytes(), loc.offsetBytes() + bytes};
-            MemorySegment.copy(p.from(weights), 0, image, loc.offsetBytes(), bytes);
+            if (bf16) {
+                Bf16.encode(p.from(weights), image, loc.offsetBytes(), p.floats());
+            } else {
+                MemorySegment.copy(p.from(weights), 0, image, loc.offsetBytes(), bytes);
+            }
         }
         Arrays.sort(ranges, (a, b) -> Long.compare(a[0], b[0]));
         for (int k = 1; k < ranges.length; k++) {

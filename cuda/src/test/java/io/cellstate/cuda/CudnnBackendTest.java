@@ -57,10 +57,6 @@ class CudnnBackendTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> b.plan(spec, RnnWeights.random(spec, 1), PlanOptions.defaults(), null));
         assertTrue(e.getMessage().startsWith("cudnnOptions: expected"), e.getMessage());
-        UnsupportedOperationException bf16 = assertThrows(UnsupportedOperationException.class,
-                () -> b.plan(spec, RnnWeights.random(spec, 1), PlanOptions.defaults(),
-                        CudnnOptions.defaults().withPrecision(CudnnOptions.Precision.BF16)));
-        assertTrue(bf16.getMessage().startsWith("precision BF16 is not supported yet"), bf16.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> DeviceTensor.allocate(2, 0));
         assertTrue(e.getMessage().startsWith("shape[1]: expected"), e.getMessage());
     }
@@ -105,6 +101,8 @@ class CudnnBackendTest {
                 auto.withAlgorithm(CudnnOptions.Algorithm.PERSIST_STATIC).tolerance(tiny, 6));
         assertEquals(cpuTiny * 8192, auto.withAlgorithm(CudnnOptions.Algorithm.STANDARD)
                 .withPrecision(CudnnOptions.Precision.TF32).tolerance(tiny, 6));
+        assertEquals(cpuTiny * 65536, auto.withAlgorithm(CudnnOptions.Algorithm.STANDARD)
+                .withPrecision(CudnnOptions.Precision.BF16).tolerance(tiny, 6));
         assertTrue(cpuTiny < CudnnOptions.PERSISTENT_ERROR_ALLOWANCE, "the tiny case is below the allowance: " + cpuTiny);
         assertFalse(auto.persistentWithinTolerance(tiny, 6), "AUTO must not try persistent kernels on the tiny case");
         assertTrue(auto.persistentWithinTolerance(grid, 100), "AUTO tries them on the benchmark grid");

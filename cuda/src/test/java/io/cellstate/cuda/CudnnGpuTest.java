@@ -137,7 +137,11 @@ class CudnnGpuTest {
         CudaOutOfMemoryException e = assertThrows(CudaOutOfMemoryException.class, () -> CUDNN.plan(spec, w, huge));
         System.out.println("too large a plan: " + e.getMessage());
         assertTrue(e.getMessage().contains("cudaMalloc") && e.getMessage().contains("out of GPU memory"), e.getMessage());
-        assertEquals(before, Native.freeDeviceMemory(), "device bytes left behind by the failed plan");
+        long after = Native.freeDeviceMemory();
+        System.out.printf("free device memory around the failed plan: %d before, %d after%n", before, after);
+        // More may be free after: the driver answers an allocation failure by trimming its own caches
+        // (seen on the H100 after the thousand-handle control: 8 MiB came back). Less must not be.
+        assertTrue(after >= before, "device bytes left behind by the failed plan: " + (before - after));
         try (RnnPlan plan = CUDNN.plan(spec, w)) {
             RnnInput in = RnnInput.of(random(2, 4, 3, 64));
             close(spec, 4, 1, "a plan after the failed one", oracle(spec, w, in).y(), plan.forward(in).y());
@@ -299,7 +303,9 @@ class CudnnGpuTest {
     /**
      * The opt-in precisions against the float32 oracle, with the tolerance {@link CudnnOptions#tolerance}
      * writes down: TF32 rounds GEMM inputs to 10 mantissa bits (u = 2^-11), FP16 likewise (u = 2^-11,
-     * with float accumulation): both 2^13 times float32's unit roundoff.
+     * with float accumulation): both 2^13 times float32's unit roundoff; BF16 keeps 7 (u = 2^-8, 2^16
+     * times) in x, the weights, the states and y. BF16 runs on the host path (variable lengths,
+     * initial states and a reverse direction included) and is refused on the device path.
      */
     @Test
     void optInPrecisionsWithinTheirTolerance() {
@@ -308,14 +314,40 @@ class CudnnGpuTest {
         RnnWeights w = RnnWeights.random(spec, 9);
         RnnInput in = RnnInput.of(random(10, 16, 8, 96));
         RnnOutput expected = oracle(spec, w, in);
-        for (Precision p : new Precision[] {Precision.TF32, Precision.FP16}) {
+        for (Precision p : new Precision[] {Precision.TF32, Precision.FP16, Precision.BF16}) {
             CudnnOptions options = CudnnOptions.defaults().withPrecision(p);
             try (CudnnPlan plan = CUDNN.plan(spec, w, PlanOptions.defaults(), options)) {
-                close(options.tolerance(spec, 16), p + " (ran " + plan.algorithmFor(8, 16) + ")", expected.y(),
-                        plan.forward(in).y());
+                Tensor y = plan.forward(in).y();
+                close(options.tolerance(spec, 16), p + " (ran " + plan.algorithmFor(8, 16) + ")", expected.y(), y);
             }
         }
-        assertThrows(UnsupportedOperationException.class, () -> CUDNN.plan(spec, w, PlanOptions.defaults(),
-                CudnnOptions.defaults().withPrecision(Precision.BF16)));
+        // BF16 through every host-path feature: bidirectional, variable lengths, h0 and c0, hN and cN.
+        RnnSpec bi = RnnSpec.builder().inputSize(8).hiddenSize(8).direction(Direction.BIDIRECTIONAL).build();
+        RnnSpec rev = RnnSpec.builder().inputSize(8).hiddenSize(8).direction(Direction.REVERSE).build();
+        for (RnnSpec s : new RnnSpec[] {bi, rev}) {
+            RnnWeights ws = RnnWeights.random(s, 11);
+            int d = s.directions();
+            RnnInput vin = new RnnInput(random(12, 6, 3, 8), Layout.SEQUENCE_MAJOR, new int[] {6, 2, 4},
+                    random(13, d, 3, 8), random(14, d, 3, 8));
+            RnnOutput want = oracle(s, ws, vin);
+            CudnnOptions options = CudnnOptions.defaults().withPrecision(Precision.BF16);
+            try (CudnnPlan plan = CUDNN.plan(s, ws, PlanOptions.defaults(), options)) {
+                RnnOutput got = plan.forward(vin);
+                double tol = options.tolerance(s, 6);
+                close(tol, "BF16 " + s.direction() + " y", want.y(), got.y());
+                close(tol, "BF16 " + s.direction() + " hN", want.hN(), got.hN());
+                close(tol, "BF16 " + s.direction() + " cN", want.cN(), got.cN());
+                if (s == bi) {
+                    try (DeviceTensor dx = DeviceTensor.of(vin.x());
+                         DeviceTensor dy = DeviceTensor.allocate(6, 3, 16);
+                         DeviceTensor dh = DeviceTensor.allocate(2, 3, 8)) {
+                        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                                () -> plan.forward(dx, Layout.SEQUENCE_MAJOR, null, null, null, dy, dh, null));
+                        assertTrue(e.getMessage().startsWith("precision BF16 is not supported on device tensors"),
+                                e.getMessage());
+                    }
+                }
+            }
+        }
     }
 }

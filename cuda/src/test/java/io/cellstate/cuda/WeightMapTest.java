@@ -138,4 +138,35 @@ class WeightMapTest {
             assertTrue(e.getMessage().contains("overlap"), e.getMessage());
         }
     }
+    /** With bfloat16 weights each piece lands, rounded, at half the float offsets: packed like cuDNN's space. */
+    @Test
+    void bf16FillWritesRoundedHalvesAtTheGivenOffsets() {
+        RnnSpec spec = RnnSpec.builder().inputSize(5).hiddenSize(7).layers(2).direction(Direction.BIDIRECTIONAL).build();
+        RnnWeights w = RnnWeights.random(spec, 3);
+        List<Piece> pieces = WeightMap.pieces(spec);
+        Map<Piece, Location> table = new HashMap<>();
+        long at = 0;
+        for (Piece p : pieces) {
+            table.put(p, new Location(at, p.source().isBias() ? new int[] {p.rows(), 1, 1} : new int[] {1, p.rows(), p.cols()}));
+            at += p.floats() * 2;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment image = arena.allocate(at, 2);
+            WeightMap.fill(spec, w, image, table::get, true);
+            for (Piece p : pieces) {
+                MemorySegment src = p.from(w);
+                long off = table.get(p).offsetBytes();
+                for (long k = 0; k < p.floats(); k++) {
+                    float want = Bf16.toFloat(Bf16.fromFloat(src.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, k)));
+                    float got = Bf16.toFloat(image.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, off + 2 * k));
+                    assertEquals(want, got, p.describe() + " element " + k);
+                }
+            }
+            // a float-sized image is too large a claim for bf16 offsets: an odd offset is misaligned
+            Map<Piece, Location> odd = new HashMap<>(table);
+            Piece first = pieces.get(0);
+            odd.put(first, new Location(1, table.get(first).dims()));
+            assertThrows(IllegalStateException.class, () -> WeightMap.fill(spec, w, image, odd::get, true));
+        }
+    }
 }

@@ -60,7 +60,8 @@ import org.bytedeco.cuda.cudart.cudaDeviceProp;
  * An algorithm cuDNN answers NOT_SUPPORTED for is recorded as such. Timing: after a warm-up, each of
  * {@code --repeats} rounds times every variant once, in a rotating order, as {@code iters} calls
  * between two events (iters chosen so one timing lasts about {@code --target-ms}); the figure is the
- * median over rounds of time / iters.
+ * median over rounds of time / iters. Beside it, the host time per call spent queueing (median over
+ * rounds): where the GPU is busier than the host, that is where the plan's own cost would show.
  *
  * <pre>
  *   bash .gpu/run.sh java io.cellstate.bench.gpu.CudnnBench --out $OUT/cudnn.json
@@ -75,8 +76,8 @@ public final class CudnnBench {
 
     /** One measured (or refused) variant on one shape; times in milliseconds per forward. */
     record Row(String variant, String algorithm, int batch, int hidden, int steps, String timing, Double ms,
-               Double msMin, Double msMax, int rounds, int iters, String ran, String unsupported, Double maxError,
-               Double tolerance) {
+               Double msMin, Double msMax, Double hostUs, int rounds, int iters, String ran, String unsupported,
+               Double maxError, Double tolerance) {
     }
 
     private CudnnBench() {
@@ -216,6 +217,7 @@ public final class CudnnBench {
             }
             int[] iters = new int[variants.size()];
             double[][] ms = new double[variants.size()][repeats];
+            double[][] host = new double[variants.size()][repeats];
             try (Timer timer = new Timer()) {
                 for (int i = 0; i < variants.size(); i++) {
                     double once = timer.time(variants.get(i), 3) ;
@@ -226,6 +228,7 @@ public final class CudnnBench {
                     for (int k = 0; k < variants.size(); k++) {
                         int i = (k + round) % variants.size();
                         ms[i][round] = timer.time(variants.get(i), iters[i]);
+                        host[i][round] = timer.lastHostUs;
                     }
                 }
             }
@@ -234,11 +237,12 @@ public final class CudnnBench {
                 double[] sorted = ms[i].clone();
                 Arrays.sort(sorted);
                 double median = repeats % 2 == 1 ? sorted[repeats / 2] : (sorted[repeats / 2 - 1] + sorted[repeats / 2]) / 2;
+                double hostUs = median(host[i]);
                 rows.add(new Row(v.name().substring(0, v.name().indexOf('/')), v.algorithm(), batch, hidden, steps,
-                        v.synchronous() ? "host clock" : "CUDA events", median, sorted[0], sorted[repeats - 1], repeats,
-                        iters[i], v.ran(), null, errors[i], tol));
-                System.err.printf("%-26s B=%4d H=%5d: %9.4f ms (min %.4f, max %.4f; %d x %d calls)%n", v.name(), batch,
-                        hidden, median, sorted[0], sorted[repeats - 1], repeats, iters[i]);
+                        v.synchronous() ? "host clock" : "CUDA events", median, sorted[0], sorted[repeats - 1],
+                        v.synchronous() ? null : hostUs, repeats, iters[i], v.ran(), null, errors[i], tol));
+                System.err.printf("%-26s B=%4d H=%5d: %9.4f ms (min %.4f, max %.4f; %d x %d calls), host %.1f us/call%n",
+                        v.name(), batch, hidden, median, sorted[0], sorted[repeats - 1], repeats, iters[i], hostUs);
             }
         } finally {
             for (Variant v : variants) {
@@ -248,9 +252,16 @@ public final class CudnnBench {
         return rows;
     }
 
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
     private static Row refused(String variant, Algorithm a, int batch, int hidden, int steps, String why) {
         System.err.printf("%s/%s B=%d H=%d: not supported: %s%n", variant, a, batch, hidden, why);
-        return new Row(variant, a.name(), batch, hidden, steps, null, null, null, null, 0, 0, null, why, null, null);
+        return new Row(variant, a.name(), batch, hidden, steps, null, null, null, null, null, 0, 0, null, why, null, null);
     }
 
     private static Variant raw(RnnSpec spec, RnnWeights w, Algorithm a, Tensor x) {
@@ -400,6 +411,11 @@ public final class CudnnBench {
         private final CUevent_st start = new CUevent_st();
         private final CUevent_st stop = new CUevent_st();
         private final float[] elapsed = new float[1];
+        /**
+         * Host time per call of the last timing, in microseconds: for queued calls, what it took the
+         * host to queue them (the plan's own cost shows here, where the GPU hides it while it is busy).
+         */
+        double lastHostUs;
 
         Timer() {
             check(cudaEventCreate(start), "cudaEventCreate");
@@ -414,12 +430,15 @@ public final class CudnnBench {
                 for (int i = 0; i < iters; i++) {
                     v.call();
                 }
-                return (System.nanoTime() - t0) / 1e6 / iters;
+                lastHostUs = (System.nanoTime() - t0) / 1e3 / iters;
+                return lastHostUs / 1e3;
             }
             check(cudaEventRecord(start, null), "cudaEventRecord");
+            long t0 = System.nanoTime();
             for (int i = 0; i < iters; i++) {
                 v.call();
             }
+            lastHostUs = (System.nanoTime() - t0) / 1e3 / iters;
             check(cudaEventRecord(stop, null), "cudaEventRecord");
             check(cudaEventSynchronize(stop), "cudaEventSynchronize");
             check(cudaEventElapsedTime(elapsed, start, stop), "cudaEventElapsedTime");

@@ -151,9 +151,11 @@ public final class GpuReport {
 
         md.append("### The plan's overhead over raw cuDNN calls (device-resident data)\n\n");
         md.append("`raw`: `cudnnRNNForward` on buffers set up once by hand (`RawCudnnLstm`); `plan`: our `CudnnPlan`"
-                + " device path, same algorithm. Overhead = plan / raw - 1, of the medians and of the minima.\n\n");
-        md.append("| B×H | algorithm | raw ms | plan ms | overhead (median) | overhead (min) |\n");
-        md.append("| :--- | :--- | ---: | ---: | ---: | ---: |\n");
+                + " device path, same algorithm. Overhead = plan / raw - 1, of the medians and of the minima."
+                + " Host µs per call: the host's time to queue one call (median over rounds); where it is well below"
+                + " the GPU time, the host is not what the GPU waits for.\n\n");
+        md.append("| B×H | algorithm | raw ms | plan ms | overhead (median) | overhead (min) | host µs/call raw | host µs/call plan |\n");
+        md.append("| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         double worst = Double.NEGATIVE_INFINITY;
         String worstAt = "";
         List<String> over = new ArrayList<>();
@@ -167,8 +169,8 @@ public final class GpuReport {
                 }
                 double med = msOf(plan) / msOf(raw) - 1;
                 double min = plan.get("msMin").getAsDouble() / raw.get("msMin").getAsDouble() - 1;
-                md.append(String.format(Locale.ROOT, "| %d×%d | %s | %s | %s | %s | %s |%n", k.batch(), k.hidden(), a,
-                        ms(msOf(raw)), ms(msOf(plan)), pct(med), pct(min)));
+                md.append(String.format(Locale.ROOT, "| %d×%d | %s | %s | %s | %s | %s | %s | %s |%n", k.batch(), k.hidden(),
+                        a, ms(msOf(raw)), ms(msOf(plan)), pct(med), pct(min), us(raw), us(plan)));
                 if (med > worst) {
                     worst = med;
                     worstAt = k.batch() + "×" + k.hidden() + " " + a;
@@ -186,6 +188,11 @@ public final class GpuReport {
 
     private static Double msOf(JsonObject r) {
         return r == null || r.get("ms") == null || r.get("ms").isJsonNull() ? null : r.get("ms").getAsDouble();
+    }
+
+    private static String us(JsonObject r) {
+        return r.get("hostUs") == null || r.get("hostUs").isJsonNull() ? "-"
+                : String.format(Locale.ROOT, "%.1f", r.get("hostUs").getAsDouble());
     }
 
     private static String str(JsonObject o, String key) {
