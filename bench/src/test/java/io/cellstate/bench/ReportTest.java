@@ -161,6 +161,22 @@ class ReportTest {
         assertEquals(text, Files.readString(readme), "rendering twice changes nothing");
     }
 
+    /** docs/benchmarks.md's GPU section comes from another machine: rendering the CPU report keeps it. */
+    @Test
+    void theGpuSectionSurvivesARender() throws Exception {
+        Path json = write("20261122T120000Z-quick.json", sample());
+        Path out = dir.resolve("docs");
+        assertEquals(0, run(json.toString(), "--out", out.toString()));
+        Path md = out.resolve("benchmarks.md");
+        String gpu = "<!-- gpu:start -->\n## GPU\n\n| a | b |\n<!-- gpu:end -->";
+        Files.writeString(md, Files.readString(md) + "\n" + gpu + "\n");
+        assertEquals(0, run(json.toString(), "--out", out.toString()));
+        String text = Files.readString(md);
+        assertTrue(text.contains(gpu), text);
+        assertEquals(text.indexOf(gpu), text.lastIndexOf(gpu), "kept once");
+        assertTrue(text.startsWith("# Cellstate benchmarks"), text);
+    }
+
     @Test
     void aReadmeWithoutMarkersIsLeftAlone() throws IOException {
         Path json = write("r.json", sample());
