@@ -128,21 +128,9 @@ final class Native {
                 idle = new ArrayList<>(IDLE);
                 IDLE.clear();
             }
-            RuntimeException first = null;
-            for (Handle h : idle) {
-                try {
-                    h.close();
-                } catch (RuntimeException e) {
-                    if (first == null) {
-                        first = e;
-                    } else {
-                        first.addSuppressed(e);
-                    }
-                }
-            }
-            if (first != null) {
-                throw first;
-            }
+            Owner owner = new Owner(); // destroys them all, throwing the first failure at the end
+            idle.forEach(owner::own);
+            owner.close();
             return idle.size();
         }
     }

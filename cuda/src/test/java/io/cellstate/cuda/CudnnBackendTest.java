@@ -35,6 +35,7 @@ class CudnnBackendTest {
         }
         assertFalse(Gpu.required(), "this run requires a GPU and cudnn is unavailable: " + a.reason());
         assertFalse(a.reason().isBlank(), "the reason is empty");
+        assertEquals(0, CudnnBackend.releaseIdleHandles(), "no handles to release without cuDNN");
         RnnSpec spec = RnnSpec.lstm(3, 4);
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> Backends.byName("cudnn").plan(spec, RnnWeights.random(spec, 1), PlanOptions.defaults()));
