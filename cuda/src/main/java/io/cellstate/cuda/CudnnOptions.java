@@ -9,8 +9,19 @@ import io.cellstate.Tolerance;
  * @param algorithm which recurrence algorithm runs the sequence; {@link Algorithm#AUTO} measures
  *                  the supported ones once per (batch, T) and keeps the fastest
  * @param precision the arithmetic: exact float32 unless a faster, looser one is asked for
+ * @param graphs    whether a call the plan has made before with the same shape, lengths and buffers
+ *                  replays a CUDA graph of it ({@code cudaGraphLaunch}) instead of calling
+ *                  {@code cudnnRNNForward} again: one launch instead of the hundreds of kernel launches
+ *                  cuDNN makes per call, so the GPU no longer waits on the host between them. The
+ *                  first call of each combination is captured and replayed; where capture fails, the
+ *                  plan calls cuDNN directly from then on ({@link CudnnPlan#graphFailure()} says why).
  */
-public record CudnnOptions(Algorithm algorithm, Precision precision) {
+public record CudnnOptions(Algorithm algorithm, Precision precision, boolean graphs) {
+
+    /** With CUDA graphs ({@link #graphs()}). */
+    public CudnnOptions(Algorithm algorithm, Precision precision) {
+        this(algorithm, precision, true);
+    }
 
     public CudnnOptions {
         if (algorithm == null) {
@@ -24,7 +35,7 @@ public record CudnnOptions(Algorithm algorithm, Precision precision) {
     }
 
     /**
-     * {@link Algorithm#AUTO}, exact float32. AUTO is the default because no single algorithm is
+     * {@link Algorithm#AUTO}, exact float32, CUDA graphs. AUTO is the default because no single algorithm is
      * fast everywhere and choosing is what makes this backend faster than PyTorch on the same cuDNN.
      * Its costs: the first call of each (batch, T) runs every supported algorithm a few times, the
      * plan keeps one weight copy per algorithm it tried, and two processes may choose differently
@@ -32,7 +43,7 @@ public record CudnnOptions(Algorithm algorithm, Precision precision) {
      * PyTorch's choice for float32, where that matters.
      */
     public static CudnnOptions defaults() {
-        return new CudnnOptions(Algorithm.AUTO, Precision.FLOAT32);
+        return new CudnnOptions(Algorithm.AUTO, Precision.FLOAT32, true);
     }
 
     /**
@@ -81,11 +92,15 @@ public record CudnnOptions(Algorithm algorithm, Precision precision) {
     }
 
     public CudnnOptions withAlgorithm(Algorithm algorithm) {
-        return new CudnnOptions(algorithm, precision);
+        return new CudnnOptions(algorithm, precision, graphs);
     }
 
     public CudnnOptions withPrecision(Precision precision) {
-        return new CudnnOptions(algorithm, precision);
+        return new CudnnOptions(algorithm, precision, graphs);
+    }
+
+    public CudnnOptions withGraphs(boolean graphs) {
+        return new CudnnOptions(algorithm, precision, graphs);
     }
 
     /**

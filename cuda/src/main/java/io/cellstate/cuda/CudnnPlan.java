@@ -6,6 +6,12 @@ import static org.bytedeco.cuda.global.cudart.cudaEventSynchronize;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
+import static org.bytedeco.cuda.global.cudart.cudaGetLastError;
+import static org.bytedeco.cuda.global.cudart.cudaGraphDestroy;
+import static org.bytedeco.cuda.global.cudart.cudaGraphLaunch;
+import static org.bytedeco.cuda.global.cudart.cudaStreamBeginCapture;
+import static org.bytedeco.cuda.global.cudart.cudaStreamCaptureModeRelaxed;
+import static org.bytedeco.cuda.global.cudart.cudaStreamEndCapture;
 import static org.bytedeco.cuda.global.cudart.cudaStreamSynchronize;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_BIDIRECTIONAL;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_DATA_BFLOAT16;
@@ -32,6 +38,7 @@ import static org.bytedeco.cuda.global.cudnn.cudnnRNNForward;
 import static org.bytedeco.cuda.global.cudnn.cudnnSetDropoutDescriptor;
 import static org.bytedeco.cuda.global.cudnn.cudnnSetRNNDataDescriptor;
 import static org.bytedeco.cuda.global.cudnn.cudnnSetRNNDescriptor_v8;
+import static org.bytedeco.cuda.global.cudnn.cudnnSetStream;
 import static org.bytedeco.cuda.global.cudnn.cudnnSetTensorNdDescriptor;
 
 import io.cellstate.Direction;
@@ -53,6 +60,7 @@ import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.cuda.cudart.CUgraph_st;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -76,6 +84,7 @@ import org.bytedeco.javacpp.SizeTPointer;
  */
 public final class CudnnPlan extends AbstractRnnPlan {
     private static final int TIMED_RUNS = 3;
+    private static final int MAX_GRAPHS = 16;
 
     private final RnnWeights weights;
     private final CudnnOptions cudnnOptions;
@@ -117,6 +126,27 @@ public final class CudnnPlan extends AbstractRnnPlan {
     private IntPointer devLengths;
     /** Bumped whenever the descriptors change, so each engine asks for its workspace size again. */
     private long generation;
+    /** Captured calls, the least recently used dropped past {@value #MAX_GRAPHS}. */
+    private final Map<GraphKey, Native.GraphExec> graphs = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<GraphKey, Native.GraphExec> eldest) {
+            if (size() > MAX_GRAPHS) {
+                eldest.getValue().close();
+                return true;
+            }
+            return false;
+        }
+    };
+    /** The algorithms whose calls CUDA or cuDNN refused to capture, with why: they run directly. */
+    private final Map<Algorithm, String> graphRefusals = new EnumMap<>(Algorithm.class);
+    /** Combinations called once, directly: the second call of one captures it. */
+    private final java.util.Set<GraphKey> seen = java.util.Collections.newSetFromMap(
+            new java.util.LinkedHashMap<GraphKey, Boolean>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<GraphKey, Boolean> eldest) {
+                    return size() > 4 * MAX_GRAPHS;
+                }
+            });
 
     CudnnPlan(RnnSpec spec, RnnWeights weights, PlanOptions options, CudnnOptions cudnnOptions) {
         super("cudnn", spec, weights, options);
@@ -130,6 +160,9 @@ public final class CudnnPlan extends AbstractRnnPlan {
         int maxSteps = Math.max(1, options.maxSteps());
         try {
             handle = owner.own(new Native.PooledHandle());
+            // Every call of this plan goes to the stream lent with the handle (blocking: ordered with the
+            // legacy default stream both ways); set each time, since the handle served other plans before.
+            Status.cudnn(cudnnSetStream(handle.ptr, handle.stream), "cudnnSetStream");
             dropout = owner.own(new Native.DropoutDesc());
             // Dropout 0 between layers: no states needed (states NULL, size 0).
             Status.cudnn(cudnnSetDropoutDescriptor(dropout.ptr, handle.ptr, 0f, null, 0, 0), "cudnnSetDropoutDescriptor");
@@ -410,11 +443,14 @@ public final class CudnnPlan extends AbstractRnnPlan {
     }
 
     private void grow(int steps, int batch) {
-        dx.ensure(inputBytes(steps, batch));
-        dy.ensure(outputBytes(steps, batch));
-        dStates.ensure(4 * stateBytes(batch));
-        dLengths.ensure((long) batch * Integer.BYTES);
+        boolean moved = dx.ensure(inputBytes(steps, batch));
+        moved |= dy.ensure(outputBytes(steps, batch));
+        moved |= dStates.ensure(4 * stateBytes(batch));
+        moved |= dLengths.ensure((long) batch * Integer.BYTES);
         pLengths.ensure((long) batch * Integer.BYTES);
+        if (moved) {
+            dropGraphs();
+        }
     }
 
     private static void toDevice(Pointer device, Pointer host, long bytes, String what) {
@@ -492,10 +528,10 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 hN.pointer(), cN == null ? null : cN.pointer());
     }
 
-    /** Waits until everything this plan queued on CUDA's default stream has finished. */
+    /** Waits until everything this plan queued has finished. */
     public void synchronize() {
         ensureOpen();
-        Status.cuda(cudaStreamSynchronize(null), "cudaStreamSynchronize");
+        Status.cuda(cudaStreamSynchronize(handle.stream), "cudaStreamSynchronize");
     }
 
     private static void expect(String name, DeviceTensor t, int[] shape, boolean optional) {
@@ -576,6 +612,13 @@ public final class CudnnPlan extends AbstractRnnPlan {
     private record Args(Pointer x, Pointer y, Pointer h0, Pointer c0, Pointer hN, Pointer cN) {
     }
 
+    /** What a captured graph is valid for: the engine, the descriptors, and every address it touches. */
+    private record GraphKey(Algorithm algorithm, long generation, long x, long y, long h0, long c0, long hN, long cN) {
+        static long at(Pointer p) {
+            return p == null ? 0 : p.address();
+        }
+    }
+
     private void call(Engine e, int batch, Args a) {
         e.prepare(batch);
         if (e.sizedFor != generation) {
@@ -585,8 +628,34 @@ public final class CudnnPlan extends AbstractRnnPlan {
             e.reserveBytes = reserveSize.get();
             e.sizedFor = generation;
         }
-        work.ensure(e.workBytes);
-        reserve.ensure(e.reserveBytes);
+        if (work.ensure(e.workBytes) | reserve.ensure(e.reserveBytes)) {
+            dropGraphs();
+        }
+        if (!cudnnOptions.graphs() || graphRefusals.containsKey(e.algorithm)) {
+            forward(e, batch, a);
+            return;
+        }
+        GraphKey key = new GraphKey(e.algorithm, generation, GraphKey.at(a.x()), GraphKey.at(a.y()), GraphKey.at(a.h0()),
+                GraphKey.at(a.c0()), GraphKey.at(a.hN()), GraphKey.at(a.cN()));
+        Native.GraphExec graph = graphs.get(key);
+        if (graph == null) {
+            if (seen.add(key)) {
+                forward(e, batch, a); // the first call of a combination runs directly: cuDNN and the driver
+                return;               // load and set up what it needs outside a capture
+            }
+            String[] refusal = new String[1];
+            graph = capture(e, batch, a, refusal);
+            if (graph == null) {
+                forward(e, batch, a); // throws if the call itself is wrong; then graphs stay on
+                graphRefusals.put(e.algorithm, refusal[0]);
+                return;
+            }
+            graphs.put(key, graph);
+        }
+        Status.cuda(cudaGraphLaunch(graph.ptr, handle.stream), "cudaGraphLaunch", "algorithm " + e.algorithm);
+    }
+
+    private void forward(Engine e, int batch, Args a) {
         Status.cudnn(cudnnRNNForward(handle.ptr, e.desc.ptr, CUDNN_FWD_MODE_INFERENCE, devLengths,
                 xDesc.ptr, a.x(), yDesc.ptr, a.y(), hDesc.ptr, a.h0(), a.hN(), cDesc.ptr, a.c0(), a.cN(),
                 e.weightBytes, e.weightSpace.pointer(), e.workBytes, work.pointer(), e.reserveBytes,
@@ -595,7 +664,84 @@ public final class CudnnPlan extends AbstractRnnPlan {
     }
 
     /**
-     * AUTO: runs each algorithm cuDNN accepts for this shape once to warm up, then {@value #TIMED_RUNS}
+     * Records one {@code cudnnRNNForward} into a CUDA graph on the plan's stream and instantiates it;
+     * nothing runs yet. Returns null, with the reason in {@code refusal[0]}, if cuDNN or CUDA refuse:
+     * the stream is out of capture mode again either way.
+     */
+    private Native.GraphExec capture(Engine e, int batch, Args a, String[] refusal) {
+        int begin = cudaStreamBeginCapture(handle.stream, cudaStreamCaptureModeRelaxed);
+        if (begin != Status.SUCCESS) {
+            cudaGetLastError();
+            refusal[0] = "cudaStreamBeginCapture: " + Status.cudaName(begin);
+            return null;
+        }
+        int status = cudnnRNNForward(handle.ptr, e.desc.ptr, CUDNN_FWD_MODE_INFERENCE, devLengths,
+                xDesc.ptr, a.x(), yDesc.ptr, a.y(), hDesc.ptr, a.h0(), a.hN(), cDesc.ptr, a.c0(), a.cN(),
+                e.weightBytes, e.weightSpace.pointer(), e.workBytes, work.pointer(), e.reserveBytes, reserve.pointer());
+        CUgraph_st graph = new CUgraph_st();
+        int end = cudaStreamEndCapture(handle.stream, graph);
+        try {
+            if (status != Status.SUCCESS || end != Status.SUCCESS) {
+                cudaGetLastError(); // capture errors are not sticky; clear the last one
+                refusal[0] = status != Status.SUCCESS ? "cudnnRNNForward under stream capture: " + Status.cudnnName(status)
+                        : "cudaStreamEndCapture: " + Status.cudaName(end);
+                return null;
+            }
+            try {
+                return new Native.GraphExec(graph);
+            } catch (CudaException ex) {
+                cudaGetLastError();
+                refusal[0] = ex.getMessage();
+                return null;
+            }
+        } finally {
+            if (!graph.isNull()) {
+                cudaGraphDestroy(graph);
+            }
+        }
+    }
+
+    /** Destroys every captured graph (buffers moved, or the plan closes). */
+    private void dropGraphs() {
+        RuntimeException first = null;
+        for (Native.GraphExec g : graphs.values()) {
+            try {
+                g.close();
+            } catch (RuntimeException ex) {
+                if (first == null) {
+                    first = ex;
+                } else {
+                    first.addSuppressed(ex);
+                }
+            }
+        }
+        graphs.clear();
+        seen.clear();
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** How many captured graphs the plan holds now (for tests). */
+    int cachedGraphs() {
+        return graphs.size();
+    }
+
+    /**
+     * Why this plan calls cuDNN directly instead of replaying CUDA graphs for some algorithm (cuDNN's
+     * or CUDA's refusal to capture, per algorithm), or null where nothing was refused.
+     */
+    public String graphFailure() {
+        if (graphRefusals.isEmpty()) {
+            return null;
+        }
+        StringBuilder sb = new StringBuilder();
+        graphRefusals.forEach((a, why) -> sb.append(sb.length() == 0 ? "" : "; ").append(a).append(": ").append(why));
+        return sb.toString();
+    }
+
+    /**
+     * AUTO: runs each algorithm cuDNN accepts for this shape twice to warm up, then {@value #TIMED_RUNS}
      * times between two CUDA events, and keeps the fastest. An algorithm cuDNN answers NOT_SUPPORTED
      * for is skipped; STANDARD always runs. In FLOAT32 the persistent algorithms are left out where
      * the CPU tolerance for (spec, T) is below their extra error ({@link CudnnOptions#tolerance}).
@@ -613,12 +759,13 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 float ms;
                 try {
                     Engine e = engine(a);
-                    call(e, batch, args);
-                    Status.cuda(cudaEventRecord(start.ptr), "cudaEventRecord");
+                    call(e, batch, args); // direct
+                    call(e, batch, args); // captured (with graphs), so the timed calls are what later calls do
+                    Status.cuda(cudaEventRecord(start.ptr, handle.stream), "cudaEventRecord");
                     for (int i = 0; i < TIMED_RUNS; i++) {
                         call(e, batch, args);
                     }
-                    Status.cuda(cudaEventRecord(stop.ptr), "cudaEventRecord");
+                    Status.cuda(cudaEventRecord(stop.ptr, handle.stream), "cudaEventRecord");
                     Status.cuda(cudaEventSynchronize(stop.ptr), "cudaEventSynchronize");
                     float[] elapsed = new float[1];
                     Status.cuda(cudaEventElapsedTime(elapsed, start.ptr, stop.ptr), "cudaEventElapsedTime");
@@ -642,6 +789,10 @@ public final class CudnnPlan extends AbstractRnnPlan {
 
     @Override
     protected void release() {
-        owner.close();
+        try {
+            dropGraphs();
+        } finally {
+            owner.close();
+        }
     }
 }

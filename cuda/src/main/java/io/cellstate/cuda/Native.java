@@ -1,6 +1,11 @@
 package io.cellstate.cuda;
 
 import static org.bytedeco.cuda.global.cudart.cudaEventCreate;
+import static org.bytedeco.cuda.global.cudart.cudaGraphExecDestroy;
+import static org.bytedeco.cuda.global.cudart.cudaGraphInstantiate;
+import static org.bytedeco.cuda.global.cudart.cudaStreamCreateWithFlags;
+import static org.bytedeco.cuda.global.cudart.cudaStreamDefault;
+import static org.bytedeco.cuda.global.cudart.cudaStreamDestroy;
 import static org.bytedeco.cuda.global.cudart.cudaEventDestroy;
 import static org.bytedeco.cuda.global.cudart.cudaFree;
 import static org.bytedeco.cuda.global.cudart.cudaFreeHost;
@@ -24,6 +29,9 @@ import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.cuda.cudart.CUevent_st;
+import org.bytedeco.cuda.cudart.CUgraphExec_st;
+import org.bytedeco.cuda.cudart.CUgraph_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.cudnn.cudnnContext;
 import org.bytedeco.cuda.cudnn.cudnnDropoutStruct;
 import org.bytedeco.cuda.cudnn.cudnnRNNDataStruct;
@@ -89,26 +97,42 @@ final class Native {
     }
 
     /**
-     * A cuDNN handle lent to one plan for its lifetime and given back by {@link #close()}, not
-     * destroyed: plans reuse handles instead of pairing {@code cudnnCreate} with {@code cudnnDestroy}
+     * A cuDNN handle, with a CUDA stream of its own, lent to one plan for its lifetime and given back
+     * by {@link #close()}, not destroyed: plans reuse handles instead of pairing {@code cudnnCreate} with {@code cudnnDestroy}
      * each time (PyTorch keeps a handle pool for the same reasons). On the H100 with cuDNN 9.19, each
      * such pair left about 4 KiB of device memory behind inside cuDNN (1000 pairs: 4 MiB less free,
      * with every handle destroyed), and {@code cudnnCreate} takes milliseconds. A handle serves one
      * open plan at a time, so no two threads share one. {@link #releaseIdle()} destroys the idle ones.
      */
     static final class PooledHandle implements AutoCloseable {
-        private static final Deque<Handle> IDLE = new ArrayDeque<>();
-        private final Handle handle;
+        private static final Deque<PooledHandle.Pair> IDLE = new ArrayDeque<>();
+        private final Pair pair;
         final cudnnContext ptr;
+        /** The stream lent with the handle: a plan's work runs there (see {@link Stream}). */
+        final CUstream_st stream;
         private boolean returned;
 
+        /** A handle and its stream, created together and pooled together. */
+        private record Pair(Handle handle, Stream stream) {
+        }
+
         PooledHandle() {
-            Handle h;
+            Pair p;
             synchronized (IDLE) {
-                h = IDLE.poll();
+                p = IDLE.poll();
             }
-            handle = h != null ? h : new Handle();
-            ptr = handle.ptr;
+            if (p == null) {
+                Handle h = new Handle();
+                try {
+                    p = new Pair(h, new Stream());
+                } catch (RuntimeException e) {
+                    h.close();
+                    throw e;
+                }
+            }
+            pair = p;
+            ptr = p.handle().ptr;
+            stream = p.stream().ptr;
         }
 
         @Override
@@ -116,20 +140,23 @@ final class Native {
             if (!returned) {
                 returned = true;
                 synchronized (IDLE) {
-                    IDLE.push(handle);
+                    IDLE.push(pair);
                 }
             }
         }
 
-        /** Destroys the handles no plan holds now; returns how many. */
+        /** Destroys the handles (and their streams) no plan holds now; returns how many handles. */
         static int releaseIdle() {
-            List<Handle> idle;
+            List<Pair> idle;
             synchronized (IDLE) {
                 idle = new ArrayList<>(IDLE);
                 IDLE.clear();
             }
             Owner owner = new Owner(); // destroys them all, throwing the first failure at the end
-            idle.forEach(owner::own);
+            for (Pair p : idle) {
+                owner.own(p.handle());
+                owner.own(p.stream());
+            }
             owner.close();
             return idle.size();
         }
@@ -199,6 +226,42 @@ final class Native {
         }
     }
 
+    /**
+     * {@code cudaStreamCreateWithFlags(cudaStreamDefault)} / {@code cudaStreamDestroy}: a blocking
+     * stream, so work on it is ordered with CUDA's legacy default stream both ways, as if it ran there.
+     */
+    static final class Stream implements AutoCloseable {
+        final CUstream_st ptr = new CUstream_st();
+
+        Stream() {
+            Status.cuda(cudaStreamCreateWithFlags(ptr, cudaStreamDefault), "cudaStreamCreateWithFlags");
+            LIVE.incrementAndGet();
+        }
+
+        @Override
+        public void close() {
+            LIVE.decrementAndGet();
+            Status.cuda(cudaStreamDestroy(ptr), "cudaStreamDestroy");
+        }
+    }
+
+    /** An instantiated CUDA graph ({@code cudaGraphInstantiate} / {@code cudaGraphExecDestroy}). */
+    static final class GraphExec implements AutoCloseable {
+        final CUgraphExec_st ptr = new CUgraphExec_st();
+
+        /** Instantiates {@code graph}, which the caller still owns and destroys. */
+        GraphExec(CUgraph_st graph) {
+            Status.cuda(cudaGraphInstantiate(ptr, graph, 0L), "cudaGraphInstantiate");
+            LIVE.incrementAndGet();
+        }
+
+        @Override
+        public void close() {
+            LIVE.decrementAndGet();
+            Status.cuda(cudaGraphExecDestroy(ptr), "cudaGraphExecDestroy");
+        }
+    }
+
     /** {@code cudaEventCreate} / {@code cudaEventDestroy}. */
     static final class Event implements AutoCloseable {
         final CUevent_st ptr = new CUevent_st();
@@ -229,10 +292,10 @@ final class Native {
             ensure(bytes);
         }
 
-        /** Makes the buffer at least {@code bytes} long; its contents are lost if it grows. */
-        void ensure(long bytes) {
+        /** Makes the buffer at least {@code bytes} long; its contents are lost if it grows. Returns whether it moved. */
+        boolean ensure(long bytes) {
             if (bytes <= capacity && ptr != null) {
-                return;
+                return false;
             }
             free();
             Pointer p = new Pointer();
@@ -240,6 +303,7 @@ final class Native {
             LIVE.incrementAndGet();
             ptr = p;
             capacity = Math.max(bytes, 1);
+            return true;
         }
 
         Pointer pointer() {

@@ -2,6 +2,7 @@ package io.cellstate.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -89,7 +90,9 @@ class CudnnGpuTest {
         long[] plans = new long[1000];
         for (int i = 0; i < plans.length; i++) {
             try (RnnPlan plan = CUDNN.plan(spec, w)) {
-                if (i % 10 == 0) {
+                if (i % 10 == 0) { // direct, captured into a CUDA graph, replayed
+                    plan.forward(in);
+                    plan.forward(in);
                     plan.forward(in);
                 }
                 lowest = Math.min(lowest, Native.freeDeviceMemory());
@@ -107,7 +110,7 @@ class CudnnGpuTest {
         assertEquals(before, after, "device bytes left behind by 1000 closed plans");
         int released = CudnnBackend.releaseIdleHandles();
         assertTrue(released >= 1, "the plans' handle went back to the pool: " + released);
-        assertEquals(objects - released, Native.liveObjects(), "releaseIdleHandles destroys the pooled handles");
+        assertEquals(objects - 2L * released, Native.liveObjects(), "releaseIdleHandles destroys the pooled handles and streams");
     }
 
     private static String changes(long from, long[] free) {
@@ -240,6 +243,50 @@ class CudnnGpuTest {
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * CUDA graphs: the second call of a combination (shape, lengths, buffers) is captured and later
+     * ones replay it. A replay must compute from what the buffers hold now, and changing lengths must
+     * not replay another combination's graph. Device path (new contents copied into the same device
+     * tensors) and host path (the plan's own staging buffers), STANDARD and AUTO, graphs on and off.
+     */
+    @Test
+    void graphsReplayWhatTheBuffersHoldNow() {
+        Gpu.assume("graphsReplayWhatTheBuffersHoldNow");
+        RnnSpec spec = RnnSpec.builder().inputSize(24).hiddenSize(32).layers(2).build();
+        RnnWeights w = RnnWeights.random(spec, 31);
+        int steps = 12;
+        int batch = 3;
+        int[][] lengths = {null, null, null, null, {12, 5, 1}, {12, 5, 1}, {12, 5, 1}, null, null};
+        for (Algorithm algorithm : new Algorithm[] {Algorithm.STANDARD, Algorithm.AUTO}) {
+            for (boolean graphs : new boolean[] {true, false}) {
+                CudnnOptions options = CudnnOptions.defaults().withAlgorithm(algorithm).withGraphs(graphs);
+                try (CudnnPlan plan = CUDNN.plan(spec, w, PlanOptions.defaults(), options);
+                     DeviceTensor dx = DeviceTensor.allocate(steps, batch, 24);
+                     DeviceTensor dy = DeviceTensor.allocate(steps, batch, 32);
+                     DeviceTensor dhN = DeviceTensor.allocate(2, batch, 32);
+                     DeviceTensor dcN = DeviceTensor.allocate(2, batch, 32)) {
+                    for (int k = 0; k < lengths.length; k++) {
+                        Tensor x = random(100 + k, steps, batch, 24);
+                        RnnInput in = RnnInput.of(x).withLengths(lengths[k]);
+                        RnnOutput want = oracle(spec, w, in);
+                        String what = algorithm + (graphs ? " with" : " without") + " graphs, call " + k;
+                        dx.copyFrom(x);
+                        plan.forward(dx, Layout.SEQUENCE_MAJOR, lengths[k], null, null, dy, dhN, dcN);
+                        close(spec, steps, 1, what + " device y", want.y(), dy.toHost());
+                        close(spec, steps, 1, what + " device cN", want.cN(), dcN.toHost());
+                        RnnOutput host = plan.forward(in);
+                        close(spec, steps, 1, what + " host y", want.y(), host.y());
+                        close(spec, steps, 1, what + " host hN", want.hN(), host.hN());
+                    }
+                    System.out.printf("%s with graphs %s: %d graphs cached, graphFailure = %s%n", algorithm, graphs,
+                            plan.cachedGraphs(), plan.graphFailure());
+                    assertNull(plan.graphFailure(), "CUDA graph capture was refused: " + plan.graphFailure());
+                    assertEquals(graphs, plan.cachedGraphs() > 0, "graphs used exactly when asked for");
                 }
             }
         }

@@ -50,8 +50,10 @@ import org.bytedeco.cuda.cudart.cudaDeviceProp;
  * <ul>
  *   <li>{@code raw/ALGO}: {@link RawCudnnLstm}, hand-written cuDNN calls for that algorithm, the
  *       baseline of the plan's overhead;</li>
- *   <li>{@code plan/ALGO}: our {@link CudnnPlan} with that algorithm fixed, device path;</li>
- *   <li>{@code plan/AUTO}: our plan choosing (its first call measures, as a user's would);</li>
+ *   <li>{@code plan/ALGO}: our {@link CudnnPlan} with that algorithm fixed and CUDA graphs off, device
+ *       path: one {@code cudnnRNNForward} per call, like the raw baseline;</li>
+ *   <li>{@code plan-graph/ALGO}: the same with CUDA graphs (the default), each call a graph replay;</li>
+ *   <li>{@code plan/AUTO}: our plan with the defaults, choosing (its first call measures, as a user's would);</li>
  *   <li>{@code plan-host/AUTO}: the host path (heap tensors in and out, staged through pinned
  *       buffers, copies counted), timed by the host clock since each call waits for its result.</li>
  * </ul>
@@ -187,18 +189,24 @@ public final class CudnnBench {
                     rows.add(refused("raw", a, batch, hidden, steps, e.getMessage()));
                 }
             }
-            List<Algorithm> planned = new ArrayList<>(SINGLE);
-            planned.add(Algorithm.AUTO);
-            for (Algorithm a : planned) {
-                CudnnPlan plan = cudnn.plan(spec, w, PlanOptions.defaults(), CudnnOptions.defaults().withAlgorithm(a));
-                Variant v = device(plan, a, dx, dy, dhN, dcN, batch, steps);
+            List<CudnnOptions> planned = new ArrayList<>();
+            for (Algorithm a : SINGLE) {
+                planned.add(CudnnOptions.defaults().withAlgorithm(a).withGraphs(false));
+                planned.add(CudnnOptions.defaults().withAlgorithm(a));
+            }
+            planned.add(CudnnOptions.defaults());
+            for (CudnnOptions o : planned) {
+                Algorithm a = o.algorithm();
+                String kind = a == Algorithm.AUTO || !o.graphs() ? "plan" : "plan-graph";
+                CudnnPlan plan = cudnn.plan(spec, w, PlanOptions.defaults(), o);
+                Variant v = device(plan, kind, a, dx, dy, dhN, dcN, batch, steps);
                 try {
                     v.call(); // AUTO measures here
                     plan.synchronize();
                     variants.add(v);
                 } catch (UnsupportedOperationException e) {
                     v.close();
-                    rows.add(refused("plan", a, batch, hidden, steps, e.getMessage()));
+                    rows.add(refused(kind, a, batch, hidden, steps, e.getMessage()));
                 }
             }
             variants.add(host(cudnn, spec, w, x));
@@ -307,11 +315,11 @@ public final class CudnnBench {
         };
     }
 
-    private static Variant device(CudnnPlan plan, Algorithm a, DeviceTensor dx, DeviceTensor dy, DeviceTensor dhN,
-                                  DeviceTensor dcN, int batch, int steps) {
+    private static Variant device(CudnnPlan plan, String kind, Algorithm a, DeviceTensor dx, DeviceTensor dy,
+                                  DeviceTensor dhN, DeviceTensor dcN, int batch, int steps) {
         return new Variant() {
             public String name() {
-                return "plan/" + a;
+                return kind + "/" + a;
             }
 
             public String algorithm() {
@@ -328,7 +336,8 @@ public final class CudnnBench {
 
             public String ran() {
                 Algorithm chosen = plan.algorithmFor(batch, steps);
-                return chosen == null ? null : chosen.name();
+                String refused = plan.graphFailure();
+                return (chosen == null ? "?" : chosen.name()) + (refused == null ? "" : " [graphs refused: " + refused + "]");
             }
 
             public void close() {

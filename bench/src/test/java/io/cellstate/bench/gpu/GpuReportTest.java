@@ -59,6 +59,20 @@ class GpuReportTest {
         assertTrue(md.contains("over it on 1×256 PERSIST_STATIC (+6.0% median, +1.0% min)"), md);
     }
 
+    /** With plan-graph rows, the algorithm columns and "best" come from them; the direct STANDARD gets a column. */
+    @Test
+    void graphColumnsWhenTheRunHasThem() {
+        String rows = String.join(",",
+                row("plan", "STANDARD", 64, 512, 2.0, 2.0, 1500.0, "STANDARD"),
+                row("plan-graph", "STANDARD", 64, 512, 1.5, 1.5, 5.0, "STANDARD"),
+                row("plan-graph", "PERSIST_STATIC", 64, 512, 6.0, 6.0, 5.0, "PERSIST_STATIC"),
+                row("plan", "AUTO", 64, 512, 1.52, 1.5, 5.0, "STANDARD"));
+        JsonObject c = JsonParser.parseString("{\"meta\":{},\"results\":[" + rows + "]}").getAsJsonObject();
+        String md = GpuReport.render(c, pytorch(), "c.json", "p.json");
+        assertTrue(md.contains("| 64×512 | 2.100 | 2.000 | 1.500 | 6.000 | not supported | not supported | 1.520 (STANDARD) | +1.3% (best: STANDARD)"
+                + " | 1.38× | - |"), md);
+    }
+
     @Test
     void theBlockIsReplacedOrAppendedAndKeptByReport() throws Exception {
         String first = GpuReport.withBlock("# Bench\n\ntext\n", "one\n");
