@@ -115,7 +115,8 @@ public final class CudnnPlan extends AbstractRnnPlan {
     private final SizeTPointer workSize;
     private final SizeTPointer reserveSize;
     private final Map<Algorithm, Engine> engines = new EnumMap<>(Algorithm.class);
-    private final Map<Long, Algorithm> autoChoice = new HashMap<>();
+    private final Map<AutoKey, Algorithm> autoChoice = new HashMap<>();
+    private final Map<Long, Algorithm> lastChoice = new HashMap<>();
     private final java.util.Set<Algorithm> refused = java.util.EnumSet.noneOf(Algorithm.class);
     // What the data descriptors and the device copy of the lengths describe now (see describe()).
     private Layout describedLayout;
@@ -203,9 +204,13 @@ public final class CudnnPlan extends AbstractRnnPlan {
         return cudnnOptions;
     }
 
-    /** The algorithm {@link Algorithm#AUTO} chose for (batch, T), or the fixed one; null if AUTO has not run it yet. */
+    /**
+     * The algorithm {@link Algorithm#AUTO} chose for the last call with this (batch, T), or the fixed
+     * one; null if AUTO has not run it yet. (AUTO chooses per batch, T, layout and whether the
+     * lengths vary.)
+     */
     public Algorithm algorithmFor(int batch, int steps) {
-        return cudnnOptions.algorithm() == Algorithm.AUTO ? autoChoice.get(key(batch, steps)) : cudnnOptions.algorithm();
+        return cudnnOptions.algorithm() == Algorithm.AUTO ? lastChoice.get(key(batch, steps)) : cudnnOptions.algorithm();
     }
 
     // ------------------------------------------------------------------ sizes
@@ -566,13 +571,32 @@ public final class CudnnPlan extends AbstractRnnPlan {
             }
             return;
         }
-        long k = key(batch, steps);
+        boolean variable = false;
+        for (int length : lengths) {
+            variable |= length != steps;
+        }
+        // What cuDNN supports depends on more than (B, T): PERSIST_STATIC_SMALL_H, for one, refuses
+        // sequences shorter than T. So the choice is per (B, T, layout, whether lengths vary).
+        AutoKey k = new AutoKey(batch, steps, layout, variable);
         Algorithm chosen = autoChoice.get(k);
         if (chosen == null) {
             chosen = measure(batch, steps, args);
             autoChoice.put(k, chosen);
         }
-        call(engines.get(chosen), batch, args);
+        try {
+            call(engines.get(chosen), batch, args);
+        } catch (CudaException ex) {
+            if (chosen == Algorithm.STANDARD || !Status.notSupported(ex.status())) {
+                throw ex;
+            }
+            chosen = measure(batch, steps, args); // lengths within the key's class it cannot take: choose again
+            autoChoice.put(k, chosen);
+            call(engines.get(chosen), batch, args);
+        }
+        lastChoice.put(key(batch, steps), chosen);
+    }
+
+    private record AutoKey(int batch, int steps, Layout layout, boolean variableLengths) {
     }
 
     /**
