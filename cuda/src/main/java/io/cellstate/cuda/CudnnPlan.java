@@ -727,24 +727,13 @@ public final class CudnnPlan extends AbstractRnnPlan {
 
     /** Destroys every captured graph (buffers moved, or the plan closes). */
     private void dropGraphs() {
-        RuntimeException first = null;
-        for (Native.GraphExec g : graphs.values()) {
-            try {
-                g.close();
-            } catch (RuntimeException ex) {
-                if (first == null) {
-                    first = ex;
-                } else {
-                    first.addSuppressed(ex);
-                }
-            }
-        }
+        Native.Owner all = new Native.Owner(); // destroys every one, throwing the first failure at the end
+        graphs.values().forEach(all::own);
         graphs.clear();
         seen.clear();
-        if (first != null) {
-            throw first;
-        }
+        all.close();
     }
+
 
     /** How many captured graphs the plan holds now (for tests). */
     int cachedGraphs() {
