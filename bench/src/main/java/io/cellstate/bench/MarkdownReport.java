@@ -4,8 +4,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** Writes the report's Markdown: the whole of docs/benchmarks.md, and the README's block. */
 final class MarkdownReport {
@@ -104,24 +102,7 @@ final class MarkdownReport {
      * @throws IllegalArgumentException if a marker is missing, repeated, or out of order
      */
     static String replaceBlock(String readme, String block) {
-        Matcher start = markerLine(START).matcher(readme);
-        Matcher end = markerLine(END).matcher(readme);
-        if (!start.find() || !end.find() || end.start() < start.end()) {
-            throw new IllegalArgumentException("expected a line " + START + " and, after it, a line " + END
-                    + " in the README");
-        }
-        if (start.find() || end.find()) {
-            throw new IllegalArgumentException("expected one " + START + " line and one " + END
-                    + " line in the README, found more");
-        }
-        start.reset().find();
-        end.reset().find();
-        return readme.substring(0, start.end()) + "\n" + block + readme.substring(end.start());
-    }
-
-    /** A line holding only {@code marker}, perhaps with trailing blanks (or a CR). */
-    private static Pattern markerLine(String marker) {
-        return Pattern.compile("(?m)^" + Pattern.quote(marker) + "(?=[ \\t\\r]*$)");
+        return MarkerBlock.replace(readme, START, END, "the README", block);
     }
 
     /**

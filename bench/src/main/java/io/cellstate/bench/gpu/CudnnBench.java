@@ -244,7 +244,7 @@ public final class CudnnBench {
                 Variant v = variants.get(i);
                 double[] sorted = ms[i].clone();
                 Arrays.sort(sorted);
-                double median = repeats % 2 == 1 ? sorted[repeats / 2] : (sorted[repeats / 2 - 1] + sorted[repeats / 2]) / 2;
+                double median = median(ms[i]);
                 double hostUs = median(host[i]);
                 rows.add(new Row(v.name().substring(0, v.name().indexOf('/')), v.algorithm(), batch, hidden, steps,
                         v.synchronous() ? "host clock" : "CUDA events", median, sorted[0], sorted[repeats - 1],

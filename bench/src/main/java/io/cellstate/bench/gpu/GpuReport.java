@@ -3,6 +3,7 @@ package io.cellstate.bench.gpu;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.cellstate.bench.MarkerBlock;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,8 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Renders a GPU run ({@link CudnnBench}'s JSON and {@code bench/gpu/pytorch_lstm.py}'s) as the GPU
@@ -54,18 +53,16 @@ public final class GpuReport {
 
     /** {@code text} with its GPU block replaced by {@code block}, or with the block appended. */
     static String withBlock(String text, String block) {
-        Matcher m = Pattern.compile("(?s)" + Pattern.quote(START) + ".*?" + Pattern.quote(END)).matcher(text);
-        String wrapped = START + "\n" + block + END;
-        if (m.find()) {
-            return text.substring(0, m.start()) + wrapped + text.substring(m.end());
+        if (!blockOf(text).isEmpty()) {
+            return MarkerBlock.replace(text, START, END, "docs/benchmarks.md", block);
         }
+        String wrapped = START + "\n" + block + END;
         return text + (text.isEmpty() || text.endsWith("\n\n") ? "" : text.endsWith("\n") ? "\n" : "\n\n") + wrapped + "\n";
     }
 
     /** The GPU block of {@code text} with its markers, or "" if it has none. */
     public static String blockOf(String text) {
-        Matcher m = Pattern.compile("(?s)" + Pattern.quote(START) + ".*?" + Pattern.quote(END)).matcher(text);
-        return m.find() ? m.group() : "";
+        return MarkerBlock.blockOf(text, START, END, "docs/benchmarks.md");
     }
 
     record Key(int batch, int hidden) {
