@@ -69,9 +69,10 @@ import org.bytedeco.javacpp.SizeTPointer;
 
 /**
  * A cuDNN LSTM: every layer and direction in one {@code cudnnRNNForward} per call. Set up once:
- * a cuDNN handle (lent by a process-wide pool and given back on close, see {@link CudnnBackend#releaseIdleHandles()}), the RNN descriptor (per algorithm tried), the weight space filled where
- * {@code cudnnGetRNNWeightParams} says, and device, pinned and workspace buffers sized for the
- * largest call so far. {@link #close()} releases all of it.
+ * a cuDNN handle and a CUDA stream (lent by a process-wide pool and given back on close, see
+ * {@link CudnnBackend#releaseIdleHandles()}), the RNN descriptor (per algorithm tried), the weight
+ * space filled where {@code cudnnGetRNNWeightParams} says, and device, pinned and workspace buffers
+ * sized for the largest call so far. {@link #close()} releases all of it, and the CUDA graphs.
  *
  * <p>Two ways in: host tensors ({@link #forward(io.cellstate.RnnInput, io.cellstate.RnnOutput)},
  * staged through pinned buffers), and {@link DeviceTensor}s
@@ -473,9 +474,10 @@ public final class CudnnPlan extends AbstractRnnPlan {
      * travel only when they differ from the last call's). Shapes as in {@link io.cellstate.RnnInput}
      * and {@link io.cellstate.RnnOutput}.
      *
-     * <p>Asynchronous, as cuDNN is: it returns once the work is queued on CUDA's default stream, so a
-     * framework can queue the next layer without waiting. Work queued after it on that stream sees
-     * its results; {@link DeviceTensor#copyTo} and {@link DeviceTensor#toHost} wait for them, and
+     * <p>Asynchronous, as cuDNN is: it returns once the work is queued on the plan's stream, so a
+     * framework can queue the next layer without waiting. That stream is ordered with CUDA's legacy
+     * default stream both ways, so work queued after it there sees its results;
+     * {@link DeviceTensor#copyTo} and {@link DeviceTensor#toHost} wait for them, and
      * {@link #synchronize()} waits for everything queued. Arguments are checked before anything is
      * queued; a failure cuDNN reports later, on the GPU, surfaces at the next synchronising call.
      *
@@ -668,7 +670,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 return;               // load and set up what it needs outside a capture
             }
             String[] refusal = new String[1];
-            graph = capture(e, batch, a, refusal);
+            graph = capture(e, a, refusal);
             if (graph == null) {
                 forward(e, batch, a); // throws if the call itself is wrong; then graphs stay on
                 graphRefusals.put(e.algorithm, refusal[0]);
@@ -680,11 +682,14 @@ public final class CudnnPlan extends AbstractRnnPlan {
     }
 
     private void forward(Engine e, int batch, Args a) {
-        Status.cudnn(cudnnRNNForward(handle.ptr, e.desc.ptr, CUDNN_FWD_MODE_INFERENCE, devLengths,
+        Status.cudnn(rnnForward(e, a), "cudnnRNNForward", "algorithm " + e.algorithm + ", batch " + batch);
+    }
+
+    /** The one {@code cudnnRNNForward} of a call, run or captured; returns cuDNN's status. */
+    private int rnnForward(Engine e, Args a) {
+        return cudnnRNNForward(handle.ptr, e.desc.ptr, CUDNN_FWD_MODE_INFERENCE, devLengths,
                 xDesc.ptr, a.x(), yDesc.ptr, a.y(), hDesc.ptr, a.h0(), a.hN(), cDesc.ptr, a.c0(), a.cN(),
-                e.weightBytes, e.weightSpace.pointer(), e.workBytes, work.pointer(), e.reserveBytes,
-                reserve.pointer()),
-                "cudnnRNNForward", "algorithm " + e.algorithm + ", batch " + batch);
+                e.weightBytes, e.weightSpace.pointer(), e.workBytes, work.pointer(), e.reserveBytes, reserve.pointer());
     }
 
     /**
@@ -692,16 +697,14 @@ public final class CudnnPlan extends AbstractRnnPlan {
      * nothing runs yet. Returns null, with the reason in {@code refusal[0]}, if cuDNN or CUDA refuse:
      * the stream is out of capture mode again either way.
      */
-    private Native.GraphExec capture(Engine e, int batch, Args a, String[] refusal) {
+    private Native.GraphExec capture(Engine e, Args a, String[] refusal) {
         int begin = cudaStreamBeginCapture(handle.stream, cudaStreamCaptureModeRelaxed);
         if (begin != Status.SUCCESS) {
             cudaGetLastError();
             refusal[0] = "cudaStreamBeginCapture: " + Status.cudaName(begin);
             return null;
         }
-        int status = cudnnRNNForward(handle.ptr, e.desc.ptr, CUDNN_FWD_MODE_INFERENCE, devLengths,
-                xDesc.ptr, a.x(), yDesc.ptr, a.y(), hDesc.ptr, a.h0(), a.hN(), cDesc.ptr, a.c0(), a.cN(),
-                e.weightBytes, e.weightSpace.pointer(), e.workBytes, work.pointer(), e.reserveBytes, reserve.pointer());
+        int status = rnnForward(e, a);
         CUgraph_st graph = new CUgraph_st();
         int end = cudaStreamEndCapture(handle.stream, graph);
         try {
@@ -733,7 +736,6 @@ public final class CudnnPlan extends AbstractRnnPlan {
         seen.clear();
         all.close();
     }
-
 
     /** How many captured graphs the plan holds now (for tests). */
     int cachedGraphs() {
