@@ -7,14 +7,16 @@ import io.cellstate.Tolerance;
  * cuDNN's own choices for a plan.
  *
  * @param algorithm which recurrence algorithm runs the sequence; {@link Algorithm#AUTO} measures
- *                  the supported ones once per (batch, T) and keeps the fastest
+ *                  the supported ones once per (batch, T, layout, whether lengths vary) and keeps
+ *                  the fastest
  * @param precision the arithmetic: exact float32 unless a faster, looser one is asked for
  * @param graphs    whether a call the plan has made before with the same shape, lengths and buffers
  *                  replays a CUDA graph of it ({@code cudaGraphLaunch}) instead of calling
  *                  {@code cudnnRNNForward} again: one launch instead of the hundreds of kernel launches
  *                  cuDNN makes per call, so the GPU no longer waits on the host between them. The
- *                  first call of each combination is captured and replayed; where capture fails, the
- *                  plan calls cuDNN directly from then on ({@link CudnnPlan#graphFailure()} says why).
+ *                  first call of each combination runs directly, the second is captured, later ones
+ *                  replay it; where capture fails for an algorithm, the plan calls cuDNN directly for
+ *                  it from then on ({@link CudnnPlan#graphFailure()} says why).
  */
 public record CudnnOptions(Algorithm algorithm, Precision precision, boolean graphs) {
 
@@ -37,7 +39,8 @@ public record CudnnOptions(Algorithm algorithm, Precision precision, boolean gra
     /**
      * {@link Algorithm#AUTO}, exact float32, CUDA graphs. AUTO is the default because no single algorithm is
      * fast everywhere and choosing is what makes this backend faster than PyTorch on the same cuDNN.
-     * Its costs: the first call of each (batch, T) runs every supported algorithm a few times, the
+     * Its costs: the first call of each (batch, T, layout, whether lengths vary) runs every
+     * supported algorithm a few times, the
      * plan keeps one weight copy per algorithm it tried, and two processes may choose differently
      * (results then differ within float32 rounding, not bit for bit). Ask for {@link Algorithm#STANDARD},
      * PyTorch's choice for float32, where that matters.
@@ -48,9 +51,9 @@ public record CudnnOptions(Algorithm algorithm, Precision precision, boolean gra
 
     /**
      * The absolute error cuDNN's persistent algorithms may add in float32, on top of rounding. On an
-     * H100 with cuDNN 9.19 they were 2.7e-6 to 5.0e-6 off the float64 oracle whatever the size
-     * (H = 9 to 1024, T = 4 to 100), where STANDARD was 6e-8 to 4e-7 off, within float32 rounding.
-     * The allowance is twice the worst seen, and PyTorch's own float32 {@code atol}.
+     * H100 with cuDNN 9.19 they were 2.7e-6 to 5.3e-6 off the float64 oracle whatever the size
+     * (H = 2 to 1024, T = 1 to 100), where STANDARD was 6e-8 to 4e-7 off, within float32 rounding.
+     * The allowance is about twice the worst seen, and PyTorch's own float32 {@code atol}.
      */
     public static final double PERSISTENT_ERROR_ALLOWANCE = 1e-5;
 
@@ -118,10 +121,10 @@ public record CudnnOptions(Algorithm algorithm, Precision precision, boolean gra
         /** {@code CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H}: persistent, for small hidden sizes. */
         PERSIST_STATIC_SMALL_H(3),
         /**
-         * Measure the supported ones once per (batch, T) with CUDA events and keep the fastest. In
-         * FLOAT32, the persistent ones are candidates only where their extra error fits the CPU
-         * tolerance (see {@link CudnnOptions#tolerance}): for very small networks and sequences
-         * AUTO runs STANDARD.
+         * Measure the supported ones once per (batch, T, layout, whether lengths vary) with CUDA
+         * events and keep the fastest. In FLOAT32, the persistent ones are candidates only where
+         * their extra error fits the CPU tolerance (see {@link CudnnOptions#tolerance}): for very
+         * small networks and sequences AUTO runs STANDARD.
          */
         AUTO(-1);
 
