@@ -97,6 +97,8 @@ public final class CudnnPlan extends AbstractRnnPlan {
     private final int dataType;
     private final Native.Owner owner = new Native.Owner();
     private final Native.PooledHandle handle;
+    /** Recorded after each device-path call; device tensors keep it (see {@link Native.Fence}). */
+    private final Native.Fence fence;
     private final Native.DropoutDesc dropout;
     private final Native.DataDesc xDesc;
     private final Native.DataDesc yDesc;
@@ -165,6 +167,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
             // Every call of this plan goes to the stream lent with the handle (blocking: ordered with the
             // legacy default stream both ways); set each time, since the handle served other plans before.
             Status.cudnn(cudnnSetStream(handle.ptr, handle.stream), "cudnnSetStream");
+            fence = owner.own(new Native.Fence(handle.stream));
             dropout = owner.own(new Native.DropoutDesc());
             // Dropout 0 between layers: no states needed (states NULL, size 0).
             Status.cudnn(cudnnSetDropoutDescriptor(dropout.ptr, handle.ptr, 0f, null, 0, 0), "cudnnSetDropoutDescriptor");
@@ -475,11 +478,16 @@ public final class CudnnPlan extends AbstractRnnPlan {
      * and {@link io.cellstate.RnnOutput}.
      *
      * <p>Asynchronous, as cuDNN is: it returns once the work is queued on the plan's stream, so a
-     * framework can queue the next layer without waiting. That stream is ordered with CUDA's legacy
-     * default stream both ways, so work queued after it there sees its results;
-     * {@link DeviceTensor#copyTo} and {@link DeviceTensor#toHost} wait for them, and
-     * {@link #synchronize()} waits for everything queued. Arguments are checked before anything is
-     * queued; a failure cuDNN reports later, on the GPU, surfaces at the next synchronising call.
+     * framework can queue the next layer without waiting. Each plan has a stream of its own; calls of
+     * different plans that share a device tensor still run in the order they were queued: before its
+     * work, the plan makes its stream wait (on the GPU, not the host) for the last work another plan
+     * queued on any of the six tensors, so a layer reads what the layer before it wrote and a plan
+     * does not overwrite what another still reads. The plan's stream is also ordered with CUDA's
+     * legacy default stream both ways: {@link DeviceTensor#copyFrom}, {@link DeviceTensor#copyTo}
+     * and {@link DeviceTensor#toHost} wait for the plans' work, and {@link #synchronize()} waits for
+     * everything this plan queued. Work of the caller's own on a non-blocking stream is not ordered
+     * with it: synchronize first. Arguments are checked before anything is queued; a failure cuDNN
+     * reports later, on the GPU, surfaces at the next synchronising call.
      *
      * @param lengths null when every sequence has length T
      * @param h0      null for zeros
@@ -530,9 +538,41 @@ public final class CudnnPlan extends AbstractRnnPlan {
         expect("h0", h0, state, true);
         expect("c0", c0, state, true);
         grow(steps, batch);
-        launch(layout, steps, batch, lengths(lengths == null ? null : lengths.clone(), steps, batch),
-                x.pointer(), y.pointer(), h0 == null ? null : h0.pointer(), c0 == null ? null : c0.pointer(),
-                hN.pointer(), cN == null ? null : cN.pointer());
+        DeviceTensor[] touched = {x, h0, c0, y, hN, cN};
+        for (DeviceTensor t : touched) {
+            if (t != null) {
+                t.awaitLastUse(handle.stream);
+            }
+        }
+        RuntimeException failure = null;
+        try {
+            launch(layout, steps, batch, lengths(lengths == null ? null : lengths.clone(), steps, batch),
+                    x.pointer(), y.pointer(), h0 == null ? null : h0.pointer(), c0 == null ? null : c0.pointer(),
+                    hN.pointer(), cN == null ? null : cN.pointer());
+        } catch (RuntimeException e) {
+            failure = e;
+            throw e;
+        } finally {
+            fenceAfter(touched, failure); // also after a failure: part of the work may be queued
+        }
+    }
+
+    /** Records the fence after this call's work and hands it to every tensor the call touched. */
+    private void fenceAfter(DeviceTensor[] touched, RuntimeException failure) {
+        try {
+            fence.record();
+        } catch (RuntimeException e) {
+            if (failure == null) {
+                throw e;
+            }
+            failure.addSuppressed(e);
+            return;
+        }
+        for (DeviceTensor t : touched) {
+            if (t != null) {
+                t.usedUpTo(fence);
+            }
+        }
     }
 
     /** Waits until everything this plan queued has finished. */
@@ -802,12 +842,17 @@ public final class CudnnPlan extends AbstractRnnPlan {
         return best;
     }
 
+    /** Waits for the work this plan queued (it uses the buffers freed here), then frees everything. */
     @Override
     protected void release() {
         try {
-            dropGraphs();
+            Status.cuda(cudaStreamSynchronize(handle.stream), "cudaStreamSynchronize", "closing the plan");
         } finally {
-            owner.close();
+            try {
+                dropGraphs();
+            } finally {
+                owner.close();
+            }
         }
     }
 }

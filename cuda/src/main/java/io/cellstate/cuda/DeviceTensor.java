@@ -8,19 +8,25 @@ import io.cellstate.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.Pointer;
 
 /**
  * A dense float32 tensor in GPU memory, row-major, owned by the caller: {@link #close()} frees it.
  * With {@link CudnnPlan#forward(DeviceTensor, io.cellstate.Layout, int[], DeviceTensor, DeviceTensor,
  * DeviceTensor, DeviceTensor, DeviceTensor)} a framework keeps activations on the GPU and chains
- * layers without host round trips.
+ * layers without host round trips: plans queue their work without waiting, each on its own stream,
+ * and a plan's work on a tensor waits on the GPU for the work other plans queued on it before
+ * (the tensor remembers how far the last one had got). Copies to and from the host wait for every
+ * plan's work.
  */
 public final class DeviceTensor implements AutoCloseable {
     private final int[] shape;
     private final long size;
     private final Native.DeviceBuffer buffer;
     private boolean closed;
+    /** Where the last plan that queued work on this tensor has got to; null before any (see Native.Fence). */
+    private volatile Native.Fence lastUse;
 
     private DeviceTensor(int[] shape, long size) {
         this.shape = shape;
@@ -131,6 +137,19 @@ public final class DeviceTensor implements AutoCloseable {
 
     Pointer pointer() {
         return buffer.pointer();
+    }
+
+    /** Makes {@code stream} wait until the work another plan queued on this tensor is done. */
+    void awaitLastUse(CUstream_st stream) {
+        Native.Fence f = lastUse;
+        if (f != null) {
+            f.awaitOn(stream);
+        }
+    }
+
+    /** Records that work up to {@code fence} (just recorded) touches this tensor. */
+    void usedUpTo(Native.Fence fence) {
+        lastUse = fence;
     }
 
     void ensureOpen(String name) {

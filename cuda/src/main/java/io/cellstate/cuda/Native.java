@@ -1,6 +1,10 @@
 package io.cellstate.cuda;
 
-import static org.bytedeco.cuda.global.cudart.cudaEventCreate;
+import static org.bytedeco.cuda.global.cudart.cudaEventCreateWithFlags;
+import static org.bytedeco.cuda.global.cudart.cudaEventDefault;
+import static org.bytedeco.cuda.global.cudart.cudaEventDisableTiming;
+import static org.bytedeco.cuda.global.cudart.cudaEventRecord;
+import static org.bytedeco.cuda.global.cudart.cudaStreamWaitEvent;
 import static org.bytedeco.cuda.global.cudart.cudaGraphExecDestroy;
 import static org.bytedeco.cuda.global.cudart.cudaGraphInstantiate;
 import static org.bytedeco.cuda.global.cudart.cudaStreamCreateWithFlags;
@@ -262,12 +266,17 @@ final class Native {
         }
     }
 
-    /** {@code cudaEventCreate} / {@code cudaEventDestroy}. */
+    /** {@code cudaEventCreateWithFlags} / {@code cudaEventDestroy}. */
     static final class Event implements AutoCloseable {
         final CUevent_st ptr = new CUevent_st();
 
+        /** An event that can time ({@code cudaEventDefault}). */
         Event() {
-            Status.cuda(cudaEventCreate(ptr), "cudaEventCreate");
+            this(cudaEventDefault);
+        }
+
+        Event(int flags) {
+            Status.cuda(cudaEventCreateWithFlags(ptr, flags), "cudaEventCreateWithFlags");
             LIVE.incrementAndGet();
         }
 
@@ -275,6 +284,44 @@ final class Native {
         public void close() {
             LIVE.decrementAndGet();
             Status.cuda(cudaEventDestroy(ptr), "cudaEventDestroy");
+        }
+    }
+
+    /**
+     * The point a plan's stream has reached after its latest device-path call: an event without
+     * timing, recorded there after each such call. A {@link DeviceTensor} remembers the fence of the
+     * last plan that queued work on it, and a plan on another stream makes its stream wait for that
+     * fence ({@code cudaStreamWaitEvent}) before its own work on the tensor: so plans on different
+     * streams read what an earlier call wrote and do not overwrite what an earlier call still reads,
+     * in the order the host queued them, without the host waiting. A later record only moves the
+     * fence further, so a wait is never too short. Retired when its plan closes, which first waits
+     * for everything the plan queued.
+     */
+    static final class Fence implements AutoCloseable {
+        final CUstream_st stream;
+        private final Event event = new Event(cudaEventDisableTiming);
+        private volatile boolean retired;
+
+        Fence(CUstream_st stream) {
+            this.stream = stream;
+        }
+
+        /** Moves the fence to the end of what its stream has queued so far. */
+        void record() {
+            Status.cuda(cudaEventRecord(event.ptr, stream), "cudaEventRecord", "fence");
+        }
+
+        /** Makes {@code other} wait for this fence, unless it is this fence's own stream or retired. */
+        void awaitOn(CUstream_st other) {
+            if (!retired && other.address() != stream.address()) {
+                Status.cuda(cudaStreamWaitEvent(other, event.ptr, 0), "cudaStreamWaitEvent", "fence");
+            }
+        }
+
+        @Override
+        public void close() {
+            retired = true;
+            event.close();
         }
     }
 

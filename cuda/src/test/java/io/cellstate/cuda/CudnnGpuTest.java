@@ -184,6 +184,104 @@ class CudnnGpuTest {
     }
 
     /**
+     * Two plans chained on device tensors with no wait between their calls, the way a framework
+     * stacks layers: plan A (layer 0 of a two-layer network) writes y1, plan B (layer 1) reads it
+     * (read after write), then A overwrites y1 with the next input's answer while B may still be
+     * reading (write after read). Each plan runs on its own stream, so only the ordering the plans
+     * keep between them makes B see A's first answer and not zeros, a half-written y1 or A's second
+     * answer. A must keep the GPU busy long after the host has queued it, or B would find A done
+     * whatever the order: STANDARD at B = 64, H = 512 replaying a CUDA graph (captured before the
+     * rounds) takes the GPU about 2 ms and the host a few microseconds. (A first version of this
+     * test ran A without graphs: the host then spends as long queueing A as the GPU running it, and
+     * the test passed on code without any ordering between plans; as it is now, that code failed it
+     * in round 2, the first where B replays a graph too, with B's y 0.042 off.) Expected: the two-layer network's
+     * output from the scalar oracle, with that network's tolerance (on batch entries 0 and B-1: the
+     * scalar oracle on all 64 would take minutes).
+     */
+    @Test
+    void chainedPlansOrderTheirWorkOnSharedDeviceTensors() {
+        Gpu.assume("chainedPlansOrderTheirWorkOnSharedDeviceTensors");
+        int steps = 100;
+        int batch = 64;
+        int in = 64;
+        int hidden = 512;
+        int[] checked = {0, batch - 1};
+        RnnSpec net = RnnSpec.builder().inputSize(in).hiddenSize(hidden).layers(2).build();
+        RnnWeights w = RnnWeights.random(net, 41);
+        RnnSpec layer0 = RnnSpec.lstm(in, hidden);
+        RnnSpec layer1 = RnnSpec.lstm(hidden, hidden);
+        RnnWeights w0 = layerOf(w, 0, layer0);
+        RnnWeights w1 = layerOf(w, 1, layer1);
+        CudnnOptions replayed = CudnnOptions.defaults().withAlgorithm(Algorithm.STANDARD);
+        try (CudnnPlan a = CUDNN.plan(layer0, w0, PlanOptions.defaults(), replayed);
+             CudnnPlan b = CUDNN.plan(layer1, w1, PlanOptions.defaults(), CudnnOptions.defaults());
+             DeviceTensor dx1 = DeviceTensor.allocate(steps, batch, in);
+             DeviceTensor dx2 = DeviceTensor.allocate(steps, batch, in);
+             DeviceTensor dy1 = DeviceTensor.allocate(steps, batch, hidden);
+             DeviceTensor dz = DeviceTensor.allocate(steps, batch, hidden);
+             DeviceTensor ahN = DeviceTensor.allocate(1, batch, hidden);
+             DeviceTensor bhN = DeviceTensor.allocate(1, batch, hidden);
+             DeviceTensor bcN = DeviceTensor.allocate(1, batch, hidden)) {
+            for (DeviceTensor dx : new DeviceTensor[] {dx1, dx1, dx2, dx2}) { // A: a direct call, then a capture
+                a.forward(dx, Layout.SEQUENCE_MAJOR, null, null, null, dy1, ahN, null);
+            }
+            a.synchronize();
+            assertEquals(2, a.cachedGraphs(), "A replays a graph for each input (graphFailure: " + a.graphFailure() + ")");
+            for (int round = 0; round < 5; round++) { // B: AUTO's measuring call, a captured graph, replays
+                Tensor x1 = random(500 + round, steps, batch, in);
+                Tensor x2 = random(600 + round, steps, batch, in);
+                RnnOutput wantNet = oracle(net, w, RnnInput.of(entries(x1, checked)));
+                RnnOutput wantLayer0 = oracle(layer0, w0, RnnInput.of(entries(x2, checked)));
+                dx1.copyFrom(x1);
+                dx2.copyFrom(x2);
+                dy1.copyFrom(Tensor.zeros(steps, batch, hidden));
+                a.forward(dx1, Layout.SEQUENCE_MAJOR, null, null, null, dy1, ahN, null);
+                b.forward(dy1, Layout.SEQUENCE_MAJOR, null, null, null, dz, bhN, bcN);
+                a.forward(dx2, Layout.SEQUENCE_MAJOR, null, null, null, dy1, ahN, null);
+                String what = "chained plans, round " + round + " (B ran " + b.algorithmFor(batch, steps) + ")";
+                close(net, steps, 1, what + ": B's y (the network's)", wantNet.y(), entries(dz.toHost(), checked));
+                close(net, steps, 1, what + ": B's hN", entries(layerState(wantNet.hN(), 1), new int[] {0, 1}),
+                        entries(bhN.toHost(), checked));
+                close(net, steps, 1, what + ": B's cN", entries(layerState(wantNet.cN(), 1), new int[] {0, 1}),
+                        entries(bcN.toHost(), checked));
+                close(layer0, steps, 1, what + ": A's second y", wantLayer0.y(), entries(dy1.toHost(), checked));
+            }
+        }
+    }
+
+    /** Layer {@code l} of {@code w} as the weights of the one-layer {@code spec}. */
+    private static RnnWeights layerOf(RnnWeights w, int l, RnnSpec spec) {
+        RnnWeights.Builder b = RnnWeights.builder(spec);
+        b.weightIh(0, 0, w.weightIhArray(l, 0)).weightHh(0, 0, w.weightHhArray(l, 0));
+        b.biasIh(0, 0, w.biasIhArray(l, 0)).biasHh(0, 0, w.biasHhArray(l, 0));
+        return b.build();
+    }
+
+    /** Entries {@code idx} of dimension 1 (the batch) of a rank-3 tensor, in that order. */
+    private static Tensor entries(Tensor t, int[] idx) {
+        Tensor s = Tensor.zeros(t.dim(0), idx.length, t.dim(2));
+        for (int i = 0; i < t.dim(0); i++) {
+            for (int k = 0; k < idx.length; k++) {
+                for (int f = 0; f < t.dim(2); f++) {
+                    s.set(t.get(i, idx[k], f), i, k, f);
+                }
+            }
+        }
+        return s;
+    }
+
+    /** Layer {@code l}'s [1, B, H] of a state tensor [layers, B, H]. */
+    private static Tensor layerState(Tensor t, int l) {
+        Tensor s = Tensor.zeros(1, t.dim(1), t.dim(2));
+        for (int b = 0; b < t.dim(1); b++) {
+            for (int f = 0; f < t.dim(2); f++) {
+                s.set(t.get(l, b, f), 0, b, f);
+            }
+        }
+        return s;
+    }
+
+    /**
      * One plan, calls of changing layout, T, B and lengths queued back to back on the device path
      * with no wait between them (each into its own output), then read back: each call must see its
      * own descriptors and lengths, including when the lengths return to an earlier call's.
