@@ -64,6 +64,8 @@ import org.bytedeco.cuda.cudart.cudaDeviceProp;
  * between two events (iters chosen so one timing lasts about {@code --target-ms}); the figure is the
  * median over rounds of time / iters. Beside it, the host time per call spent queueing (median over
  * rounds): where the GPU is busier than the host, that is where the plan's own cost would show.
+ * Every measured PERSIST_DYNAMIC network is built while an untimed one of the same shape exists
+ * (see {@code dynamicSentinel}), since cuDNN runs the one built while no other exists faster.
  *
  * <pre>
  *   bash .gpu/run.sh java io.cellstate.bench.gpu.CudnnBench --out $OUT/cudnn.json
@@ -122,6 +124,7 @@ public final class CudnnBench {
         meta.put("java", Runtime.version().toString());
         meta.put("timing", "CUDA events around iters queued calls (host clock for plan-host); median over rounds");
         meta.put("command", "CudnnBench " + String.join(" ", args));
+        meta.put("dynamicSentinel", true);
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("meta", meta);
         doc.put("results", rows);
@@ -178,6 +181,7 @@ public final class CudnnBench {
         double tol = Tolerance.lstm(spec, steps);
         List<Row> rows = new ArrayList<>();
         List<Variant> variants = new ArrayList<>();
+        RawCudnnLstm sentinel = dynamicSentinel(spec, w, x);
         try (DeviceTensor dx = DeviceTensor.of(x);
              DeviceTensor dy = DeviceTensor.allocate(steps, batch, hidden);
              DeviceTensor dhN = DeviceTensor.allocate(1, batch, hidden);
@@ -256,8 +260,39 @@ public final class CudnnBench {
             for (Variant v : variants) {
                 v.close();
             }
+            if (sentinel != null) {
+                sentinel.close();
+            }
         }
         return rows;
+    }
+
+    /**
+     * A PERSIST_DYNAMIC network of the shape, built before the measured variants and kept until they
+     * are closed, never timed; null where cuDNN refuses PERSIST_DYNAMIC for the shape.
+     *
+     * <p>Why: with cuDNN 9.19 on an H100, a PERSIST_DYNAMIC network built while no other one exists
+     * runs faster than one built while another does (1×256: 0.093 against 0.105 to 0.107 ms per
+     * forward, raw calls and plans alike). The variants are built one after another, so whichever came
+     * first got the fast one: the raw baseline, which made our plans look 10 to 17% slower than raw
+     * calls at 1×256. Built after the plans, the raw calls were the slower ones; built after a
+     * sentinel that stays open, raw calls and plan were within 0.1%. With the sentinel every measured
+     * PERSIST_DYNAMIC network is built in the same position.
+     */
+    private static RawCudnnLstm dynamicSentinel(RnnSpec spec, RnnWeights w, Tensor x) {
+        RawCudnnLstm s = null;
+        try {
+            s = new RawCudnnLstm(spec, w, rawValue(Algorithm.PERSIST_DYNAMIC), x);
+            s.forward();
+            s.y();
+            return s;
+        } catch (IllegalStateException e) {
+            if (s != null) {
+                s.close();
+            }
+            System.err.println("no PERSIST_DYNAMIC sentinel at B=" + x.dim(1) + " H=" + spec.hiddenSize() + ": " + e.getMessage());
+            return null;
+        }
     }
 
     private static double median(double[] values) {

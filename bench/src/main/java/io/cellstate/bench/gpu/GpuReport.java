@@ -165,7 +165,13 @@ public final class GpuReport {
         md.append("`raw`: `cudnnRNNForward` on buffers set up once by hand (`RawCudnnLstm`); `plan`: our `CudnnPlan`"
                 + " device path, same algorithm. Overhead = plan / raw - 1, of the medians and of the minima."
                 + " Host µs per call: the host's time to queue one call (median over rounds); where it is well below"
-                + " the GPU time, the host is not what the GPU waits for.\n\n");
+                + " the GPU time, the host is not what the GPU waits for.");
+        if (meta.has("dynamicSentinel") && meta.get("dynamicSentinel").getAsBoolean()) {
+            md.append(" Every PERSIST_DYNAMIC network measured was built while another one of the shape (untimed)"
+                    + " existed: cuDNN runs the one built while no other exists faster (at 1×256 about 0.093 against"
+                    + " 0.105 ms), which, without that, went to whichever variant was built first (see `CudnnBench`).");
+        }
+        md.append("\n\n");
         md.append("| B×H | algorithm | raw ms | plan ms | overhead (median) | overhead (min) | host µs/call raw | host µs/call plan |\n");
         md.append("| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         double worst = Double.NEGATIVE_INFINITY;

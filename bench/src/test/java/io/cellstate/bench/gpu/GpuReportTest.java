@@ -1,6 +1,7 @@
 package io.cellstate.bench.gpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
@@ -71,6 +72,16 @@ class GpuReportTest {
         String md = GpuReport.render(c, pytorch(), "c.json", "p.json");
         assertTrue(md.contains("| 64×512 | 2.100 | 2.000 | 1.500 | 6.000 | not supported | not supported | 1.520 (STANDARD) | +1.3% (best: STANDARD)"
                 + " | 1.38× | - |"), md);
+    }
+
+    /** The PERSIST_DYNAMIC sentinel is named only where the run says it used one (older runs did not). */
+    @Test
+    void sentinelSentenceOnlyWhenTheRunHadOne() {
+        String sentence = "Every PERSIST_DYNAMIC network measured was built while another one";
+        assertFalse(GpuReport.render(cudnn(), pytorch(), "c.json", "p.json").contains(sentence));
+        JsonObject withSentinel = cudnn();
+        withSentinel.getAsJsonObject("meta").addProperty("dynamicSentinel", true);
+        assertTrue(GpuReport.render(withSentinel, pytorch(), "c.json", "p.json").contains(sentence));
     }
 
     @Test
