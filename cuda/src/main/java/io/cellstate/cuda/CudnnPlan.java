@@ -521,18 +521,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
         }
         int steps = layout == Layout.BATCH_MAJOR ? x.dim(1) : x.dim(0);
         int batch = layout == Layout.BATCH_MAJOR ? x.dim(0) : x.dim(1);
-        if (lengths != null) {
-            if (lengths.length != batch) {
-                throw new IllegalArgumentException("lengths: expected one length per batch entry, B = " + batch
-                        + ", got " + lengths.length);
-            }
-            for (int b = 0; b < batch; b++) {
-                if (lengths[b] < 1 || lengths[b] > steps) {
-                    throw new IllegalArgumentException("lengths[" + b + "]: expected 1 <= length <= T = " + steps
-                            + ", got " + lengths[b]);
-                }
-            }
-        }
+        checkLengths("lengths", lengths, batch, steps);
         int[] state = {spec.stateCount(), batch, spec.hiddenSize()};
         expect("y", y, layout.shape(steps, batch, spec.outputSize()), false);
         expect("hN", hN, state, false);
@@ -804,10 +793,10 @@ public final class CudnnPlan extends AbstractRnnPlan {
      * rotating order, and keeps the one with the fastest round. Rounds and rotation keep the choice
      * from following the order of measurement: with one timing each, AUTO once picked PERSIST_DYNAMIC
      * at 1×256 on an H100, 4.9% slower there than PERSIST_STATIC, which was timed first (most likely
-     * while the GPU's clocks were still rising after an idle spell). An
-     * algorithm cuDNN answers NOT_SUPPORTED for is skipped; STANDARD always runs. In FLOAT32 the
-     * persistent algorithms are left out where the CPU tolerance for (spec, T) is below their extra
-     * error ({@link CudnnOptions#tolerance}).
+     * while the GPU's clocks were still rising after an idle spell). An algorithm cuDNN answers
+     * NOT_SUPPORTED for is skipped; STANDARD always runs. In FLOAT32 the persistent algorithms are
+     * left out where the CPU tolerance for (spec, T) is below their extra error
+     * ({@link CudnnOptions#tolerance}).
      */
     private Algorithm measure(int batch, int steps, Args args) {
         boolean persistent = cudnnOptions.persistentWithinTolerance(spec, steps);

@@ -137,19 +137,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         }
         int steps = in.steps();
         int batch = in.batch();
-        int[] lengths = in.lengths();
-        if (lengths != null) {
-            if (lengths.length != batch) {
-                throw new IllegalArgumentException("in.lengths: expected one length per batch entry, B = " + batch
-                        + ", got " + lengths.length);
-            }
-            for (int b = 0; b < batch; b++) {
-                if (lengths[b] < 1 || lengths[b] > steps) {
-                    throw new IllegalArgumentException("in.lengths[" + b + "]: expected 1 <= length <= T = " + steps
-                            + ", got " + lengths[b]);
-                }
-            }
-        }
+        checkLengths("in.lengths", in.lengths(), batch, steps);
         if (in.h0() != null) {
             expectShape("in.h0", in.h0(), stateShape(batch), "[layers*directions, B, H]");
         }
@@ -201,6 +189,26 @@ public abstract class AbstractRnnPlan implements RnnPlan {
 
     private int[] stateShape(int batch) {
         return new int[] {spec.stateCount(), batch, spec.hiddenSize()};
+    }
+
+    /**
+     * Checks per-sequence lengths (null: every sequence has length T): one per batch entry, each in
+     * [1, T]. {@code name} is the argument's name in the message.
+     */
+    protected static void checkLengths(String name, int[] lengths, int batch, int steps) {
+        if (lengths == null) {
+            return;
+        }
+        if (lengths.length != batch) {
+            throw new IllegalArgumentException(name + ": expected one length per batch entry, B = " + batch
+                    + ", got " + lengths.length);
+        }
+        for (int b = 0; b < batch; b++) {
+            if (lengths[b] < 1 || lengths[b] > steps) {
+                throw new IllegalArgumentException(name + "[" + b + "]: expected 1 <= length <= T = " + steps
+                        + ", got " + lengths[b]);
+            }
+        }
     }
 
     private static void expectShape(String name, Tensor t, int[] expected, String meaning) {
