@@ -181,7 +181,7 @@ public final class CudnnBench {
         double tol = Tolerance.lstm(spec, steps);
         List<Row> rows = new ArrayList<>();
         List<Variant> variants = new ArrayList<>();
-        RawCudnnLstm sentinel = dynamicSentinel(spec, w, x);
+        Variant sentinel = dynamicSentinel(spec, w, x);
         try (DeviceTensor dx = DeviceTensor.of(x);
              DeviceTensor dy = DeviceTensor.allocate(steps, batch, hidden);
              DeviceTensor dhN = DeviceTensor.allocate(1, batch, hidden);
@@ -279,17 +279,10 @@ public final class CudnnBench {
      * sentinel that stays open, raw calls and plan were within 0.1%. With the sentinel every measured
      * PERSIST_DYNAMIC network is built in the same position.
      */
-    private static RawCudnnLstm dynamicSentinel(RnnSpec spec, RnnWeights w, Tensor x) {
-        RawCudnnLstm s = null;
+    private static Variant dynamicSentinel(RnnSpec spec, RnnWeights w, Tensor x) {
         try {
-            s = new RawCudnnLstm(spec, w, rawValue(Algorithm.PERSIST_DYNAMIC), x);
-            s.forward();
-            s.y();
-            return s;
+            return raw(spec, w, Algorithm.PERSIST_DYNAMIC, x);
         } catch (IllegalStateException e) {
-            if (s != null) {
-                s.close();
-            }
             System.err.println("no PERSIST_DYNAMIC sentinel at B=" + x.dim(1) + " H=" + spec.hiddenSize() + ": " + e.getMessage());
             return null;
         }
