@@ -97,7 +97,9 @@ public final class CudnnPlan extends AbstractRnnPlan {
     /** Bytes per element of what cuDNN reads and writes: 4, or 2 for BF16. */
     private final int element;
     private final int dataType;
-    private final Native.Owner owner = new Native.Owner();
+    /** Everything the plan holds on the GPU, released together (see {@link Held}). */
+    private final Held held = new Held();
+    private final Native.Owner owner = held.owner;
     private final Native.PooledHandle handle;
     /** Recorded after each device-path call; device tensors keep it (see {@link Native.Fence}). */
     private final Native.Fence fence;
@@ -133,26 +135,63 @@ public final class CudnnPlan extends AbstractRnnPlan {
     /** Bumped whenever the descriptors change, so each engine asks for its workspace size again. */
     private long generation;
     /** Captured calls, the least recently used dropped past {@value #MAX_GRAPHS}. */
-    private final Map<GraphKey, Native.GraphExec> graphs = new java.util.LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<GraphKey, Native.GraphExec> eldest) {
-            if (size() > MAX_GRAPHS) {
-                eldest.getValue().close();
-                return true;
-            }
-            return false;
-        }
-    };
+    private final Map<GraphKey, Native.GraphExec> graphs = held.graphs;
     /** The algorithms whose calls CUDA or cuDNN refused to capture, with why: they run directly. */
     private final Map<Algorithm, String> graphRefusals = new EnumMap<>(Algorithm.class);
     /** Combinations called once, directly: the second call of one captures it. */
-    private final java.util.Set<GraphKey> seen = java.util.Collections.newSetFromMap(
-            new java.util.LinkedHashMap<GraphKey, Boolean>(16, 0.75f, true) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<GraphKey, Boolean> eldest) {
-                    return size() > 4 * MAX_GRAPHS;
+    private final java.util.Set<GraphKey> seen = java.util.Collections.newSetFromMap(lru(4 * MAX_GRAPHS));
+
+    /**
+     * What a plan holds on the GPU, released together: by {@link #close()}, or by the cleaner if the
+     * plan is dropped unclosed. It refers to no plan (a static class, its maps made in static code),
+     * so an unclosed plan can become unreachable.
+     */
+    private static final class Held implements AutoCloseable {
+        final Native.Owner owner = new Native.Owner();
+        final Map<GraphKey, Native.GraphExec> graphs = lru(MAX_GRAPHS);
+        /** The stream the plan's work runs on, once its handle is lent. */
+        org.bytedeco.cuda.cudart.CUstream_st stream;
+
+        /** Waits for the work the plan queued (it uses the buffers freed here), then frees everything. */
+        @Override
+        public void close() {
+            try {
+                if (stream != null) {
+                    Status.cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize", "closing the plan");
                 }
-            });
+            } finally {
+                try {
+                    closeAll(graphs);
+                } finally {
+                    owner.close();
+                }
+            }
+        }
+    }
+
+    /** A map in least-recently-used order that drops, closing it if it can, what passes {@code limit}. */
+    private static <K, V> Map<K, V> lru(int limit) {
+        return new java.util.LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
+                if (size() > limit) {
+                    if (eldest.getValue() instanceof Native.GraphExec g) {
+                        g.close();
+                    }
+                    return true;
+                }
+                return false;
+            }
+        };
+    }
+
+    /** Destroys every graph of {@code graphs} and empties it, throwing the first failure at the end. */
+    private static void closeAll(Map<GraphKey, Native.GraphExec> graphs) {
+        Native.Owner all = new Native.Owner();
+        graphs.values().forEach(all::own);
+        graphs.clear();
+        all.close();
+    }
 
     CudnnPlan(RnnSpec spec, RnnWeights weights, PlanOptions options, CudnnOptions cudnnOptions) {
         super("cudnn", spec, weights, options);
@@ -166,6 +205,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
         int maxSteps = Math.max(1, options.maxSteps());
         try {
             handle = owner.own(new Native.PooledHandle());
+            held.stream = handle.stream;
             // Every call of this plan goes to the stream lent with the handle (blocking: ordered with the
             // legacy default stream both ways); set each time, since the handle served other plans before.
             Status.cudnn(cudnnSetStream(handle.ptr, handle.stream), "cudnnSetStream");
@@ -203,6 +243,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
             }
             throw e;
         }
+        releaseWith(held);
     }
 
     /** The options this plan was made with. */
@@ -216,7 +257,12 @@ public final class CudnnPlan extends AbstractRnnPlan {
      * lengths vary.)
      */
     public Algorithm algorithmFor(int batch, int steps) {
-        return cudnnOptions.algorithm() == Algorithm.AUTO ? lastChoice.get(key(batch, steps)) : cudnnOptions.algorithm();
+        enter();
+        try {
+            return cudnnOptions.algorithm() == Algorithm.AUTO ? lastChoice.get(key(batch, steps)) : cudnnOptions.algorithm();
+        } finally {
+            exit();
+        }
     }
 
     // ------------------------------------------------------------------ sizes
@@ -499,7 +545,16 @@ public final class CudnnPlan extends AbstractRnnPlan {
      */
     public void forward(DeviceTensor x, Layout layout, int[] lengths, DeviceTensor h0, DeviceTensor c0,
                         DeviceTensor y, DeviceTensor hN, DeviceTensor cN) {
-        ensureOpen();
+        enter();
+        try {
+            forwardOnDevice(x, layout, lengths, h0, c0, y, hN, cN);
+        } finally {
+            exit();
+        }
+    }
+
+    private void forwardOnDevice(DeviceTensor x, Layout layout, int[] lengths, DeviceTensor h0, DeviceTensor c0,
+                                 DeviceTensor y, DeviceTensor hN, DeviceTensor cN) {
         if (reversed) {
             throw new UnsupportedOperationException("direction REVERSE is not supported on device tensors by backend"
                     + " 'cudnn' (cuDNN has no reverse-only mode; the host path reverses the sequences): use forward(RnnInput)");
@@ -568,8 +623,12 @@ public final class CudnnPlan extends AbstractRnnPlan {
 
     /** Waits until everything this plan queued has finished. */
     public void synchronize() {
-        ensureOpen();
-        Status.cuda(cudaStreamSynchronize(handle.stream), "cudaStreamSynchronize");
+        enter();
+        try {
+            Status.cuda(cudaStreamSynchronize(handle.stream), "cudaStreamSynchronize");
+        } finally {
+            exit();
+        }
     }
 
     private static void expect(String name, DeviceTensor t, int[] shape, boolean optional) {
@@ -761,11 +820,8 @@ public final class CudnnPlan extends AbstractRnnPlan {
 
     /** Destroys every captured graph (buffers moved, or the plan closes). */
     private void dropGraphs() {
-        Native.Owner all = new Native.Owner(); // destroys every one, throwing the first failure at the end
-        graphs.values().forEach(all::own);
-        graphs.clear();
         seen.clear();
-        all.close();
+        closeAll(graphs);
     }
 
     /** How many captured graphs the plan holds now (for tests). */
@@ -778,12 +834,17 @@ public final class CudnnPlan extends AbstractRnnPlan {
      * or CUDA's refusal to capture, per algorithm), or null where nothing was refused.
      */
     public String graphFailure() {
-        if (graphRefusals.isEmpty()) {
-            return null;
+        enter();
+        try {
+            if (graphRefusals.isEmpty()) {
+                return null;
+            }
+            StringBuilder sb = new StringBuilder();
+            graphRefusals.forEach((a, why) -> sb.append(sb.length() == 0 ? "" : "; ").append(a).append(": ").append(why));
+            return sb.toString();
+        } finally {
+            exit();
         }
-        StringBuilder sb = new StringBuilder();
-        graphRefusals.forEach((a, why) -> sb.append(sb.length() == 0 ? "" : "; ").append(a).append(": ").append(why));
-        return sb.toString();
     }
 
     /**
@@ -849,17 +910,4 @@ public final class CudnnPlan extends AbstractRnnPlan {
         return best;
     }
 
-    /** Waits for the work this plan queued (it uses the buffers freed here), then frees everything. */
-    @Override
-    protected void release() {
-        try {
-            Status.cuda(cudaStreamSynchronize(handle.stream), "cudaStreamSynchronize", "closing the plan");
-        } finally {
-            try {
-                dropGraphs();
-            } finally {
-                owner.close();
-            }
-        }
-    }
 }

@@ -23,8 +23,11 @@ import java.util.function.IntConsumer;
  *   <li>the fused pointwise pass: activations, cell update, output.</li>
  * </ol>
  * Threads split the hidden units (see {@link LstmKernel}); the only synchronisation is one barrier
- * per time step. Workspace is kept between calls and grows only when a call is larger than any
- * before, so a steady stream of calls allocates nothing.
+ * per time step. The threads are the caller and the helpers its {@link io.cellstate.WorkerGroup}
+ * can lend for the call ({@link Workers.Team}): how many varies with what else runs, which changes
+ * no result, since a kernel computes each unit the same way whoever runs it. Workspace is kept
+ * between calls and grows only when a call is larger than any before, so a steady stream of calls
+ * allocates nothing.
  */
 public final class CpuLstmPlan extends AbstractRnnPlan {
     /** Largest gate buffer in floats (16 MiB): longer sequences are projected in chunks of steps. */
@@ -35,9 +38,8 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
 
     private final LstmKernel kernel;
     private final int maxThreads;
-    private final String threadName;
+    private final Workers.Team team;
     private final IntConsumer body = this::body;
-    private WorkerPool pool;
 
     // workspace, grown on demand
     private float[] x0 = new float[0];
@@ -55,20 +57,31 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
     private float[] yArr;
     private int yOff;
     private int chunk;
-    private int threads;
 
     /**
      * @param backend the backend's name, for messages
-     * @param kernel  the kernel, with this spec's weights already packed
+     * @param kernel  the kernel, with this spec's weights already packed; the plan owns it from here
+     *                (closes it, also when this constructor fails)
      */
     public CpuLstmPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options, LstmKernel kernel) {
         super(backend, spec, weights, options);
         this.kernel = kernel;
-        this.maxThreads = Math.max(1, options.resolvedThreads());
-        this.threadName = "cellstate-" + backend;
-        if (options.maxBatch() > 0 && options.maxSteps() > 0) {
-            reserve(options.maxSteps(), options.maxBatch(), true);
+        try {
+            Workers group = Workers.of(options.workers());
+            if (group.isClosed()) {
+                throw new IllegalArgumentException("options.workers: expected an open worker group, got " + group
+                        + ", closed");
+            }
+            this.team = group.team();
+            this.maxThreads = options.threads() == 0 ? group.size() : Math.min(options.threads(), group.size());
+            if (options.maxBatch() > 0 && options.maxSteps() > 0) {
+                reserve(options.maxSteps(), options.maxBatch(), true);
+            }
+        } catch (RuntimeException | Error e) {
+            kernel.close();
+            throw e;
         }
+        releaseWith(kernel::close);
     }
 
     /** Steps whose input projection runs as one GEMM: all T, unless the gate buffer would pass {@link #GATE_BUDGET}. */
@@ -123,21 +136,12 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
             }
         }
         chunk = chunkSteps(steps, batch, kernel.gateStride());
-        threads = threadsFor(batch);
         call = c;
+        kernel.beginCall();
         try {
-            if (threads == 1) {
-                body.accept(0);
-            } else {
-                if (pool == null || pool.size() < threads) {
-                    if (pool != null) {
-                        pool.close();
-                    }
-                    pool = new WorkerPool(maxThreads, threadName);
-                }
-                pool.run(threads, body);
-            }
+            team.run(threadsFor(batch), body);
         } finally {
+            kernel.endCall();
             call = null;
             xSeg = null;
         }
@@ -163,9 +167,10 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
         }
     }
 
-    /** The whole forward pass as worker {@code w} of {@link #threads} sees it. */
+    /** The whole forward pass as participant {@code w} of the call's team sees it. */
     private void body(int w) {
         ForwardCall c = call;
+        int threads = team.participants();
         int steps = c.steps();
         int batch = c.batch();
         int hidden = spec.hiddenSize();
@@ -230,9 +235,7 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
     }
 
     private void barrier() {
-        if (threads > 1) {
-            pool.barrier();
-        }
+        team.barrier();
     }
 
     private void loadState(Tensor state, int slot, int batch, float[] into, int j0, int j1) {
@@ -293,16 +296,5 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
         Tensor y3 = Tensor.wrap(y.segment(), 1, batch, spec.hiddenSize());
         // h and c are [layers, B, H] = [layers*D, B, H] for a forward-only spec: read as h0, written as hN
         run(new ForwardCall(x3, Layout.SEQUENCE_MAJOR, 1, batch, null, state.h(), state.c(), y3, state.h(), state.c()));
-    }
-
-    @Override
-    protected void release() {
-        kernel.close();
-        if (pool != null) {
-            pool.close();
-            pool = null;
-        }
-        x0 = gates = cBuf = null;
-        layerOut[0] = layerOut[1] = hBuf[0] = hBuf[1] = null;
     }
 }

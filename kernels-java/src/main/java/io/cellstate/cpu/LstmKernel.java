@@ -67,6 +67,18 @@ public interface LstmKernel {
     void step(int slot, float[] gates, int gOff, float[] hPrev, float[] hNext, float[] c, int batch,
               int[] lengths, int t, int u0, int u1);
 
+    /**
+     * Called on the calling thread before a call's first {@code project} and, in a {@code finally},
+     * after its last {@code step}: for a process-wide setting the kernel must hold for the whole
+     * call (OpenBLAS's thread count).
+     */
+    default void beginCall() {
+    }
+
+    /** Ends what {@link #beginCall()} began. */
+    default void endCall() {
+    }
+
     /** Releases what the kernel holds outside the Java heap (native buffers); called once, by the plan's close. */
     default void close() {
     }

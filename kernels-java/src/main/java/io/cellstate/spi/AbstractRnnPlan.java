@@ -11,17 +11,48 @@ import io.cellstate.RnnSpec;
 import io.cellstate.RnnState;
 import io.cellstate.RnnWeights;
 import io.cellstate.Tensor;
+import io.cellstate.internal.Cleanup;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.Reference;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The base of every backend's plan: it owns the API's contract, so every kernel validates the
  * same way. Arguments are checked here, before anything is written, and reach the kernel as a
  * {@link ForwardCall}; kernels assume valid input.
+ *
+ * <p>It also owns the plan's two rules of use. <b>One caller at a time:</b> every public method of
+ * a plan claims it for the calling thread with one compare-and-set and gives it back on return; a
+ * second thread that comes in meanwhile gets an {@link IllegalStateException} naming the plan and
+ * the thread that holds it, before anything is read or written, where it would otherwise race on
+ * the plan's workspace (wrong numbers, a hang at a barrier, or a native buffer freed twice).
+ * <b>Resources have an owner:</b> a subclass hands what it holds outside the Java heap to
+ * {@link #releaseWith}; {@link #close()} releases it, and if the plan is dropped unclosed, a
+ * {@link java.lang.ref.Cleaner} does once the plan is unreachable.
  */
 public abstract class AbstractRnnPlan implements RnnPlan {
+    private static final AtomicLong SERIALS = new AtomicLong();
+    private static final VarHandle CALLER;
+
+    static {
+        try {
+            CALLER = MethodHandles.lookup().findVarHandle(AbstractRnnPlan.class, "caller", Thread.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     protected final RnnSpec spec;
     private final String backend;
-    private boolean closed;
+    private final long serial = SERIALS.incrementAndGet();
+    /** The thread inside one of the plan's methods now, or null (see {@link #enter()}). */
+    @SuppressWarnings("unused") // through CALLER
+    private volatile Thread caller;
+    private volatile boolean closed;
+    private Cleanup.Handle resources;
 
     protected AbstractRnnPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options) {
         checkPlan(backend, spec, weights, options);
@@ -86,7 +117,28 @@ public abstract class AbstractRnnPlan implements RnnPlan {
 
     @Override
     public final void forward(RnnInput in, RnnOutput out) {
-        ensureOpen();
+        enter();
+        try {
+            checkedForward(in, out);
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public final RnnOutput forward(RnnInput in) {
+        enter();
+        try {
+            checkInput(in);
+            RnnOutput out = RnnOutput.allocate(spec, in.layout(), in.steps(), in.batch());
+            checkedForward(in, out);
+            return out;
+        } finally {
+            exit();
+        }
+    }
+
+    private void checkedForward(RnnInput in, RnnOutput out) {
         checkInput(in);
         if (out == null) {
             throw new IllegalArgumentException("out: expected an RnnOutput, got null");
@@ -96,27 +148,21 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         expectShape("out.y", out.y(), in.layout().shape(steps, batch, spec.outputSize()),
                 in.layout().describe().replace("F", "D*H"));
         expectShape("out.hN", out.hN(), stateShape(batch), "[layers*directions, B, H]");
+        expectAlive("out.y", out.y());
+        expectAlive("out.hN", out.hN());
         if (out.cN() != null) {
             if (!spec.cell().hasCellState()) {
                 throw new IllegalArgumentException("out.cN: expected null (" + spec.cell() + " has no cell state), got "
                         + Arrays.toString(out.cN().shape()));
             }
             expectShape("out.cN", out.cN(), stateShape(batch), "[layers*directions, B, H]");
+            expectAlive("out.cN", out.cN());
         }
         if (out.y() == in.x() || out.y().segment().asOverlappingSlice(in.x().segment()).isPresent()) {
             throw new IllegalArgumentException("out.y: expected memory apart from in.x, got an overlapping tensor");
         }
         run(new ForwardCall(in.x(), in.layout(), steps, batch, in.lengths() == null ? null : in.lengths().clone(),
                 in.h0(), in.c0(), out.y(), out.hN(), out.cN()));
-    }
-
-    @Override
-    public final RnnOutput forward(RnnInput in) {
-        ensureOpen();
-        checkInput(in);
-        RnnOutput out = RnnOutput.allocate(spec, in.layout(), in.steps(), in.batch());
-        forward(in, out);
-        return out;
     }
 
     private void checkInput(RnnInput in) {
@@ -135,11 +181,13 @@ public abstract class AbstractRnnPlan implements RnnPlan {
             throw new IllegalArgumentException("in.x: expected shape " + in.layout().describe()
                     + " with T >= 1, B >= 1, F = inputSize = " + spec.inputSize() + ", got " + Arrays.toString(x.shape()));
         }
+        expectAlive("in.x", x);
         int steps = in.steps();
         int batch = in.batch();
         checkLengths("in.lengths", in.lengths(), batch, steps);
         if (in.h0() != null) {
             expectShape("in.h0", in.h0(), stateShape(batch), "[layers*directions, B, H]");
+            expectAlive("in.h0", in.h0());
         }
         if (in.c0() != null) {
             if (!spec.cell().hasCellState()) {
@@ -147,24 +195,34 @@ public abstract class AbstractRnnPlan implements RnnPlan {
                         + Arrays.toString(in.c0().shape()));
             }
             expectShape("in.c0", in.c0(), stateShape(batch), "[layers*directions, B, H]");
+            expectAlive("in.c0", in.c0());
         }
     }
 
     @Override
     public final void step(Tensor x, RnnState state, Tensor y) {
-        ensureOpen();
-        checkStep(x, state);
-        expectShape("y", y, new int[] {state.h().dim(1), spec.hiddenSize()}, "[B, H]");
-        runStep(x, state, y);
+        enter();
+        try {
+            checkStep(x, state);
+            expectShape("y", y, new int[] {state.h().dim(1), spec.hiddenSize()}, "[B, H]");
+            expectAlive("y", y);
+            runStep(x, state, y);
+        } finally {
+            exit();
+        }
     }
 
     @Override
     public final Tensor step(Tensor x, RnnState state) {
-        ensureOpen();
-        checkStep(x, state);
-        Tensor y = Tensor.zeros(state.h().dim(1), spec.hiddenSize());
-        runStep(x, state, y);
-        return y;
+        enter();
+        try {
+            checkStep(x, state);
+            Tensor y = Tensor.zeros(state.h().dim(1), spec.hiddenSize());
+            runStep(x, state, y);
+            return y;
+        } finally {
+            exit();
+        }
     }
 
     private void checkStep(Tensor x, RnnState state) {
@@ -185,6 +243,11 @@ public abstract class AbstractRnnPlan implements RnnPlan {
             expectShape("state.c", state.c(), stateShape(batch), "[layers, B, H]");
         }
         expectShape("x", x, new int[] {batch, spec.inputSize()}, "[B, inputSize]");
+        expectAlive("x", x);
+        expectAlive("state.h", h);
+        if (state.c() != null) {
+            expectAlive("state.c", state.c());
+        }
     }
 
     private int[] stateShape(int batch) {
@@ -222,10 +285,57 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         }
     }
 
-    protected final void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("this " + backend + " plan is closed");
+    /**
+     * Memory a kernel may hand to native code by address must still exist: a tensor over a segment
+     * whose arena was closed is refused here, where native code would read freed memory.
+     */
+    private static void expectAlive(String name, Tensor t) {
+        MemorySegment s = t.segment();
+        if (!s.scope().isAlive()) {
+            throw new IllegalArgumentException(name + ": expected a tensor over live memory, got one whose memory was"
+                    + " freed (its Arena is closed)");
         }
+    }
+
+    /**
+     * Claims the plan for the calling thread, for one public method's work: throws
+     * {@link IllegalStateException} if another thread is inside the plan now, or if it is closed.
+     * Every public method of a plan starts with it and ends with {@link #exit()} in a
+     * {@code finally}; the ones of this class do so already.
+     */
+    protected final void enter() {
+        Thread me = Thread.currentThread();
+        Thread other = (Thread) CALLER.compareAndExchange(this, (Thread) null, me);
+        if (other != null) {
+            throw new IllegalStateException(this + " is in use by thread '" + other.getName() + "'"
+                    + (other == me ? " (this thread, re-entering it)" : "")
+                    + ": a plan serves one caller at a time; give each thread a plan of its own (plans may share one"
+                    + " RnnWeights) or take plans from a pool");
+        }
+        if (closed) {
+            caller = null;
+            throw new IllegalStateException(this + " is closed");
+        }
+    }
+
+    /** Gives the plan back after {@link #enter()}. */
+    protected final void exit() {
+        caller = null;
+        // the plan stays reachable to here, so its cleaner cannot release what the call still uses
+        Reference.reachabilityFence(this);
+    }
+
+    /**
+     * Hands the plan's resources outside the Java heap (native or device memory, handles) to its
+     * owner: {@link #close()} closes {@code held}, and if the plan becomes unreachable unclosed, a
+     * cleaner does. {@code held} must not refer to the plan. Called once, at the end of a
+     * subclass's constructor; everything it holds must be released by its {@code close()}.
+     */
+    protected final void releaseWith(AutoCloseable held) {
+        if (resources != null) {
+            throw new IllegalStateException("releaseWith: expected one call per plan, got a second");
+        }
+        resources = Cleanup.register(this, held, backend + " plan");
     }
 
     /** The forward pass proper, on validated arguments. */
@@ -234,15 +344,33 @@ public abstract class AbstractRnnPlan implements RnnPlan {
     /** One streaming step on validated arguments (FORWARD only; state {@code [layers, B, H]}). */
     protected abstract void runStep(Tensor x, RnnState state, Tensor y);
 
+    /**
+     * Releases what the plan holds. Idempotent; refused with {@link IllegalStateException} while
+     * another thread is inside the plan (closing would free what that call uses).
+     */
     @Override
     public final void close() {
-        if (!closed) {
-            closed = true;
-            release();
+        Thread me = Thread.currentThread();
+        Thread other = (Thread) CALLER.compareAndExchange(this, (Thread) null, me);
+        if (other != null) {
+            throw new IllegalStateException("cannot close " + this + ": thread '" + other.getName() + "' is using it;"
+                    + " close it once that call has returned");
+        }
+        try {
+            if (!closed) {
+                closed = true;
+                if (resources != null) {
+                    resources.close();
+                }
+            }
+        } finally {
+            exit();
         }
     }
 
-    /** Releases what the plan holds; called once by {@link #close()}. */
-    protected void release() {
+    /** The backend, a serial number unique in the process, and the spec: how messages name the plan. */
+    @Override
+    public String toString() {
+        return backend + " plan #" + serial + " (" + spec + ")";
     }
 }

@@ -15,10 +15,12 @@ import org.bytedeco.openblas.global.openblas_full;
  * The OpenBLAS kernel: the LSTM's GEMMs on OpenBLAS's hand-written kernels (through JavaCPP),
  * the rest in the shared CPU driver.
  *
- * <p>Threads: a plan's thread count becomes OpenBLAS's for the plan's calls. OpenBLAS has one
- * process-wide setting ({@code openblas_set_num_threads}); a plan sets it around each of its GEMMs
- * and puts the previous value back, so other OpenBLAS users in the process see their own setting
- * between our calls, but not during them: two threads calling OpenBLAS at once share one setting.
+ * <p>Threads: a plan's thread count ({@link PlanOptions#threads()}, 0 for every available
+ * processor) becomes OpenBLAS's for the plan's calls; OpenBLAS's threads are its own, one pool for
+ * the process (the plan's {@link io.cellstate.WorkerGroup} is not used). OpenBLAS has one
+ * process-wide setting and its results depend on it, so a call holds the setting from its first GEMM
+ * to its last: plans of the same thread count run at once, plans of different counts take turns
+ * (see {@link OpenBlasThreads}). Results are then bitwise the same whatever other plans run.
  */
 public final class BlasBackend implements Backend {
 

@@ -10,6 +10,7 @@ import io.cellstate.cpu.LstmKernel;
 import io.cellstate.cpu.Pointwise;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_full;
 
@@ -29,10 +30,12 @@ import org.bytedeco.openblas.global.openblas_full;
  * or a batch-major one, is staged too.
  *
  * <p>One work unit: the driver runs this kernel on one thread, and OpenBLAS parallelises each GEMM
- * with the plan's thread count (see {@link BlasBackend}).
+ * with the plan's thread count, held for the whole call (see {@link OpenBlasThreads}).
  */
 final class BlasLstmKernel implements LstmKernel {
     private static final int PAD = 16;
+    /** Native bytes allocated by kernels and not yet freed, in this process. */
+    private static final AtomicLong LIVE_BYTES = new AtomicLong();
 
     private final int hidden;
     private final int hp;
@@ -45,9 +48,9 @@ final class BlasLstmKernel implements LstmKernel {
     /** Points at the caller's native input during a projection. */
     private final At input = new At();
     // native workspace, grown on demand: the layer input chunk, the projection, h
-    private FloatPointer x = new FloatPointer(0L);
-    private FloatPointer gates = new FloatPointer(0L);
-    private FloatPointer h = new FloatPointer(0L);
+    private FloatPointer x = allocate(0);
+    private FloatPointer gates = allocate(0);
+    private FloatPointer h = allocate(0);
     private boolean closed;
 
     BlasLstmKernel(RnnSpec spec, RnnWeights weights, int threads) {
@@ -77,7 +80,7 @@ final class BlasLstmKernel implements LstmKernel {
 
     /** W [4H x k] into native [4Hp x k], gate g's rows at g * Hp, the padding rows zero. */
     private FloatPointer pack(MemorySegment w, int k) {
-        FloatPointer p = new FloatPointer((long) 4 * hp * k);
+        FloatPointer p = allocate((long) 4 * hp * k);
         MemorySegment dst = view(p);
         dst.fill((byte) 0);
         for (int g = 0; g < 4; g++) {
@@ -148,16 +151,11 @@ final class BlasLstmKernel implements LstmKernel {
         for (int r = 0; r < rows; r++) {
             MemorySegment.copy(b, 0, gv, ValueLayout.JAVA_FLOAT, (long) r * gs * Float.BYTES, gs);
         }
-        int previous = enterThreads();
-        try {
-            if (rows == 1) {
-                openblas_full.cblas_sgemv(CblasRowMajor, CblasNoTrans, gs, k, 1f, wIh[slot], k, xp, 1, 1f, gates, 1);
-            } else {
-                openblas_full.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, gs, k, 1f, xp, ld, wIh[slot], k,
-                        1f, gates, gs);
-            }
-        } finally {
-            leaveThreads(previous);
+        if (rows == 1) {
+            openblas_full.cblas_sgemv(CblasRowMajor, CblasNoTrans, gs, k, 1f, wIh[slot], k, xp, 1, 1f, gates, 1);
+        } else {
+            openblas_full.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, gs, k, 1f, xp, ld, wIh[slot], k,
+                    1f, gates, gs);
         }
     }
 
@@ -189,7 +187,6 @@ final class BlasLstmKernel implements LstmKernel {
         h = ensure(h, (long) batch * hp);
         MemorySegment.copy(hPrev, 0, view(h), ValueLayout.JAVA_FLOAT, 0, batch * hp);
         gates.position(gOff);
-        int previous = enterThreads();
         try {
             if (batch == 1) {
                 openblas_full.cblas_sgemv(CblasRowMajor, CblasNoTrans, gs, hidden, 1f, wHh[slot], hidden, h, 1, 1f,
@@ -200,7 +197,6 @@ final class BlasLstmKernel implements LstmKernel {
             }
         } finally {
             gates.position(0);
-            leaveThreads(previous);
         }
         MemorySegment.copy(view(gates), ValueLayout.JAVA_FLOAT, (long) gOff * Float.BYTES, heapGates, gOff, batch * gs);
         for (int b = 0; b < batch; b++) {
@@ -213,19 +209,15 @@ final class BlasLstmKernel implements LstmKernel {
         }
     }
 
-    /** OpenBLAS's thread count for the plan's call; returns the one to put back. */
-    private int enterThreads() {
-        int previous = openblas_full.openblas_get_num_threads();
-        if (previous != threads) {
-            openblas_full.openblas_set_num_threads(threads);
-        }
-        return previous;
+    /** Holds OpenBLAS at the plan's thread count for the whole call (see {@link OpenBlasThreads}). */
+    @Override
+    public void beginCall() {
+        OpenBlasThreads.enter(threads);
     }
 
-    private void leaveThreads(int previous) {
-        if (previous != threads) {
-            openblas_full.openblas_set_num_threads(previous);
-        }
+    @Override
+    public void endCall() {
+        OpenBlasThreads.leave();
     }
 
     /** {@code p}, or a new zeroed native buffer of {@code floats} if {@code p} is smaller (the old one freed). */
@@ -233,10 +225,31 @@ final class BlasLstmKernel implements LstmKernel {
         if (p.capacity() >= floats) {
             return p;
         }
-        p.close();
-        FloatPointer n = new FloatPointer(floats);
+        free(p);
+        FloatPointer n = allocate(floats);
         view(n).fill((byte) 0);
         return n;
+    }
+
+    private static FloatPointer allocate(long floats) {
+        FloatPointer p = new FloatPointer(floats);
+        LIVE_BYTES.addAndGet(floats * Float.BYTES);
+        return p;
+    }
+
+    private static void free(FloatPointer p) {
+        if (p != null) {
+            LIVE_BYTES.addAndGet(-p.capacity() * Float.BYTES);
+            p.close();
+        }
+    }
+
+    /**
+     * Native bytes the kernels of this process allocated and have not freed: our own count, which
+     * only {@link #close()} lowers (JavaCPP's collector, freeing buffers of a lost kernel, would not).
+     */
+    static long liveBytes() {
+        return LIVE_BYTES.get();
     }
 
     @Override
@@ -247,13 +260,11 @@ final class BlasLstmKernel implements LstmKernel {
         closed = true;
         for (FloatPointer[] ps : new FloatPointer[][] {wIh, wHh}) {
             for (FloatPointer p : ps) {
-                if (p != null) {
-                    p.close();
-                }
+                free(p);
             }
         }
-        x.close();
-        gates.close();
-        h.close();
+        free(x);
+        free(gates);
+        free(h);
     }
 }
