@@ -2,9 +2,23 @@ package io.cellstate;
 
 /**
  * What a backend prepared once for a spec and its weights. Running it allocates nothing on the
- * hot path (the workspace grows once if a call is larger than any before). A plan is used by one
- * thread at a time; it owns every native or device resource it holds, and {@link #close()}
- * (idempotent) releases them all.
+ * hot path (the workspace grows once if a call is larger than any before). It owns every native or
+ * device resource it holds, and {@link #close()} (idempotent) releases them all.
+ *
+ * <p><b>Threads.</b> What is thread-safe: {@link RnnSpec} and {@link RnnWeights} (immutable: share
+ * one set of weights among any number of plans and threads), {@link Backends}, {@link WorkerGroup}.
+ * What is not: a plan, which holds the workspace of the call in flight, so it serves <em>one caller
+ * at a time</em>. It may move between threads from call to call, but a thread that calls it, or
+ * closes it, while another is inside gets an {@link IllegalStateException} naming the plan and the
+ * other thread, before anything is read or written. A framework that runs a model from several
+ * threads gives each thread a plan of its own (plans are cheap beside their weights, which they
+ * share), or keeps a pool of plans and lends one per request. Concurrent plans on the CPU share the
+ * threads of their {@link WorkerGroup}, so they do not oversubscribe the machine.
+ *
+ * <p><b>Lifetime.</b> Close a plan when done (try-with-resources). A plan that becomes unreachable
+ * without {@code close()} has its native and device memory released by a cleaner once the garbage
+ * collector finds it (and a warning is logged once per process through {@link System.Logger}
+ * {@code io.cellstate}): a safety net, whose timing the collector decides.
  *
  * <p>Every method validates its arguments before anything is written and throws
  * {@link IllegalArgumentException} naming the argument, the expected and the actual value.
@@ -41,7 +55,11 @@ public interface RnnPlan extends AutoCloseable {
         return RnnState.zeros(spec(), batch);
     }
 
-    /** Releases everything the plan holds. Idempotent; a closed plan throws {@link IllegalStateException}. */
+    /**
+     * Releases everything the plan holds. Idempotent; afterwards every other method throws
+     * {@link IllegalStateException}. Refused with {@link IllegalStateException} while another thread
+     * is inside the plan.
+     */
     @Override
     void close();
 }

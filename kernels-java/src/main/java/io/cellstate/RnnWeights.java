@@ -7,6 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The parameters of a network in the canonical layout: immutable, float32, shareable across
@@ -26,6 +28,9 @@ import java.util.SplittableRandom;
  * {@code i, o, f, c}, Keras {@code i, f, c, o}) must be permuted by the importer.
  */
 public final class RnnWeights {
+    /** PyTorch's names of an {@code nn.LSTM}'s tensors. */
+    private static final Pattern NAME = Pattern.compile("(weight_ih|weight_hh|bias_ih|bias_hh)_l(\\d+)(_reverse)?");
+
     private final RnnSpec spec;
     private final float[][] wIh;
     private final float[][] wHh;
@@ -166,24 +171,58 @@ public final class RnnWeights {
             bHh = new float[n][];
         }
 
-        /** Sets {@code W_ih} [G*H x in_l] (copied). */
+        /**
+         * Sets {@code W_ih} [G*H x in_l] (copied).
+         *
+         * @param layer the layer, from 0
+         * @param dir   the direction: 0 forward, 1 reverse
+         * @param w     the weights, row-major
+         * @return this builder
+         * @throws IllegalArgumentException for a bad layer, direction or size, or a tensor set before
+         */
         public Builder weightIh(int layer, int dir, float[] w) {
-            return put(wIh, "weight_ih", layer, dir, w, spec.layerInputSize(checkLayer(layer)));
+            return put(wIh, "weight_ih", layer, dir, w, spec.layerInputSize(checkLayer(layer)), null);
         }
 
-        /** Sets {@code W_hh} [G*H x H] (copied). */
+        /**
+         * Sets {@code W_hh} [G*H x H] (copied).
+         *
+         * @param layer the layer, from 0
+         * @param dir   the direction: 0 forward, 1 reverse
+         * @param w     the weights, row-major
+         * @return this builder
+         * @throws IllegalArgumentException for a bad layer, direction or size, or a tensor set before
+         */
         public Builder weightHh(int layer, int dir, float[] w) {
-            return put(wHh, "weight_hh", layer, dir, w, spec.hiddenSize());
+            return put(wHh, "weight_hh", layer, dir, w, spec.hiddenSize(), null);
         }
 
-        /** Sets {@code b_ih} [G*H] (copied); only when the spec has bias. */
+        /**
+         * Sets {@code b_ih} [G*H] (copied); only when the spec has bias.
+         *
+         * @param layer the layer, from 0
+         * @param dir   the direction: 0 forward, 1 reverse
+         * @param b     the bias
+         * @return this builder
+         * @throws IllegalArgumentException for a spec without bias, a bad layer, direction or size, or a
+         *                                  tensor set before
+         */
         public Builder biasIh(int layer, int dir, float[] b) {
-            return putBias(bIh, "bias_ih", layer, dir, b);
+            return putBias(bIh, "bias_ih", layer, dir, b, null);
         }
 
-        /** Sets {@code b_hh} [G*H] (copied); only when the spec has bias. */
+        /**
+         * Sets {@code b_hh} [G*H] (copied); only when the spec has bias.
+         *
+         * @param layer the layer, from 0
+         * @param dir   the direction: 0 forward, 1 reverse
+         * @param b     the bias
+         * @return this builder
+         * @throws IllegalArgumentException for a spec without bias, a bad layer, direction or size, or a
+         *                                  tensor set before
+         */
         public Builder biasHh(int layer, int dir, float[] b) {
-            return putBias(bHh, "bias_hh", layer, dir, b);
+            return putBias(bHh, "bias_hh", layer, dir, b, null);
         }
 
         /** Same as {@link #weightIh(int, int, float[])}, from a segment of floats (copied). */
@@ -206,28 +245,96 @@ public final class RnnWeights {
             return biasHh(layer, dir, floats("bias_hh", b));
         }
 
-        /** Sets one tensor by its PyTorch name ({@code weight_ih_l0}, {@code bias_hh_l1_reverse}, ...). */
+        /**
+         * Sets one tensor by its PyTorch name ({@code weight_ih_l0}, {@code bias_hh_l1_reverse}, ...).
+         *
+         * @param name the tensor's name in an {@code nn.LSTM}'s own {@code state_dict()}
+         * @param data the tensor, row-major (copied)
+         * @return this builder
+         * @throws IllegalArgumentException for a name that is not one of the spec's tensors (a name with a
+         *                                  module prefix, {@code lstm.weight_ih_l0}, is pointed to
+         *                                  {@link #putAll(Map, String)}), a tensor of the wrong size, or a
+         *                                  tensor set before
+         */
         public Builder put(String name, float[] data) {
             Objects.requireNonNull(name, "name");
-            java.util.regex.Matcher m = java.util.regex.Pattern
-                    .compile("(weight_ih|weight_hh|bias_ih|bias_hh)_l(\\d+)(_reverse)?").matcher(name);
+            return put(name, name, data);
+        }
+
+        /** {@link #put(String, float[])} of {@code name}, with {@code shown} (the key the caller gave) in messages. */
+        private Builder put(String shown, String name, float[] data) {
+            Matcher m = NAME.matcher(name);
             if (!m.matches()) {
+                String hint = "";
+                int dot = shown.lastIndexOf('.');
+                if (dot > 0 && NAME.matcher(shown.substring(dot + 1)).matches()) {
+                    hint = " (a state_dict key with a module prefix: load it with putAll(stateDict, \""
+                            + shown.substring(0, dot + 1) + "\"))";
+                }
                 throw new IllegalArgumentException("name: expected weight_ih|weight_hh|bias_ih|bias_hh + _l<layer>"
-                        + " [+ _reverse], got '" + name + "'");
+                        + " [+ _reverse], got '" + shown + "'" + hint);
             }
             int layer = Integer.parseInt(m.group(2));
             int dir = m.group(3) != null ? 1 : 0;
-            return switch (m.group(1)) {
-                case "weight_ih" -> weightIh(layer, dir, data);
-                case "weight_hh" -> weightHh(layer, dir, data);
-                case "bias_ih" -> biasIh(layer, dir, data);
-                default -> biasHh(layer, dir, data);
+            String kind = m.group(1);
+            if (layer >= spec.layers()) {
+                throw new IllegalArgumentException(shown + ": expected a layer below " + spec.layers()
+                        + " (the spec's layers), got layer " + layer);
+            }
+            if (dir >= spec.directions()) {
+                throw new IllegalArgumentException(shown + ": expected no _reverse tensor (the spec's direction is "
+                        + spec.direction() + "), got one");
+            }
+            return switch (kind) {
+                case "weight_ih" -> put(wIh, kind, layer, dir, data, spec.layerInputSize(layer), shown);
+                case "weight_hh" -> put(wHh, kind, layer, dir, data, spec.hiddenSize(), shown);
+                case "bias_ih" -> putBias(bIh, kind, layer, dir, data, shown);
+                default -> putBias(bHh, kind, layer, dir, data, shown);
             };
         }
 
-        /** Sets every tensor of a PyTorch-style {@code state_dict}. */
+        /**
+         * Sets every tensor of an {@code nn.LSTM}'s own {@code state_dict()}: every key must name one of
+         * the spec's tensors.
+         *
+         * @param tensors the tensors by PyTorch name
+         * @return this builder
+         * @throws IllegalArgumentException as {@link #put(String, float[])}, for the first bad key
+         */
         public Builder putAll(Map<String, float[]> tensors) {
-            tensors.forEach(this::put);
+            return putAll(tensors, "");
+        }
+
+        /**
+         * Sets the tensors of the recurrent module found under {@code prefix} in the
+         * {@code state_dict()} of a larger model: {@code putAll(stateDict, "lstm.")} takes
+         * {@code lstm.weight_ih_l0} as {@code weight_ih_l0}, and {@code "encoder.rnn."} the LSTM at
+         * {@code model.encoder.rnn}. Keys outside the prefix belong to the model's other modules and are
+         * skipped; every key under it must name one of the spec's tensors.
+         *
+         * @param tensors the model's tensors by name
+         * @param prefix  the module's path with its trailing dot, as PyTorch writes it; "" for an
+         *                {@code nn.LSTM}'s own state_dict
+         * @return this builder
+         * @throws IllegalArgumentException if no key has the prefix, or as {@link #put(String, float[])}
+         *                                  for the first bad key under it
+         */
+        public Builder putAll(Map<String, float[]> tensors, String prefix) {
+            Objects.requireNonNull(tensors, "tensors");
+            Objects.requireNonNull(prefix, "prefix");
+            int taken = 0;
+            for (Map.Entry<String, float[]> e : tensors.entrySet()) {
+                String key = e.getKey();
+                if (key != null && key.startsWith(prefix)) {
+                    put(key, key.substring(prefix.length()), e.getValue());
+                    taken++;
+                }
+            }
+            if (taken == 0 && !tensors.isEmpty()) {
+                throw new IllegalArgumentException("prefix: expected keys starting with '" + prefix + "', got none among "
+                        + tensors.size() + " (" + String.join(", ", tensors.keySet().stream().limit(6).toList())
+                        + (tensors.size() > 6 ? ", ..." : "") + ")");
+            }
             return this;
         }
 
@@ -278,9 +385,9 @@ public final class RnnWeights {
             return layer * spec.directions() + dir;
         }
 
-        private Builder put(float[][] into, String kind, int layer, int dir, float[] w, int cols) {
+        private Builder put(float[][] into, String kind, int layer, int dir, float[] w, int cols, String shown) {
             int slot = slot(kind, layer, dir);
-            String name = name(kind, layer, dir);
+            String name = shown != null ? shown : name(kind, layer, dir);
             if (w == null) {
                 throw new IllegalArgumentException(name + ": expected a float[" + spec.gates() * spec.hiddenSize()
                         + " x " + cols + "], got null");
@@ -290,17 +397,24 @@ public final class RnnWeights {
                 throw new IllegalArgumentException(name + ": expected [" + spec.gates() * spec.hiddenSize() + " x " + cols
                         + "] = " + expected + " floats, got " + w.length);
             }
+            once(into, slot, name);
             into[slot] = w.clone();
             return this;
         }
 
-        private Builder putBias(float[][] into, String kind, int layer, int dir, float[] b) {
+        /** Refuses a tensor set before: two entries for one name are a mistake, never meant as an update. */
+        private static void once(float[][] into, int slot, String name) {
+            if (into[slot] != null) {
+                throw new IllegalArgumentException(name + ": expected each tensor once, got it a second time");
+            }
+        }
+
+        private Builder putBias(float[][] into, String kind, int layer, int dir, float[] b, String shown) {
+            String name = shown != null ? shown : name(kind, layer, dir);
             if (!spec.bias()) {
-                throw new IllegalArgumentException(name(kind, layer, dir) + ": expected no bias (the spec has bias=false),"
-                        + " got a tensor");
+                throw new IllegalArgumentException(name + ": expected no bias (the spec has bias=false), got a tensor");
             }
             int slot = slot(kind, layer, dir);
-            String name = name(kind, layer, dir);
             int expected = spec.gates() * spec.hiddenSize();
             if (b == null) {
                 throw new IllegalArgumentException(name + ": expected a float[" + expected + "], got null");
@@ -308,6 +422,7 @@ public final class RnnWeights {
             if (b.length != expected) {
                 throw new IllegalArgumentException(name + ": expected [" + expected + "] floats, got " + b.length);
             }
+            once(into, slot, name);
             into[slot] = b.clone();
             return this;
         }

@@ -94,6 +94,55 @@ class ApiTest {
         assertArrayEquals(new float[8], w.biasIhArray(0, 0), "no bias reads as zeros");
     }
 
+    /**
+     * A model's state_dict names the LSTM's tensors with the module's path ({@code lstm.weight_ih_l0},
+     * {@code encoder.rnn.bias_hh_l0_reverse}); naming the prefix loads them, skipping the model's other
+     * tensors, and gives the same weights as the LSTM's own state_dict.
+     */
+    @Test
+    void stateDictsWithAModulePrefixLoadByNamingThePrefix() {
+        RnnSpec s = RnnSpec.builder().inputSize(3).hiddenSize(2).layers(2).direction(Direction.BIDIRECTIONAL).build();
+        RnnWeights own = RnnWeights.random(s, 9);
+        Map<String, float[]> model = new java.util.LinkedHashMap<>();
+        model.put("embedding.weight", new float[] {1, 2, 3});
+        own.toPyTorch().forEach((k, v) -> model.put("encoder.rnn." + k, v));
+        model.put("decoder.weight", new float[] {4});
+        RnnWeights loaded = RnnWeights.builder(s).putAll(model, "encoder.rnn.").build();
+        assertEquals(own.toPyTorch().keySet(), loaded.toPyTorch().keySet());
+        own.toPyTorch().forEach((k, v) -> assertArrayEquals(v, loaded.toPyTorch().get(k), k));
+
+        IllegalArgumentException hint = assertThrows(IllegalArgumentException.class,
+                () -> RnnWeights.builder(s).put("lstm.weight_ih_l0", new float[24]));
+        assertTrue(hint.getMessage().contains("putAll(stateDict, \"lstm.\")"), hint.getMessage());
+        IllegalArgumentException nested = assertThrows(IllegalArgumentException.class,
+                () -> RnnWeights.builder(s).putAll(model, "encoder."));
+        assertTrue(nested.getMessage().contains("'encoder.rnn.weight_ih_l0'")
+                && nested.getMessage().contains("putAll(stateDict, \"encoder.rnn.\")"), nested.getMessage());
+        rejects("prefix", () -> RnnWeights.builder(s).putAll(model, "lstm."));
+        Map<String, float[]> extraLayer = new java.util.LinkedHashMap<>(own.toPyTorch());
+        extraLayer.put("weight_ih_l2", new float[24]);
+        rejects("weight_ih_l2", () -> RnnWeights.builder(s).putAll(extraLayer));
+        RnnSpec forward = RnnSpec.lstm(3, 2);
+        rejects("weight_hh_l0_reverse", () -> RnnWeights.builder(forward).put("weight_hh_l0_reverse", new float[16]));
+    }
+
+    /** The same tensor given twice is refused, however it is given: the second was never meant as an update. */
+    @Test
+    void aTensorGivenTwiceIsRefused() {
+        RnnSpec s = RnnSpec.lstm(3, 2);
+        rejects("weight_ih_l0", () -> RnnWeights.builder(s).put("weight_ih_l0", new float[24]).put("weight_ih_l0", new float[24]));
+        rejects("weight_hh_l0", () -> RnnWeights.builder(s).weightHh(0, 0, new float[16]).put("weight_hh_l0", new float[16]));
+        rejects("bias_ih_l0", () -> RnnWeights.builder(s).biasIh(0, 0, new float[8]).biasIh(0, 0, new float[8]));
+        Map<String, float[]> model = new java.util.LinkedHashMap<>();
+        model.put("a.weight_ih_l0", new float[24]);
+        model.put("b.weight_ih_l0", new float[24]);
+        rejects("a.weight_ih_l0", () -> RnnWeights.builder(s).putAll(Map.of("weight_ih_l0", new float[24]))
+                .putAll(model, "a."));
+        IllegalArgumentException twice = assertThrows(IllegalArgumentException.class,
+                () -> RnnWeights.builder(s).putAll(model, "a.").putAll(model, "b."));
+        assertTrue(twice.getMessage().startsWith("b.weight_ih_l0: expected each tensor once"), twice.getMessage());
+    }
+
     @Test
     void tensorsCheckTheirShape() {
         rejects("data", () -> Tensor.of(new float[5], 2, 3));
