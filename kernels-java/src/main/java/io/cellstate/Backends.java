@@ -9,11 +9,19 @@ import java.util.ServiceLoader;
 /**
  * The registry of kernels: every {@link Backend} on the class path, found once through
  * {@link ServiceLoader}, by name or by {@code auto}.
+ *
+ * <p>{@code auto} never slows down silently: when it passes over a better backend that this machine
+ * could run but the JVM was not started for ({@link Availability#fixable()}: {@code vector} without
+ * {@code --add-modules jdk.incubator.vector}), it logs a warning with the fix, once per backend and
+ * process, through {@link System.Logger} {@code io.cellstate}; {@link #choose} says the same to code.
  */
 public final class Backends {
 
     /** The name that picks the best available backend for a spec. */
     public static final String AUTO = "auto";
+    private static final System.Logger LOG = System.getLogger("io.cellstate");
+    /** Backends {@code auto} has warned about passing over. */
+    private static final java.util.Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private Backends() {
     }
@@ -32,11 +40,23 @@ public final class Backends {
         }
     }
 
-    /** One row of {@link #list()}. */
+    /**
+     * One row of {@link #list()}.
+     *
+     * @param name        the backend's name
+     * @param description one line on what it is
+     * @param available   whether it can run here
+     * @param reason      why not, and the fix; empty when available
+     * @param priority    its rank for {@code auto}
+     */
     public record Info(String name, String description, boolean available, String reason, int priority) {
     }
 
-    /** Every backend found, best first, with whether it is available here and why not. */
+    /**
+     * Every backend found, best first, with whether it is available here and why not.
+     *
+     * @return one row per backend
+     */
     public static List<Info> list() {
         List<Info> out = new ArrayList<>();
         for (Backend b : Holder.ALL) {
@@ -46,12 +66,64 @@ public final class Backends {
         return out;
     }
 
-    /** Every backend found, best first, available or not. */
+    /**
+     * Every backend found, best first, available or not.
+     *
+     * @return the backends
+     */
     public static List<Backend> all() {
         return Holder.ALL;
     }
 
-    /** Every available backend that can run {@code spec}, best first. */
+    /**
+     * What {@code auto} picks for a spec, and why each backend ranked above it was passed over.
+     *
+     * @param backend    the backend {@code auto} picks
+     * @param passedOver the better-ranked backends, each with why it cannot run the spec here (its
+     *                   unavailability, or the feature it lacks), best first
+     */
+    public record Choice(Backend backend, List<Info> passedOver) {
+        /**
+         * The passed-over backends that this machine could run if the JVM were started for them.
+         *
+         * @return the fixable rows of {@link #passedOver()}
+         */
+        public List<Info> fixable() {
+            return passedOver.stream().filter(i -> Backends.byName(i.name()).availability().fixable()).toList();
+        }
+    }
+
+    /**
+     * The choice {@code auto} makes for {@code spec}, with the reasons.
+     *
+     * @param spec the network
+     * @return the backend and what was passed over
+     * @throws UnsupportedOperationException if no available backend supports {@code spec}
+     */
+    public static Choice choose(RnnSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        List<Info> passed = new ArrayList<>();
+        for (Backend b : Holder.ALL) {
+            Availability a = b.availability();
+            String why = a.available() ? b.unsupported(spec) : a.reason();
+            if (why.isEmpty()) {
+                return new Choice(b, List.copyOf(passed));
+            }
+            passed.add(new Info(b.name(), b.description(), a.available(), why, b.priority()));
+        }
+        StringBuilder why = new StringBuilder();
+        for (Info i : passed) {
+            why.append("\n  ").append(i.name()).append(": ").append(i.reason());
+        }
+        throw new UnsupportedOperationException("no available backend supports " + spec + ":" + why);
+    }
+
+    /**
+     * Every available backend that can run {@code spec}, best first.
+     *
+     * @param spec the network
+     * @return the backends, possibly none
+     */
     public static List<Backend> available(RnnSpec spec) {
         Objects.requireNonNull(spec, "spec");
         return Holder.ALL.stream().filter(b -> b.availability().available() && b.unsupported(spec).isEmpty()).toList();
@@ -60,6 +132,9 @@ public final class Backends {
     /**
      * The backend called {@code name}, or for {@code "auto"} the best available one for {@code spec}.
      *
+     * @param name a backend's name, or {@code "auto"}
+     * @param spec the network (for {@code "auto"})
+     * @return the backend
      * @throws IllegalArgumentException if no backend has that name
      * @throws IllegalStateException    if the named backend is unavailable here (the message says why)
      */
@@ -76,7 +151,13 @@ public final class Backends {
         return b;
     }
 
-    /** The backend called {@code name}, available or not. */
+    /**
+     * The backend called {@code name}, available or not.
+     *
+     * @param name the backend's name
+     * @return the backend
+     * @throws IllegalArgumentException if no backend has that name
+     */
     public static Backend byName(String name) {
         for (Backend b : Holder.ALL) {
             if (b.name().equals(name)) {
@@ -86,19 +167,24 @@ public final class Backends {
         throw new IllegalArgumentException("backend: expected one of " + names() + " or '" + AUTO + "', got '" + name + "'");
     }
 
-    /** The best available backend that supports {@code spec}. */
+    /**
+     * The best available backend that supports {@code spec}; warns once (see the class comment) if it
+     * passed over one the JVM was not started for.
+     *
+     * @param spec the network
+     * @return the backend
+     * @throws UnsupportedOperationException if no available backend supports {@code spec}
+     */
     public static Backend auto(RnnSpec spec) {
-        List<Backend> ok = available(spec);
-        if (ok.isEmpty()) {
-            StringBuilder why = new StringBuilder();
-            for (Backend b : Holder.ALL) {
-                Availability a = b.availability();
-                why.append("\n  ").append(b.name()).append(": ")
-                        .append(a.available() ? b.unsupported(spec) : a.reason());
+        Choice c = choose(spec);
+        for (Info i : c.fixable()) {
+            if (WARNED.add(i.name())) {
+                LOG.log(System.Logger.Level.WARNING, "backend 'auto' chose '" + c.backend().name() + "' for " + spec
+                        + ", passing over '" + i.name() + "', which would run here and is faster: " + i.reason()
+                        + ". (Said once per process.)");
             }
-            throw new UnsupportedOperationException("no available backend supports " + spec + ":" + why);
         }
-        return ok.get(0);
+        return c.backend();
     }
 
     private static List<String> names() {

@@ -5,6 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,6 +23,53 @@ import org.junit.jupiter.api.Test;
 class WithoutVectorModuleTest {
     private final boolean expectModule = !"false".equals(System.getProperty("cellstate.expectVectorModule"));
     private final RnnSpec spec = RnnSpec.lstm(3, 4);
+    /** What reached the logger io.cellstate (System.Logger's default backend is java.util.logging). */
+    private static final List<LogRecord> LOGGED = new CopyOnWriteArrayList<>();
+
+    @BeforeAll
+    static void captureTheLog() {
+        Logger.getLogger("io.cellstate").addHandler(new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                LOGGED.add(r);
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        });
+    }
+
+    /**
+     * Without the module, auto's fallback to scalar is said once, as a warning with the fix, and
+     * Backends.choose says why vector was passed over; with the module nothing is said.
+     */
+    @Test
+    void theFallbackIsSaidOnceWithTheFix() {
+        for (int i = 0; i < 3; i++) {
+            Backends.auto(spec);
+            Backends.get("auto", RnnSpec.lstm(5, 6));
+        }
+        List<String> warnings = LOGGED.stream().filter(r -> r.getLevel() == java.util.logging.Level.WARNING)
+                .map(LogRecord::getMessage).filter(m -> m.contains("passing over 'vector'")).toList();
+        Backends.Choice choice = Backends.choose(spec);
+        if (expectModule) {
+            assertEquals(List.of(), warnings);
+            assertEquals("vector", choice.backend().name());
+        } else {
+            assertEquals(1, warnings.size(), "one warning per process: " + warnings);
+            assertTrue(warnings.get(0).contains("--add-modules jdk.incubator.vector")
+                    && warnings.get(0).contains("chose 'scalar'"), warnings.get(0));
+            assertEquals("scalar", choice.backend().name());
+            assertTrue(choice.fixable().stream().anyMatch(i -> i.name().equals("vector")
+                    && i.reason().contains("--add-modules jdk.incubator.vector")), choice.toString());
+        }
+        assertTrue(choice.passedOver().stream().noneMatch(i -> i.reason().isEmpty()), "every pass-over says why");
+    }
 
     @Test
     void vectorAvailabilityMatchesTheJvm() {

@@ -22,7 +22,7 @@ public final class VectorBackend implements Backend {
 
         private static Availability probe() {
             if (ModuleLayer.boot().findModule(MODULE).isEmpty()) {
-                return Availability.no("the JDK module " + MODULE + " is not readable: start the JVM with"
+                return Availability.fixable("the JDK module " + MODULE + " is not readable: start the JVM with"
                         + " --add-modules " + MODULE);
             }
             String problem = Kernel.problem();
