@@ -2,7 +2,9 @@ package io.cellstate.cli;
 
 import io.cellstate.Backends;
 import io.cellstate.cli.TextTable.Align;
-import io.cellstate.vector.VectorBackend;
+import io.cellstate.Availability;
+import io.cellstate.Backend;
+import io.cellstate.RnnSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -37,7 +39,7 @@ final class InfoCommand implements Callable<Integer> {
         env.row("OS", System.getProperty("os.name") + " " + System.getProperty("os.version")
                 + " (" + System.getProperty("os.arch") + ")");
         env.row("CPU", cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " available processors");
-        env.row("Vector API", VectorBackend.widthInUse());
+        env.row("Vector API", vectorApi());
         env.print(out, false);
         out.println();
 
@@ -49,7 +51,22 @@ final class InfoCommand implements Callable<Integer> {
                     b.available() ? b.description() : "unavailable: " + b.reason());
         }
         backends.print(out);
+        Backends.Choice auto = Backends.choose(RnnSpec.lstm(64, 128));
+        out.println();
+        out.println("'auto' picks '" + auto.backend().name() + "' for an LSTM here"
+                + (auto.fixable().isEmpty() ? "." : ", though these would run if the JVM were started for them:"));
+        for (Backends.Info i : auto.fixable()) {
+            out.println("  " + i.name() + ": " + i.reason());
+        }
         return 0;
+    }
+
+    /** The vector backend's width and micro-kernel, or why it cannot run here. */
+    static String vectorApi() {
+        Backend vector = Backends.byName("vector");
+        Availability a = vector.availability();
+        String d = vector.description();
+        return a.available() ? d.substring(d.indexOf(':') + 1).strip() : "unavailable: " + a.reason();
     }
 
     /** The CPU's model name as Linux reports it, or a note saying why it is unknown. */

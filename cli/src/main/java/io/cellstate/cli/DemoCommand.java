@@ -14,7 +14,6 @@ import io.cellstate.RnnWeights;
 import io.cellstate.Tensor;
 import io.cellstate.Tolerance;
 import io.cellstate.cli.TextTable.Align;
-import io.cellstate.vector.VectorBackend;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -132,7 +131,7 @@ final class DemoCommand implements Callable<Integer> {
                 layers, layers == 1 ? "" : "s", input, hidden, steps, batch, seed);
         out.printf(Locale.ROOT, "Threads: %s; Vector API: %s%n",
                 threads == 0 ? options.resolvedThreads() + " (all available processors)" : Integer.toString(threads),
-                VectorBackend.widthInUse());
+                InfoCommand.vectorApi());
         out.println();
         out.flush();
 
