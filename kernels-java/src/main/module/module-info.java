@@ -14,6 +14,7 @@ module io.cellstate {
     exports io.cellstate;
     exports io.cellstate.spi;
     exports io.cellstate.cpu to io.cellstate.blas;
+    exports io.cellstate.internal to io.cellstate.cuda;
 
     uses io.cellstate.Backend;
 

@@ -22,12 +22,20 @@ public enum CellKind {
         this.hasCellState = hasCellState;
     }
 
-    /** Number of gates G: weight matrices have G*hidden rows. */
+    /**
+     * Number of gates G: weight matrices have G*hidden rows.
+     *
+     * @return 4, 3 or 1
+     */
     public int gates() {
         return gates;
     }
 
-    /** Whether the cell carries a second state {@code c} beside {@code h} (LSTM only). */
+    /**
+     * Whether the cell carries a second state {@code c} beside {@code h} (LSTM only).
+     *
+     * @return true for the LSTM
+     */
     public boolean hasCellState() {
         return hasCellState;
     }

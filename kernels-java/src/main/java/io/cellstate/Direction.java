@@ -15,12 +15,21 @@ public enum Direction {
         this.count = count;
     }
 
-    /** Number of directions D: 1, or 2 for {@link #BIDIRECTIONAL}. */
+    /**
+     * Number of directions D.
+     *
+     * @return 1, or 2 for {@link #BIDIRECTIONAL}
+     */
     public int count() {
         return count;
     }
 
-    /** Whether direction index {@code d} (0 ≤ d < {@link #count()}) runs backwards in time. */
+    /**
+     * Whether direction index {@code d} runs backwards in time.
+     *
+     * @param d the direction index, {@code 0 <= d < count()}
+     * @return true for {@link #REVERSE}, and for the second direction of {@link #BIDIRECTIONAL}
+     */
     public boolean reversed(int d) {
         return this == REVERSE || (this == BIDIRECTIONAL && d == 1);
     }

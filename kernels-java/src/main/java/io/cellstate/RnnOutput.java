@@ -10,7 +10,15 @@ package io.cellstate;
  */
 public record RnnOutput(Tensor y, Tensor hN, Tensor cN) {
 
-    /** Fresh zeroed heap tensors of the right shapes for {@code spec} and the given sizes. */
+    /**
+     * Fresh zeroed heap tensors of the right shapes for {@code spec} and the given sizes.
+     *
+     * @param spec   the network
+     * @param layout the layout of the output sequence (the input's)
+     * @param steps  T
+     * @param batch  B
+     * @return the tensors, {@code cN} included for an LSTM
+     */
     public static RnnOutput allocate(RnnSpec spec, Layout layout, int steps, int batch) {
         return new RnnOutput(
                 Tensor.zeros(layout.shape(steps, batch, spec.outputSize())),

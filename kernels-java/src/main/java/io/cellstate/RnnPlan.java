@@ -25,18 +25,40 @@ package io.cellstate;
  */
 public interface RnnPlan extends AutoCloseable {
 
+    /**
+     * The network this plan runs.
+     *
+     * @return the spec the plan was made for
+     */
     RnnSpec spec();
 
-    /** Name of the backend that made this plan. */
+    /**
+     * Name of the backend that made this plan.
+     *
+     * @return {@code scalar}, {@code vector}, {@code blas}, {@code cudnn}, ...
+     */
     String backend();
 
     /**
      * Runs the network over {@code in}, writing the output sequence and the final states into
-     * {@code out} (same layout as the input; {@code out.cN()} may be null).
+     * {@code out} (same layout as the input; {@code out.cN()} may be null). Allocates nothing once
+     * the plan's workspace has grown to the call's size.
+     *
+     * @param in  the input sequence, its layout, lengths and initial states
+     * @param out where the output sequence and the final states go; memory apart from {@code in.x()}
+     * @throws IllegalArgumentException for a bad argument, before anything is written
+     * @throws IllegalStateException    if the plan is closed or another thread is inside it
      */
     void forward(RnnInput in, RnnOutput out);
 
-    /** Runs the network over {@code in} into newly allocated output tensors. */
+    /**
+     * Runs the network over {@code in} into newly allocated output tensors.
+     *
+     * @param in the input sequence, its layout, lengths and initial states
+     * @return the output sequence and the final states
+     * @throws IllegalArgumentException for a bad argument
+     * @throws IllegalStateException    if the plan is closed or another thread is inside it
+     */
     RnnOutput forward(RnnInput in);
 
     /**
@@ -44,13 +66,34 @@ public interface RnnPlan extends AutoCloseable {
      * place, and {@code y} {@code [B, H]} receives the last layer's new hidden state. A run of steps
      * equals {@link #forward} over the same sequence. Only for {@link Direction#FORWARD}: a reverse
      * direction needs the whole sequence.
+     *
+     * @param x     the inputs of this step, {@code [B, inputSize]}
+     * @param state the carried state, {@code [layers, B, H]} each, updated in place
+     * @param y     receives the last layer's new hidden state, {@code [B, H]}
+     * @throws IllegalArgumentException      for a bad argument, before anything is written
+     * @throws UnsupportedOperationException for a spec that is not {@link Direction#FORWARD}
+     * @throws IllegalStateException         if the plan is closed or another thread is inside it
      */
     void step(Tensor x, RnnState state, Tensor y);
 
-    /** {@link #step(Tensor, RnnState, Tensor)} into a newly allocated {@code [B, H]} tensor. */
+    /**
+     * {@link #step(Tensor, RnnState, Tensor)} into a newly allocated {@code [B, H]} tensor.
+     *
+     * @param x     the inputs of this step, {@code [B, inputSize]}
+     * @param state the carried state, updated in place
+     * @return the last layer's new hidden state, {@code [B, H]}
+     * @throws IllegalArgumentException      for a bad argument, before anything is written
+     * @throws UnsupportedOperationException for a spec that is not {@link Direction#FORWARD}
+     * @throws IllegalStateException         if the plan is closed or another thread is inside it
+     */
     Tensor step(Tensor x, RnnState state);
 
-    /** A zero state for streaming {@code batch} sequences. */
+    /**
+     * A zero state for streaming {@code batch} sequences.
+     *
+     * @param batch the number of sequences, at least 1
+     * @return zero {@code h} (and {@code c}) of {@code [layers, batch, H]}
+     */
     default RnnState newState(int batch) {
         return RnnState.zeros(spec(), batch);
     }

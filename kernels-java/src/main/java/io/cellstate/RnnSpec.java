@@ -18,6 +18,12 @@ import java.util.Objects;
  */
 public record RnnSpec(CellKind cell, int inputSize, int hiddenSize, int layers, Direction direction, boolean bias) {
 
+    /**
+     * Validates every component.
+     *
+     * @throws NullPointerException     for a null cell or direction
+     * @throws IllegalArgumentException for a size below 1, or a weight matrix too large for a Java array
+     */
     public RnnSpec {
         Objects.requireNonNull(cell, "cell");
         Objects.requireNonNull(direction, "direction");
@@ -32,41 +38,80 @@ public record RnnSpec(CellKind cell, int inputSize, int hiddenSize, int layers, 
         }
     }
 
-    /** An LSTM with one layer, forward, with bias. Use {@link #builder()} for the rest. */
+    /**
+     * An LSTM with one layer, forward, with bias. Use {@link #builder()} for the rest.
+     *
+     * @param inputSize  features per time step
+     * @param hiddenSize hidden units
+     * @return the spec
+     */
     public static RnnSpec lstm(int inputSize, int hiddenSize) {
         return builder().inputSize(inputSize).hiddenSize(hiddenSize).build();
     }
 
+    /**
+     * A builder with PyTorch's defaults: LSTM, one layer, forward, bias on.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Number of directions D (1 or 2). */
+    /**
+     * Number of directions D.
+     *
+     * @return 1, or 2 when bidirectional
+     */
     public int directions() {
         return direction.count();
     }
 
-    /** Gates G of the cell. */
+    /**
+     * Gates G of the cell.
+     *
+     * @return 4 for the LSTM
+     */
     public int gates() {
         return cell.gates();
     }
 
-    /** Features into layer {@code layer}: {@code inputSize} for layer 0, else {@code D * hiddenSize}. */
+    /**
+     * Features into a layer.
+     *
+     * @param layer the layer, from 0
+     * @return {@code inputSize} for layer 0, else {@code D * hiddenSize}
+     */
     public int layerInputSize(int layer) {
         return layer == 0 ? inputSize : directions() * hiddenSize;
     }
 
-    /** Features of the output sequence: {@code D * hiddenSize}. */
+    /**
+     * Features of the output sequence.
+     *
+     * @return {@code D * hiddenSize}
+     */
     public int outputSize() {
         return directions() * hiddenSize;
     }
 
-    /** First dimension of the initial and final state tensors: {@code layers * D}. */
+    /**
+     * First dimension of the initial and final state tensors.
+     *
+     * @return {@code layers * D}
+     */
     public int stateCount() {
         return layers * directions();
     }
 
-    /** Multiply-adds of one forward pass over {@code steps} steps of {@code batch} sequences (the GEMMs). */
+    /**
+     * Floating-point operations of the GEMMs of one forward pass (two per multiply-add), the figure
+     * speeds are quoted in.
+     *
+     * @param steps T
+     * @param batch B
+     * @return the operations
+     */
     public double forwardFlops(int steps, int batch) {
         double flops = 0;
         for (int l = 0; l < layers; l++) {
@@ -93,36 +138,78 @@ public record RnnSpec(CellKind cell, int inputSize, int hiddenSize, int layers, 
         private Builder() {
         }
 
+        /**
+         * The cell.
+         *
+         * @param cell the cell kind (default LSTM)
+         * @return this builder
+         */
         public Builder cell(CellKind cell) {
             this.cell = cell;
             return this;
         }
 
+        /**
+         * Features per time step into layer 0.
+         *
+         * @param inputSize at least 1
+         * @return this builder
+         */
         public Builder inputSize(int inputSize) {
             this.inputSize = inputSize;
             return this;
         }
 
+        /**
+         * Hidden units per layer and direction.
+         *
+         * @param hiddenSize at least 1
+         * @return this builder
+         */
         public Builder hiddenSize(int hiddenSize) {
             this.hiddenSize = hiddenSize;
             return this;
         }
 
+        /**
+         * Stacked layers.
+         *
+         * @param layers at least 1 (default 1)
+         * @return this builder
+         */
         public Builder layers(int layers) {
             this.layers = layers;
             return this;
         }
 
+        /**
+         * Which way the layers run.
+         *
+         * @param direction forward (default), reverse or bidirectional
+         * @return this builder
+         */
         public Builder direction(Direction direction) {
             this.direction = direction;
             return this;
         }
 
+        /**
+         * Whether the cell has the bias vectors {@code b_ih} and {@code b_hh}.
+         *
+         * @param bias default true
+         * @return this builder
+         */
         public Builder bias(boolean bias) {
             this.bias = bias;
             return this;
         }
 
+        /**
+         * The spec, validated.
+         *
+         * @return the spec
+         * @throws IllegalArgumentException for a size below 1 or too large
+         */
         public RnnSpec build() {
             return new RnnSpec(cell, inputSize, hiddenSize, layers, direction, bias);
         }

@@ -10,13 +10,25 @@ public final class RnnState {
     private final Tensor h;
     private final Tensor c;
 
-    /** A state over the given tensors (not copied: the step writes into them). */
+    /**
+     * A state over the given tensors (not copied: the step writes into them).
+     *
+     * @param h the hidden state {@code [layers, B, H]}
+     * @param c the cell state {@code [layers, B, H]}, or null for cells without one
+     */
     public RnnState(Tensor h, Tensor c) {
         this.h = Objects.requireNonNull(h, "h");
         this.c = c;
     }
 
-    /** Zero state for {@code batch} sequences of {@code spec}. */
+    /**
+     * Zero state for {@code batch} sequences of {@code spec}.
+     *
+     * @param spec  the network
+     * @param batch the number of sequences, at least 1
+     * @return new zeroed heap tensors
+     * @throws IllegalArgumentException if {@code batch < 1}
+     */
     public static RnnState zeros(RnnSpec spec, int batch) {
         if (batch < 1) {
             throw new IllegalArgumentException("batch: expected >= 1, got " + batch);
@@ -25,17 +37,29 @@ public final class RnnState {
                 spec.cell().hasCellState() ? Tensor.zeros(spec.stateCount(), batch, spec.hiddenSize()) : null);
     }
 
-    /** The hidden state {@code [layers, B, H]}. */
+    /**
+     * The hidden state.
+     *
+     * @return {@code h}, {@code [layers, B, H]}
+     */
     public Tensor h() {
         return h;
     }
 
-    /** The cell state {@code [layers, B, H]}, or null for cells without one. */
+    /**
+     * The cell state.
+     *
+     * @return {@code c}, {@code [layers, B, H]}, or null for cells without one
+     */
     public Tensor c() {
         return c;
     }
 
-    /** Batch size B. */
+    /**
+     * Batch size B.
+     *
+     * @return B, or -1 if {@code h} is not of rank 3
+     */
     public int batch() {
         return h.rank() == 3 ? h.dim(1) : -1;
     }

@@ -48,6 +48,10 @@ public final class RnnWeights {
     /**
      * PyTorch's default initialisation: every weight and bias drawn from U(-k, k) with
      * k = 1/sqrt(hiddenSize), from a seeded generator (not PyTorch's generator: same law, other numbers).
+     *
+     * @param spec the network
+     * @param seed the generator's seed: the same seed gives the same weights
+     * @return the weights
      */
     public static RnnWeights random(RnnSpec spec, long seed) {
         Objects.requireNonNull(spec, "spec");
@@ -75,55 +79,118 @@ public final class RnnWeights {
         return a;
     }
 
+    /**
+     * A builder that collects the tensors of {@code spec}, each checked against its shape.
+     *
+     * @param spec the network
+     * @return a new builder
+     */
     public static Builder builder(RnnSpec spec) {
         return new Builder(spec);
     }
 
+    /**
+     * The network these are the weights of.
+     *
+     * @return the spec
+     */
     public RnnSpec spec() {
         return spec;
     }
 
-    /** A read-only view (no copy) of {@code W_ih} of layer {@code layer}, direction {@code dir}. */
+    /**
+     * A read-only view (no copy) of {@code W_ih} of layer {@code layer}, direction {@code dir}.
+     *
+     * @param layer the layer, from 0
+     * @param dir   the direction: 0 forward, 1 reverse
+     * @return {@code [G*H x in_l]} floats, row-major
+     */
     public MemorySegment weightIh(int layer, int dir) {
         return view(wIh, layer, dir);
     }
 
-    /** A read-only view (no copy) of {@code W_hh}. */
+    /**
+     * A read-only view (no copy) of {@code W_hh}.
+     *
+     * @param layer the layer, from 0
+     * @param dir   the direction: 0 forward, 1 reverse
+     * @return {@code [G*H x H]} floats, row-major
+     */
     public MemorySegment weightHh(int layer, int dir) {
         return view(wHh, layer, dir);
     }
 
-    /** A read-only view of {@code b_ih}; all zeros when the spec has no bias. */
+    /**
+     * A read-only view of {@code b_ih}.
+     *
+     * @param layer the layer, from 0
+     * @param dir   the direction: 0 forward, 1 reverse
+     * @return {@code [G*H]} floats; all zeros when the spec has no bias
+     */
     public MemorySegment biasIh(int layer, int dir) {
         return view(bIh, layer, dir);
     }
 
-    /** A read-only view of {@code b_hh}; all zeros when the spec has no bias. */
+    /**
+     * A read-only view of {@code b_hh}.
+     *
+     * @param layer the layer, from 0
+     * @param dir   the direction: 0 forward, 1 reverse
+     * @return {@code [G*H]} floats; all zeros when the spec has no bias
+     */
     public MemorySegment biasHh(int layer, int dir) {
         return view(bHh, layer, dir);
     }
 
-    /** A copy of {@code W_ih} as an array. */
+    /**
+     * A copy of {@code W_ih} as an array.
+     *
+     * @param layer the layer, from 0
+     * @param dir   the direction: 0 forward, 1 reverse
+     * @return {@code [G*H x in_l]} floats, row-major
+     */
     public float[] weightIhArray(int layer, int dir) {
         return wIh[index(layer, dir)].clone();
     }
 
-    /** A copy of {@code W_hh} as an array. */
+    /**
+     * A copy of {@code W_hh} as an array.
+     *
+     * @param layer the layer, from 0
+     * @param dir   the direction: 0 forward, 1 reverse
+     * @return {@code [G*H x H]} floats, row-major
+     */
     public float[] weightHhArray(int layer, int dir) {
         return wHh[index(layer, dir)].clone();
     }
 
-    /** A copy of {@code b_ih} as an array (zeros when the spec has no bias). */
+    /**
+     * A copy of {@code b_ih} as an array.
+     *
+     * @param layer the layer, from 0
+     * @param dir   the direction: 0 forward, 1 reverse
+     * @return {@code [G*H]} floats; zeros when the spec has no bias
+     */
     public float[] biasIhArray(int layer, int dir) {
         return bIh[index(layer, dir)].clone();
     }
 
-    /** A copy of {@code b_hh} as an array (zeros when the spec has no bias). */
+    /**
+     * A copy of {@code b_hh} as an array.
+     *
+     * @param layer the layer, from 0
+     * @param dir   the direction: 0 forward, 1 reverse
+     * @return {@code [G*H]} floats; zeros when the spec has no bias
+     */
     public float[] biasHhArray(int layer, int dir) {
         return bHh[index(layer, dir)].clone();
     }
 
-    /** Every tensor under its PyTorch name, in {@code state_dict()} order (copies). */
+    /**
+     * Every tensor under its PyTorch name, in {@code state_dict()} order.
+     *
+     * @return copies of the tensors, by name
+     */
     public Map<String, float[]> toPyTorch() {
         Map<String, float[]> m = new LinkedHashMap<>();
         for (int l = 0; l < spec.layers(); l++) {
@@ -139,7 +206,14 @@ public final class RnnWeights {
         return m;
     }
 
-    /** PyTorch's name of a tensor: {@code weight_ih_l1_reverse} for kind "weight_ih", layer 1, direction 1. */
+    /**
+     * PyTorch's name of a tensor: {@code weight_ih_l1_reverse} for kind "weight_ih", layer 1, direction 1.
+     *
+     * @param kind  {@code weight_ih}, {@code weight_hh}, {@code bias_ih} or {@code bias_hh}
+     * @param layer the layer, from 0
+     * @param dir   the direction: 0 forward, 1 reverse
+     * @return the name
+     */
     public static String name(String kind, int layer, int dir) {
         return kind + "_l" + layer + (dir == 1 ? "_reverse" : "");
     }
@@ -225,22 +299,50 @@ public final class RnnWeights {
             return putBias(bHh, "bias_hh", layer, dir, b, null);
         }
 
-        /** Same as {@link #weightIh(int, int, float[])}, from a segment of floats (copied). */
+        /**
+         * Same as {@link #weightIh(int, int, float[])}, from a segment of floats (copied).
+         *
+         * @param layer the layer, from 0
+         * @param dir   the direction: 0 forward, 1 reverse
+         * @param w     the weights, row-major
+         * @return this builder
+         */
         public Builder weightIh(int layer, int dir, MemorySegment w) {
             return weightIh(layer, dir, floats("weight_ih", w));
         }
 
-        /** Same as {@link #weightHh(int, int, float[])}, from a segment of floats (copied). */
+        /**
+         * Same as {@link #weightHh(int, int, float[])}, from a segment of floats (copied).
+         *
+         * @param layer the layer, from 0
+         * @param dir   the direction: 0 forward, 1 reverse
+         * @param w     the weights, row-major
+         * @return this builder
+         */
         public Builder weightHh(int layer, int dir, MemorySegment w) {
             return weightHh(layer, dir, floats("weight_hh", w));
         }
 
-        /** Same as {@link #biasIh(int, int, float[])}, from a segment of floats (copied). */
+        /**
+         * Same as {@link #biasIh(int, int, float[])}, from a segment of floats (copied).
+         *
+         * @param layer the layer, from 0
+         * @param dir   the direction: 0 forward, 1 reverse
+         * @param b     the bias
+         * @return this builder
+         */
         public Builder biasIh(int layer, int dir, MemorySegment b) {
             return biasIh(layer, dir, floats("bias_ih", b));
         }
 
-        /** Same as {@link #biasHh(int, int, float[])}, from a segment of floats (copied). */
+        /**
+         * Same as {@link #biasHh(int, int, float[])}, from a segment of floats (copied).
+         *
+         * @param layer the layer, from 0
+         * @param dir   the direction: 0 forward, 1 reverse
+         * @param b     the bias
+         * @return this builder
+         */
         public Builder biasHh(int layer, int dir, MemorySegment b) {
             return biasHh(layer, dir, floats("bias_hh", b));
         }
@@ -338,7 +440,12 @@ public final class RnnWeights {
             return this;
         }
 
-        /** Checks that every tensor is present and builds the immutable weights. */
+        /**
+         * Checks that every tensor is present and builds the immutable weights.
+         *
+         * @return the weights
+         * @throws IllegalArgumentException naming the first tensor missing
+         */
         public RnnWeights build() {
             int gh = spec.gates() * spec.hiddenSize();
             for (int l = 0; l < spec.layers(); l++) {

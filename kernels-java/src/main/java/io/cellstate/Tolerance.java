@@ -31,7 +31,12 @@ public final class Tolerance {
     private Tolerance() {
     }
 
-    /** Terms per gate pre-activation, worst layer. */
+    /**
+     * Terms per gate pre-activation, worst layer.
+     *
+     * @param spec the network
+     * @return n of the formula above
+     */
     public static int accumulationLength(RnnSpec spec) {
         int n = 0;
         for (int l = 0; l < spec.layers(); l++) {
@@ -40,7 +45,13 @@ public final class Tolerance {
         return n;
     }
 
-    /** The tolerance for a forward pass of {@code steps} steps. */
+    /**
+     * The tolerance for a forward pass of {@code steps} steps.
+     *
+     * @param spec  the network
+     * @param steps T
+     * @return the largest absolute difference two correct float32 kernels may show
+     */
     public static double lstm(RnnSpec spec, int steps) {
         return C * U * Math.sqrt((double) accumulationLength(spec) * steps * spec.layers());
     }
@@ -48,6 +59,11 @@ public final class Tolerance {
     /**
      * Largest |a - b| over two tensors of the same size; NaN where exactly one of a pair is NaN
      * (a NaN must propagate, not be hidden), while a pair of NaNs agrees.
+     *
+     * @param a one tensor
+     * @param b another of the same size
+     * @return the largest difference, or NaN
+     * @throws IllegalArgumentException if the sizes differ
      */
     public static double maxAbsDifference(Tensor a, Tensor b) {
         if (a.size() != b.size()) {

@@ -26,6 +26,8 @@ public interface WorkerGroup extends AutoCloseable {
     /**
      * The process-wide group: one thread per available processor
      * ({@link Runtime#availableProcessors()}), the calling threads counted. Never closed.
+     *
+     * @return the common group
      */
     static WorkerGroup common() {
         return Workers.common();

@@ -32,6 +32,10 @@ public final class CudnnBackend implements Backend {
      * This backend with other cuDNN options for the plans made through the generic
      * {@link #plan(RnnSpec, RnnWeights, PlanOptions)}: for code that only knows {@link Backend}
      * (a framework choosing backends by name, the conformance suite).
+     *
+     * @param cudnnOptions the algorithm, precision and graphs of its plans
+     * @return the backend with those options
+     * @throws IllegalArgumentException for null options
      */
     public CudnnBackend withOptions(CudnnOptions cudnnOptions) {
         if (cudnnOptions == null) {
@@ -40,7 +44,11 @@ public final class CudnnBackend implements Backend {
         return new CudnnBackend(cudnnOptions);
     }
 
-    /** The cuDNN options of the plans {@link #plan(RnnSpec, RnnWeights, PlanOptions)} makes. */
+    /**
+     * The cuDNN options of the plans {@link #plan(RnnSpec, RnnWeights, PlanOptions)} makes.
+     *
+     * @return the options
+     */
     public CudnnOptions options() {
         return options;
     }
@@ -127,7 +135,18 @@ public final class CudnnBackend implements Backend {
         return plan(spec, weights, options, this.options);
     }
 
-    /** A plan with cuDNN's own options: the algorithm and the math precision. */
+    /**
+     * A plan with cuDNN's own options: the algorithm and the math precision.
+     *
+     * @param spec         the network
+     * @param weights      its parameters
+     * @param options      the plan's options (threads and the worker group do not apply)
+     * @param cudnnOptions the algorithm, precision and graphs
+     * @return the plan, open until closed
+     * @throws IllegalArgumentException      for a bad argument
+     * @throws UnsupportedOperationException for a feature this backend lacks
+     * @throws IllegalStateException         if the backend is unavailable here
+     */
     public CudnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options, CudnnOptions cudnnOptions) {
         AbstractRnnPlan.checkPlan(name(), spec, weights, options);
         if (cudnnOptions == null) {

@@ -20,11 +20,21 @@ import io.cellstate.Tolerance;
  */
 public record CudnnOptions(Algorithm algorithm, Precision precision, boolean graphs) {
 
-    /** With CUDA graphs ({@link #graphs()}). */
+    /**
+     * With CUDA graphs ({@link #graphs()}).
+     *
+     * @param algorithm the recurrence algorithm, or AUTO
+     * @param precision the math and data precision
+     */
     public CudnnOptions(Algorithm algorithm, Precision precision) {
         this(algorithm, precision, true);
     }
 
+    /**
+     * Checks the components.
+     *
+     * @throws IllegalArgumentException for a null algorithm or precision
+     */
     public CudnnOptions {
         if (algorithm == null) {
             throw new IllegalArgumentException("algorithm: expected one of " + java.util.Arrays.toString(Algorithm.values())
@@ -44,6 +54,8 @@ public record CudnnOptions(Algorithm algorithm, Precision precision, boolean gra
      * plan keeps one weight copy per algorithm it tried, and two processes may choose differently
      * (results then differ within float32 rounding, not bit for bit). Ask for {@link Algorithm#STANDARD},
      * PyTorch's choice for float32, where that matters.
+     *
+     * @return the defaults
      */
     public static CudnnOptions defaults() {
         return new CudnnOptions(Algorithm.AUTO, Precision.FLOAT32, true);
@@ -78,6 +90,10 @@ public record CudnnOptions(Algorithm algorithm, Precision precision, boolean gra
      * </ul>
      * The same rule as the CPU tolerance, scaled by the unit roundoff: a bound, loose for the
      * reduced precisions; the GPU tests print the errors they measure beside it.
+     *
+     * @param spec  the network
+     * @param steps T
+     * @return the largest absolute difference promised
      */
     public double tolerance(RnnSpec spec, int steps) {
         double t = Tolerance.lstm(spec, steps);
@@ -94,14 +110,32 @@ public record CudnnOptions(Algorithm algorithm, Precision precision, boolean gra
         return precision != Precision.FLOAT32 || Tolerance.lstm(spec, steps) >= PERSISTENT_ERROR_ALLOWANCE;
     }
 
+    /**
+     * These options with another algorithm.
+     *
+     * @param algorithm the recurrence algorithm, or AUTO
+     * @return the new options
+     */
     public CudnnOptions withAlgorithm(Algorithm algorithm) {
         return new CudnnOptions(algorithm, precision, graphs);
     }
 
+    /**
+     * These options with another precision.
+     *
+     * @param precision the math and data precision
+     * @return the new options
+     */
     public CudnnOptions withPrecision(Precision precision) {
         return new CudnnOptions(algorithm, precision, graphs);
     }
 
+    /**
+     * These options with CUDA graphs on or off.
+     *
+     * @param graphs whether repeated calls replay a captured graph
+     * @return the new options
+     */
     public CudnnOptions withGraphs(boolean graphs) {
         return new CudnnOptions(algorithm, precision, graphs);
     }

@@ -246,7 +246,11 @@ public final class CudnnPlan extends AbstractRnnPlan {
         releaseWith(held);
     }
 
-    /** The options this plan was made with. */
+    /**
+     * The options this plan was made with.
+     *
+     * @return the cuDNN options
+     */
     public CudnnOptions cudnnOptions() {
         return cudnnOptions;
     }
@@ -255,6 +259,10 @@ public final class CudnnPlan extends AbstractRnnPlan {
      * The algorithm {@link Algorithm#AUTO} chose for the last call with this (batch, T), or the fixed
      * one; null if AUTO has not run it yet. (AUTO chooses per batch, T, layout and whether the
      * lengths vary.)
+     *
+     * @param batch B
+     * @param steps T
+     * @return the algorithm, or null
      */
     public Algorithm algorithmFor(int batch, int steps) {
         enter();
@@ -537,9 +545,13 @@ public final class CudnnPlan extends AbstractRnnPlan {
      * with it: synchronize first. Arguments are checked before anything is queued; a failure cuDNN
      * reports later, on the GPU, surfaces at the next synchronising call.
      *
+     * @param x       the input sequence, in {@code layout}
+     * @param layout  the layout of {@code x} and {@code y}
      * @param lengths null when every sequence has length T
      * @param h0      null for zeros
      * @param c0      null for zeros
+     * @param y       the output sequence
+     * @param hN      the final hidden state
      * @param cN      null when not wanted
      * @throws UnsupportedOperationException for a REVERSE spec (the host path supports it)
      */
@@ -831,7 +843,9 @@ public final class CudnnPlan extends AbstractRnnPlan {
 
     /**
      * Why this plan calls cuDNN directly instead of replaying CUDA graphs for some algorithm (cuDNN's
-     * or CUDA's refusal to capture, per algorithm), or null where nothing was refused.
+     * or CUDA's refusal to capture, per algorithm).
+     *
+     * @return the refusals, or null where nothing was refused
      */
     public String graphFailure() {
         enter();

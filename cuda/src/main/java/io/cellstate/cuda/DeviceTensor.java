@@ -24,6 +24,8 @@ public final class DeviceTensor implements AutoCloseable {
     private final int[] shape;
     private final long size;
     private final Native.DeviceBuffer buffer;
+    /** Frees the buffer: by close(), or by the cleaner for a tensor dropped unclosed. */
+    private final io.cellstate.internal.Cleanup.Handle cleanup;
     private boolean closed;
     /** Where the last plan that queued work on this tensor has got to; null before any (see Native.Fence). */
     private volatile Native.Fence lastUse;
@@ -32,11 +34,14 @@ public final class DeviceTensor implements AutoCloseable {
         this.shape = shape;
         this.size = size;
         this.buffer = new Native.DeviceBuffer("device tensor " + Arrays.toString(shape), size * Float.BYTES);
+        this.cleanup = io.cellstate.internal.Cleanup.register(this, buffer, "device tensor");
     }
 
     /**
      * A new device tensor of {@code shape} (contents undefined until written).
      *
+     * @param shape the dimensions, each at least 1
+     * @return the tensor; close it to free the device memory
      * @throws IllegalStateException if the cuDNN backend is unavailable here (the message says why)
      */
     public static DeviceTensor allocate(int... shape) {
@@ -55,7 +60,12 @@ public final class DeviceTensor implements AutoCloseable {
         return new DeviceTensor(shape.clone(), n);
     }
 
-    /** A new device tensor with the shape and contents of {@code host}. */
+    /**
+     * A new device tensor with the shape and contents of {@code host}.
+     *
+     * @param host the tensor to copy
+     * @return the tensor; close it to free the device memory
+     */
     public static DeviceTensor of(Tensor host) {
         DeviceTensor d = allocate(host.shape());
         try {
@@ -66,23 +76,49 @@ public final class DeviceTensor implements AutoCloseable {
         }
     }
 
+    /**
+     * The dimensions.
+     *
+     * @return a copy of the shape
+     */
     public int[] shape() {
         return shape.clone();
     }
 
+    /**
+     * The number of dimensions.
+     *
+     * @return the rank
+     */
     public int rank() {
         return shape.length;
     }
 
+    /**
+     * One dimension.
+     *
+     * @param i which, from 0
+     * @return its size
+     */
     public int dim(int i) {
         return shape[i];
     }
 
+    /**
+     * Number of elements.
+     *
+     * @return the product of the dimensions
+     */
     public long size() {
         return size;
     }
 
-    /** Copies {@code src} (same element count) from the host. */
+    /**
+     * Copies {@code src} from the host.
+     *
+     * @param src a tensor of the same element count
+     * @return this tensor
+     */
     public DeviceTensor copyFrom(Tensor src) {
         ensureOpen("this");
         checkSize("src", src);
@@ -101,7 +137,12 @@ public final class DeviceTensor implements AutoCloseable {
         return this;
     }
 
-    /** Copies this tensor into {@code dst} (same element count) on the host. */
+    /**
+     * Copies this tensor into {@code dst} on the host.
+     *
+     * @param dst a tensor of the same element count
+     * @return {@code dst}
+     */
     public Tensor copyTo(Tensor dst) {
         ensureOpen("this");
         checkSize("dst", dst);
@@ -120,7 +161,11 @@ public final class DeviceTensor implements AutoCloseable {
         return dst;
     }
 
-    /** A new heap tensor with a copy of this tensor's contents. */
+    /**
+     * A new heap tensor with a copy of this tensor's contents.
+     *
+     * @return the copy
+     */
     public Tensor toHost() {
         return copyTo(Tensor.zeros(shape));
     }
@@ -132,6 +177,10 @@ public final class DeviceTensor implements AutoCloseable {
         if (t.size() != size) {
             throw new IllegalArgumentException(name + ": expected " + size + " elements (shape " + Arrays.toString(shape)
                     + "), got " + t.size() + " (shape " + Arrays.toString(t.shape()) + ")");
+        }
+        if (!t.segment().scope().isAlive()) {
+            throw new IllegalArgumentException(name + ": expected a tensor over live memory, got one whose memory was"
+                    + " freed (its Arena is closed)");
         }
     }
 
@@ -163,7 +212,7 @@ public final class DeviceTensor implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            buffer.close();
+            cleanup.close();
         }
     }
 

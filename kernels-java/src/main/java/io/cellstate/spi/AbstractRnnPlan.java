@@ -45,6 +45,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         }
     }
 
+    /** The network this plan runs. */
     protected final RnnSpec spec;
     private final String backend;
     private final long serial = SERIALS.incrementAndGet();
@@ -54,6 +55,14 @@ public abstract class AbstractRnnPlan implements RnnPlan {
     private volatile boolean closed;
     private Cleanup.Handle resources;
 
+    /**
+     * Checks the arguments as {@link #checkPlan(String, RnnSpec, RnnWeights, PlanOptions)} does.
+     *
+     * @param backend the backend's name, for messages
+     * @param spec    the network
+     * @param weights its parameters
+     * @param options the plan's options
+     */
     protected AbstractRnnPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options) {
         checkPlan(backend, spec, weights, options);
         this.backend = backend;
@@ -63,6 +72,13 @@ public abstract class AbstractRnnPlan implements RnnPlan {
     /**
      * The checks every {@code Backend.plan} makes: non-null arguments, weights of this spec, and
      * the features no backend has yet.
+     *
+     * @param backend the backend's name, for messages
+     * @param spec    the network
+     * @param weights its parameters
+     * @param options the plan's options
+     * @throws IllegalArgumentException      for a null argument or weights of another spec
+     * @throws UnsupportedOperationException for a feature no backend has yet
      */
     public static void checkPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options) {
         if (spec == null) {
@@ -91,6 +107,14 @@ public abstract class AbstractRnnPlan implements RnnPlan {
      * {@link #checkPlan(String, RnnSpec, RnnWeights, PlanOptions)}, then: a backend that is
      * unavailable here throws {@link IllegalStateException} with its reason. The start of every
      * {@code Backend.plan}.
+     *
+     * @param backend the backend making the plan
+     * @param spec    the network
+     * @param weights its parameters
+     * @param options the plan's options
+     * @throws IllegalArgumentException      for a null argument or weights of another spec
+     * @throws UnsupportedOperationException for a feature no backend has yet
+     * @throws IllegalStateException         if the backend is unavailable here
      */
     public static void checkPlan(io.cellstate.Backend backend, RnnSpec spec, RnnWeights weights, PlanOptions options) {
         checkPlan(backend.name(), spec, weights, options);
@@ -100,7 +124,12 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         }
     }
 
-    /** {@code Backend.unsupported} of a backend that runs LSTMs only: empty, or the cell it lacks. */
+    /**
+     * {@code Backend.unsupported} of a backend that runs LSTMs only.
+     *
+     * @param spec the network
+     * @return empty, or the cell it lacks
+     */
     public static String lstmOnly(RnnSpec spec) {
         return spec.cell() == CellKind.LSTM ? "" : "cell " + spec.cell() + " is not supported yet (LSTM only)";
     }
@@ -256,7 +285,13 @@ public abstract class AbstractRnnPlan implements RnnPlan {
 
     /**
      * Checks per-sequence lengths (null: every sequence has length T): one per batch entry, each in
-     * [1, T]. {@code name} is the argument's name in the message.
+     * [1, T].
+     *
+     * @param name    the argument's name in the message
+     * @param lengths the lengths, or null
+     * @param batch   B
+     * @param steps   T
+     * @throws IllegalArgumentException naming the first bad length
      */
     protected static void checkLengths(String name, int[] lengths, int batch, int steps) {
         if (lengths == null) {
@@ -330,6 +365,9 @@ public abstract class AbstractRnnPlan implements RnnPlan {
      * owner: {@link #close()} closes {@code held}, and if the plan becomes unreachable unclosed, a
      * cleaner does. {@code held} must not refer to the plan. Called once, at the end of a
      * subclass's constructor; everything it holds must be released by its {@code close()}.
+     *
+     * @param held what the plan holds outside the Java heap
+     * @throws IllegalStateException on a second call
      */
     protected final void releaseWith(AutoCloseable held) {
         if (resources != null) {
@@ -338,10 +376,20 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         resources = Cleanup.register(this, held, backend + " plan");
     }
 
-    /** The forward pass proper, on validated arguments. */
+    /**
+     * The forward pass proper, on validated arguments.
+     *
+     * @param call the call, every shape checked against the spec
+     */
     protected abstract void run(ForwardCall call);
 
-    /** One streaming step on validated arguments (FORWARD only; state {@code [layers, B, H]}). */
+    /**
+     * One streaming step on validated arguments (FORWARD only).
+     *
+     * @param x     {@code [B, inputSize]}
+     * @param state {@code [layers, B, H]} each, updated in place
+     * @param y     receives the last layer's new h, {@code [B, H]}
+     */
     protected abstract void runStep(Tensor x, RnnState state, Tensor y);
 
     /**

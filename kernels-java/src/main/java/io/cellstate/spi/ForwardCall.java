@@ -21,7 +21,12 @@ import io.cellstate.Tensor;
 public record ForwardCall(Tensor x, Layout layout, int steps, int batch, int[] lengths,
                           Tensor h0, Tensor c0, Tensor y, Tensor hN, Tensor cN) {
 
-    /** Length of sequence {@code b}. */
+    /**
+     * Length of sequence {@code b}.
+     *
+     * @param b the sequence, from 0
+     * @return its length, T when no lengths were given
+     */
     public int length(int b) {
         return lengths == null ? steps : lengths[b];
     }

@@ -24,6 +24,10 @@ import org.bytedeco.openblas.global.openblas_full;
  */
 public final class BlasBackend implements Backend {
 
+    /** The backend, as {@link java.util.ServiceLoader} makes it. */
+    public BlasBackend() {
+    }
+
     /** Loaded once per JVM (holder idiom); the reason it could not be, if it could not. */
     private static final class Probe {
         static final Availability AVAILABILITY = probe();
@@ -82,7 +86,11 @@ public final class BlasBackend implements Backend {
         }
     }
 
-    /** The OpenBLAS core in use ({@code openblas_get_corename}), or the reason OpenBLAS is unavailable. */
+    /**
+     * The OpenBLAS core in use.
+     *
+     * @return {@code openblas_get_corename}, or the reason OpenBLAS is unavailable
+     */
     public static String core() {
         return Probe.AVAILABILITY.available() ? Probe.CORE : Probe.AVAILABILITY.reason();
     }
