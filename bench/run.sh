@@ -11,8 +11,9 @@
 #                    per call at 256x1024.
 #   --dry-run        print the commands instead of running them
 #
-# Both run LstmForwardBenchmark (one call = T steps; T = 100, 50 at 256x1024 to bound the time) and
-# StepBenchmark (one call = one streaming step at B = 1, H = 512). JMH writes one JSON file per
+# Both run LstmForwardBenchmark (one call = T steps; T = 100, 50 at 256x1024 to bound the time),
+# StepBenchmark (one call = one streaming step at B = 1, H = 512) and ConcurrentPlansBenchmark (four
+# threads at once, a plan each: the common worker group against a pool per plan, and oneDNN). JMH writes one JSON file per
 # invocation (bench/results/*.tmp); when all are done they are merged into
 # bench/results/<UTC yyyymmddThhmmssZ>-<profile>.json, which is kept (and committed), and
 # io.cellstate.bench.Report renders docs/benchmarks.md, docs/benchmarks.svg and the README's block
@@ -67,6 +68,7 @@ case $profile in
       "LstmForwardBenchmark -p backend=scalar -p shape=1x256,1x512 -p steps=100 -p threads=1"
       "StepBenchmark -p backend=vector,blas,onednn -p shape=1x512 -p threads=1,2"
       "StepBenchmark -p backend=scalar -p shape=1x512 -p threads=1"
+      "ConcurrentPlansBenchmark -p shape=16x256 -p steps=50 -p threads=0,1"
     )
     ;;
   full)
@@ -75,6 +77,7 @@ case $profile in
       "LstmForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
       "LstmForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T50 -p steps=50 -p threads=1,2"
       "StepBenchmark -p backend=vector,blas,scalar,onednn -p shape=1x512 -p threads=1,2"
+      "ConcurrentPlansBenchmark -p shape=16x256,64x512 -p steps=50 -p threads=0,1"
     )
     ;;
 esac

@@ -47,6 +47,14 @@ public record BenchResult(String source, String benchmark, String backend, int b
         return benchmark.toLowerCase(Locale.ROOT).contains("step");
     }
 
+    /**
+     * Whether several threads call at once, each its own plan (the score is one thread's time per
+     * call): {@code ConcurrentPlansBenchmark}.
+     */
+    public boolean isConcurrent() {
+        return benchmark.toLowerCase(Locale.ROOT).contains("concurrent");
+    }
+
     /** Time steps per call: 1 for a step benchmark, else {@code steps} (1 when absent). */
     public int stepsPerCall() {
         return isStep() || steps <= 0 ? 1 : steps;

@@ -62,6 +62,12 @@ final class MarkdownReport {
             md.append("## ").append(t.shortName()).append("\n\n");
             md.append(t.isStep()
                     ? "One call is one time step of a streaming plan (`RnnPlan.step`): T = 1 in GFLOP/s.\n\n"
+                    : t.isConcurrent()
+                    ? "Four threads call at once, each with a plan (or oneDNN instance) of its own over the same weights:"
+                            + " the time and GFLOP/s of one call as one thread sees it (the four together do four"
+                            + " times the work). `vector` borrows helpers from the common worker group, bounded by the"
+                            + " cores; `vector-private` gives each plan a group of its own as large as the machine (each"
+                            + " plan's own pool, as before worker groups); threads = the most a call may use.\n\n"
                     : "One call runs a batch of B sequences of T steps through one LSTM layer, I = H.\n\n");
             md.append(table(t)).append('\n');
         }
@@ -81,7 +87,7 @@ final class MarkdownReport {
         md.append("LSTM forward, one layer, I = H, float32; ").append(in.date()).append(", ")
                 .append(m.cpu()).append(", ").append(m.cores()).append(" logical processors, ")
                 .append(String.join(", ", distinct(in.runs().stream().map(JmhRun::vm).toList()))).append(".\n\n");
-        List<ResultTable> forward = in.tables().stream().filter(t -> !t.isStep()).toList();
+        List<ResultTable> forward = in.tables().stream().filter(t -> !t.isStep() && !t.isConcurrent()).toList();
         for (ResultTable t : forward) {
             if (forward.size() > 1) {
                 md.append("**").append(t.shortName()).append("**\n\n");

@@ -59,6 +59,11 @@ public record ResultTable(String benchmark, List<String> backends, List<Row> row
         return rows.getFirst().cells().values().iterator().next().result().isStep();
     }
 
+    /** Whether threads call at once, each with a plan of its own (see {@link BenchResult#isConcurrent()}). */
+    public boolean isConcurrent() {
+        return rows.getFirst().cells().values().iterator().next().result().isConcurrent();
+    }
+
     /** Whether the benchmark has a steps param (a T column is worth showing). */
     public boolean hasSteps() {
         return !isStep() && rows.stream().anyMatch(r -> r.config().steps() > 0);

@@ -113,6 +113,8 @@ final class SvgChart {
 
         String what = t.isStep()
                 ? "one call = one time step of a streaming plan"
+                : t.isConcurrent()
+                ? "4 threads at once, a plan each: one thread's call"
                 : "one call = T steps over B sequences"
                         + (commonSteps > 0 ? ", T = " + commonSteps + " unless marked" : "");
         svg.append(String.format(Locale.ROOT, "  <text x=\"%.1f\" y=\"%.1f\" font-size=\"13\">"

@@ -161,6 +161,31 @@ class ReportTest {
         assertEquals(text, Files.readString(readme), "rendering twice changes nothing");
     }
 
+    /**
+     * The concurrency benchmark gets a table of its own in docs/benchmarks.md, described as one thread's
+     * call among four, and stays out of the README's forward tables.
+     */
+    @Test
+    void theConcurrentPlansTableIsDescribedAndKeptOutOfTheReadme() throws Exception {
+        String concurrent = "io.cellstate.bench.ConcurrentPlansBenchmark.forward";
+        Path json = write("20261202T120000Z-quick.json", array(
+                result(FORWARD, "vector", "1x512", 100, 1, 7.24, 1.40, "ms/op"),
+                result(FORWARD, "onednn", "1x512", 100, 1, 3.62, 0.10, "ms/op"),
+                result(concurrent, "vector", "16x256", 50, 0, 12.0, 0.5, "ms/op"),
+                result(concurrent, "vector-private", "16x256", 50, 0, 18.0, 0.5, "ms/op"),
+                result(concurrent, "onednn", "16x256", 50, 0, 13.0, 0.5, "ms/op")));
+        Path out = dir.resolve("docs");
+        Path readme = write("README.md", "# T\n\n" + MarkdownReport.START + "\nold\n" + MarkdownReport.END + "\n");
+        assertEquals(0, run(json.toString(), "--out", out.toString(), "--readme", readme.toString()));
+        String md = Files.readString(out.resolve("benchmarks.md"));
+        assertTrue(md.contains("## ConcurrentPlansBenchmark.forward\n\nFour threads call at once"), md);
+        // 16x256, T = 50: 2 * 50 * 16 * 4 * 256 * 512 = 838.9 MFLOP; 12 ms -> 69.9 GFLOP/s; oneDNN's 13 ms / 12 = 1.08
+        assertTrue(md.contains("| 16\u00d7256 | 50 | all | 12.0 \u00b1 0.5 | 69.9 | 1.08\u00d7 | 18.0 \u00b1 0.5 | 46.6 |"), md);
+        String text = Files.readString(readme);
+        assertTrue(text.contains("| 1\u00d7512 | 100 | 1 | 7.24"), text);
+        assertFalse(text.contains("16\u00d7256"), "the concurrency table stays in docs/benchmarks.md:\n" + text);
+    }
+
     /** docs/benchmarks.md's GPU section comes from another machine: rendering the CPU report keeps it. */
     @Test
     void theGpuSectionSurvivesARender() throws Exception {
