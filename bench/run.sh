@@ -68,7 +68,7 @@ case $profile in
       "LstmForwardBenchmark -p backend=scalar -p shape=1x256,1x512 -p steps=100 -p threads=1"
       "StepBenchmark -p backend=vector,blas,onednn -p shape=1x512 -p threads=1,2"
       "StepBenchmark -p backend=scalar -p shape=1x512 -p threads=1"
-      "ConcurrentPlansBenchmark -p shape=16x256 -p steps=50 -p threads=0,1"
+      "ConcurrentPlansBenchmark -p shape=1x256,16x256 -p steps=50 -p threads=0,1"
     )
     ;;
   full)
@@ -77,7 +77,7 @@ case $profile in
       "LstmForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
       "LstmForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T50 -p steps=50 -p threads=1,2"
       "StepBenchmark -p backend=vector,blas,scalar,onednn -p shape=1x512 -p threads=1,2"
-      "ConcurrentPlansBenchmark -p shape=16x256,64x512 -p steps=50 -p threads=0,1"
+      "ConcurrentPlansBenchmark -p shape=1x256,16x256,64x512 -p steps=50 -p threads=0,1"
     )
     ;;
 esac

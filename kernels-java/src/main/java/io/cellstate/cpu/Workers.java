@@ -132,13 +132,18 @@ public final class Workers implements WorkerGroup {
             }
         }
 
-        /** Starts the helper threads on the first call that wants one. */
-        void startHelpers() {
-            if (started == helpers.length) {
+        /**
+         * Starts helper threads until {@code count} exist: as many as the most threads that ever ran
+         * the group's work at once, less one caller, so a large machine whose calls want few threads
+         * does not start a thread per core.
+         */
+        void startHelpers(int count) {
+            int wanted = Math.min(count, helpers.length);
+            if (started >= wanted) {
                 return;
             }
             synchronized (this) {
-                for (int i = started; i < helpers.length && !stopped; i++) {
+                for (int i = started; i < wanted && !stopped; i++) {
                     Helper h = helpers[i];
                     h.thread = Thread.ofPlatform().daemon().name(prefix + (i + 1)).unstarted(h);
                     h.thread.start();
@@ -260,7 +265,8 @@ public final class Workers implements WorkerGroup {
             int got = 0;
             try {
                 if (borrow > 0) {
-                    core.startHelpers();
+                    // every thread counted in busy beyond this caller may be a helper
+                    core.startHelpers(core.busy.get() - 1);
                     for (Helper h : core.helpers) {
                         if (got == borrow) {
                             break;

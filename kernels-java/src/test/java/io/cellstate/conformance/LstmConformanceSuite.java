@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
-import io.cellstate.Availability;
 import io.cellstate.Backend;
 import io.cellstate.Direction;
 import io.cellstate.Layout;
@@ -84,18 +83,9 @@ public abstract class LstmConformanceSuite {
 
     @BeforeEach
     void requireBackend() {
-        Availability a = backend().availability();
-        if (!a.available()) {
-            String why = "backend '" + backend().name() + "' is unavailable: " + a.reason();
-            if (required()) {
-                fail(why + " (and this run requires it)");
-            }
-            if (!skipReported) {
-                skipReported = true;
-                System.out.println("SKIPPED " + getClass().getSimpleName() + " (every test): " + why);
-            }
-            Assumptions.abort(why);
-        }
+        boolean say = !skipReported && !backend().availability().available();
+        skipReported |= say;
+        BackendUnderTest.require(backend(), required(), getClass().getSimpleName(), say);
     }
 
     @AfterAll

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.cellstate.Availability;
 import io.cellstate.Backend;
 import io.cellstate.Direction;
 import io.cellstate.Layout;
@@ -28,7 +27,6 @@ import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -45,6 +43,7 @@ public abstract class PlanContractSuite {
     private static final long SEED = Long.getLong("cellstate.seed", 20261202L);
     /** How long a concurrency test may try to provoke what it looks for. */
     private static final long PATIENCE_NANOS = 20_000_000_000L;
+    private boolean skipReported;
 
     /** The backend under test. */
     protected abstract Backend backend();
@@ -74,15 +73,9 @@ public abstract class PlanContractSuite {
 
     @BeforeEach
     void requireBackend() {
-        Availability a = backend().availability();
-        if (!a.available()) {
-            String why = "backend '" + backend().name() + "' is unavailable: " + a.reason();
-            if (required()) {
-                fail(why + " (and this run requires it)");
-            }
-            System.out.println("SKIPPED " + getClass().getSimpleName() + ": " + why);
-            Assumptions.abort(why);
-        }
+        boolean say = !skipReported && !backend().availability().available();
+        skipReported |= say;
+        BackendUnderTest.require(backend(), required(), getClass().getSimpleName(), say);
     }
 
     private static RnnSpec spec() {

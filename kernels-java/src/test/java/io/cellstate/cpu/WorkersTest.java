@@ -171,6 +171,22 @@ class WorkersTest {
         assertEquals(0, liveHelpers(group), "helpers of " + prefix + " still running after close()");
     }
 
+    /** A large group whose calls want few threads starts only the helpers they use. */
+    @Test
+    void helpersStartOnlyAsNeeded() {
+        try (Workers group = new Workers(8, false)) {
+            Workers.Team team = group.team();
+            int[] seen = new int[1];
+            team.run(3, w -> seen[0] = team.participants());
+            assertEquals(3, seen[0]);
+            assertEquals(2, group.startedHelpers(), "a call of 3 threads needs 2 helpers, not 7");
+            team.run(3, w -> { });
+            assertEquals(2, group.startedHelpers(), "the same helpers serve the next call");
+            team.run(8, w -> { });
+            assertEquals(7, group.startedHelpers());
+        }
+    }
+
     /** A group dropped without close(): its cleaner stops the helpers once the group is unreachable. */
     @Test
     void anUnreachableGroupStopsItsHelpers() throws Exception {
