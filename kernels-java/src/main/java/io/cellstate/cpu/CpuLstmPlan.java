@@ -6,6 +6,7 @@ import io.cellstate.RnnSpec;
 import io.cellstate.RnnState;
 import io.cellstate.RnnWeights;
 import io.cellstate.Tensor;
+import io.cellstate.WorkerGroup;
 import io.cellstate.spi.AbstractRnnPlan;
 import io.cellstate.spi.ForwardCall;
 import java.lang.foreign.MemorySegment;
@@ -24,7 +25,7 @@ import java.util.function.IntConsumer;
  * </ol>
  * Threads split the hidden units (see {@link LstmKernel}); the only synchronisation is one barrier
  * per time step. The threads are the caller and the helpers its {@link io.cellstate.WorkerGroup}
- * can lend for the call ({@link Workers.Team}): how many varies with what else runs, which changes
+ * can lend for the call ({@link io.cellstate.WorkerGroup.Team}): how many varies with what else runs, which changes
  * no result, since a kernel computes each unit the same way whoever runs it. Workspace is kept
  * between calls and grows only when a call is larger than any before, so a steady stream of calls
  * allocates nothing.
@@ -38,7 +39,7 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
 
     private final LstmKernel kernel;
     private final int maxThreads;
-    private final Workers.Team team;
+    private final WorkerGroup.Team team;
     private final IntConsumer body = this::body;
 
     // workspace, grown on demand
@@ -67,7 +68,7 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
         super(backend, spec, weights, options);
         this.kernel = kernel;
         try {
-            Workers group = Workers.of(options.workers());
+            WorkerGroup group = options.workers() != null ? options.workers() : WorkerGroup.common();
             if (group.isClosed()) {
                 throw new IllegalArgumentException("options.workers: expected an open worker group, got " + group
                         + ", closed");

@@ -1,11 +1,10 @@
-package io.cellstate.cpu;
+package io.cellstate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.cellstate.WorkerGroup;
 import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
@@ -13,7 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
 
-class WorkersTest {
+class WorkerGroupTest {
 
     /** Each round, every participant must see all writes of the previous round: the barrier orders them. */
     @Test
@@ -22,8 +21,8 @@ class WorkersTest {
         int rounds = 300;
         int[] slots = new int[n];
         AtomicIntegerArray violations = new AtomicIntegerArray(n);
-        try (Workers group = new Workers(n, false)) {
-            Workers.Team team = group.team();
+        try (WorkerGroup group = WorkerGroup.create(n)) {
+            WorkerGroup.Team team = group.team();
             for (int call = 0; call < 5; call++) {
                 Arrays.fill(slots, 0);
                 team.run(n, w -> {
@@ -50,8 +49,8 @@ class WorkersTest {
     /** A failing helper fails the call, and the others are released from the barrier instead of hanging. */
     @Test
     void failureIsRethrownAndReleasesTheOthers() {
-        try (Workers group = new Workers(2, false)) {
-            Workers.Team team = group.team();
+        try (WorkerGroup group = WorkerGroup.create(2)) {
+            WorkerGroup.Team team = group.team();
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> team.run(2, w -> {
                 if (w == 1) {
                     throw new IllegalStateException("boom in participant 1");
@@ -70,8 +69,8 @@ class WorkersTest {
 
     @Test
     void aCallGetsNoMoreThanItAsksNorMoreThanTheGroupHas() {
-        try (Workers group = new Workers(3, false)) {
-            Workers.Team team = group.team();
+        try (WorkerGroup group = WorkerGroup.create(3)) {
+            WorkerGroup.Team team = group.team();
             int[] ran = new int[3];
             team.run(2, w -> {
                 ran[w]++;
@@ -84,7 +83,7 @@ class WorkersTest {
             team.run(10, w -> seen.incrementAndGet());
             assertEquals(3, seen.get(), "a group of 3 runs a call on 3 threads at most");
         }
-        try (Workers one = new Workers(1, false)) {
+        try (WorkerGroup one = WorkerGroup.create(1)) {
             int[] ran = new int[1];
             one.team().run(4, w -> ran[w]++);
             assertEquals(1, ran[0]);
@@ -101,7 +100,7 @@ class WorkersTest {
     void concurrentCallsShareTheBound() throws Exception {
         int size = 3;
         int callers = 8;
-        try (Workers group = new Workers(size, false)) {
+        try (WorkerGroup group = WorkerGroup.create(size)) {
             AtomicInteger helpersRunning = new AtomicInteger();
             AtomicInteger mostHelpers = new AtomicInteger();
             AtomicInteger mostParticipants = new AtomicInteger();
@@ -113,7 +112,7 @@ class WorkersTest {
                 int me = i;
                 threads[i] = Thread.ofPlatform().start(() -> {
                     try {
-                        Workers.Team team = group.team();
+                        WorkerGroup.Team team = group.team();
                         start.await();
                         for (int call = 0; call < 200; call++) {
                             team.run(size, w -> {
@@ -154,7 +153,7 @@ class WorkersTest {
 
     @Test
     void helpersStartOnFirstUseAndStopOnClose() throws Exception {
-        Workers group = new Workers(3, false);
+        WorkerGroup group = WorkerGroup.create(3);
         assertEquals(0, group.startedHelpers(), "no thread before a call wants one");
         group.team().run(1, w -> { });
         assertEquals(0, group.startedHelpers(), "a one-thread call starts none");
@@ -174,8 +173,8 @@ class WorkersTest {
     /** A large group whose calls want few threads starts only the helpers they use. */
     @Test
     void helpersStartOnlyAsNeeded() {
-        try (Workers group = new Workers(8, false)) {
-            Workers.Team team = group.team();
+        try (WorkerGroup group = WorkerGroup.create(8)) {
+            WorkerGroup.Team team = group.team();
             int[] seen = new int[1];
             team.run(3, w -> seen[0] = team.participants());
             assertEquals(3, seen[0]);
@@ -193,7 +192,7 @@ class WorkersTest {
         long before = countHelpers();
         for (int i = 0; i < 50; i++) {
             WorkerGroup g = WorkerGroup.create(3);
-            ((Workers) g).team().run(3, w -> { });
+            g.team().run(3, w -> { });
         }
         long peak = countHelpers();
         long deadline = System.nanoTime() + 20_000_000_000L;
@@ -214,15 +213,15 @@ class WorkersTest {
         assertEquals(Runtime.getRuntime().availableProcessors(), common.size());
         common.close();
         AtomicInteger ran = new AtomicInteger();
-        ((Workers) common).team().run(common.size(), w -> ran.incrementAndGet());
+        common.team().run(common.size(), w -> ran.incrementAndGet());
         assertTrue(ran.get() >= 1, "the common group still runs after close()");
         assertThrows(IllegalArgumentException.class, () -> WorkerGroup.create(0));
     }
 
     @Test
     void parkedHelpersWakeForTheNextCall() throws Exception {
-        try (Workers group = new Workers(2, false)) {
-            Workers.Team team = group.team();
+        try (WorkerGroup group = WorkerGroup.create(2)) {
+            WorkerGroup.Team team = group.team();
             team.run(2, w -> { });
             Thread.sleep(50); // past the idle spin: the helper parks
             CountDownLatch ran = new CountDownLatch(2);
@@ -231,7 +230,7 @@ class WorkersTest {
         }
     }
 
-    private static long liveHelpers(Workers group) {
+    private static long liveHelpers(WorkerGroup group) {
         String name = group.toString();
         String prefix = name.substring("worker group ".length(), name.indexOf(" of "));
         return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith(prefix)).count();
