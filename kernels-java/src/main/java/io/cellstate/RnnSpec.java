@@ -9,14 +9,14 @@ import java.util.Objects;
  * layer has {@code hiddenSize} units per direction, and layer {@code l > 0} reads the
  * {@code directions * hiddenSize} outputs of layer {@code l - 1}.
  *
- * @param cell       the cell kind
+ * @param cell       the cell, with its options
  * @param inputSize  features per time step into layer 0, at least 1
  * @param hiddenSize hidden units per layer and direction, at least 1
  * @param layers     stacked layers, at least 1
  * @param direction  forward, reverse or bidirectional
  * @param bias       whether the cell has the two bias vectors {@code b_ih} and {@code b_hh}
  */
-public record RnnSpec(CellKind cell, int inputSize, int hiddenSize, int layers, Direction direction, boolean bias) {
+public record RnnSpec(Cell cell, int inputSize, int hiddenSize, int layers, Direction direction, boolean bias) {
 
     /**
      * Validates every component.
@@ -50,6 +50,28 @@ public record RnnSpec(CellKind cell, int inputSize, int hiddenSize, int layers, 
     }
 
     /**
+     * A GRU (PyTorch's, linear before reset) with one layer, forward, with bias.
+     *
+     * @param inputSize  features per time step
+     * @param hiddenSize hidden units
+     * @return the spec
+     */
+    public static RnnSpec gru(int inputSize, int hiddenSize) {
+        return builder().cell(Cell.gru()).inputSize(inputSize).hiddenSize(hiddenSize).build();
+    }
+
+    /**
+     * An Elman RNN with tanh, one layer, forward, with bias.
+     *
+     * @param inputSize  features per time step
+     * @param hiddenSize hidden units
+     * @return the spec
+     */
+    public static RnnSpec rnn(int inputSize, int hiddenSize) {
+        return builder().cell(Cell.rnnTanh()).inputSize(inputSize).hiddenSize(hiddenSize).build();
+    }
+
+    /**
      * A builder with PyTorch's defaults: LSTM, one layer, forward, bias on.
      *
      * @return a new builder
@@ -70,7 +92,7 @@ public record RnnSpec(CellKind cell, int inputSize, int hiddenSize, int layers, 
     /**
      * Gates G of the cell.
      *
-     * @return 4 for the LSTM
+     * @return 4 for the LSTM, 3 for the GRU, 1 for the RNN
      */
     public int gates() {
         return cell.gates();
@@ -128,7 +150,7 @@ public record RnnSpec(CellKind cell, int inputSize, int hiddenSize, int layers, 
 
     /** Builder with PyTorch's defaults: LSTM, one layer, forward, bias on. */
     public static final class Builder {
-        private CellKind cell = CellKind.LSTM;
+        private Cell cell = Cell.lstm();
         private int inputSize;
         private int hiddenSize;
         private int layers = 1;
@@ -141,10 +163,10 @@ public record RnnSpec(CellKind cell, int inputSize, int hiddenSize, int layers, 
         /**
          * The cell.
          *
-         * @param cell the cell kind (default LSTM)
+         * @param cell the cell with its options (default {@link Cell#lstm()})
          * @return this builder
          */
-        public Builder cell(CellKind cell) {
+        public Builder cell(Cell cell) {
             this.cell = cell;
             return this;
         }

@@ -32,8 +32,30 @@ class ApiTest {
     }
 
     @Test
+    void cellsAreValuesWithTheirOptions() {
+        assertEquals(Cell.gru(), new Cell.Gru(true));
+        assertTrue(!Cell.gru().equals(Cell.gruOriginal()));
+        for (String name : new String[] {"lstm", "gru", "gru-original", "rnn-tanh", "rnn-relu"}) {
+            Cell c = Cell.named(name);
+            assertEquals(name, c.name());
+            assertEquals(name, c.toString());
+            assertEquals(c, Cell.named(name.toUpperCase(java.util.Locale.ROOT)));
+        }
+        assertEquals(4, Cell.lstm().gates());
+        assertEquals(3, Cell.gruOriginal().gates());
+        assertEquals(1, Cell.rnnRelu().gates());
+        assertTrue(Cell.lstm().hasCellState() && !Cell.gru().hasCellState() && !Cell.rnnTanh().hasCellState());
+        rejects("cell", () -> Cell.named("lstmp"));
+        rejects("nonlinearity", () -> new Cell.Rnn(null));
+        RnnSpec g = RnnSpec.builder().cell(Cell.gruOriginal()).inputSize(3).hiddenSize(4).build();
+        assertEquals(3, g.gates());
+        assertEquals(Cell.gru(), RnnSpec.gru(3, 4).cell());
+        assertEquals(Cell.rnnTanh(), RnnSpec.rnn(3, 4).cell());
+    }
+
+    @Test
     void otherCellsAreDeclaredButNotSupportedYet() {
-        for (CellKind k : new CellKind[] {CellKind.GRU, CellKind.RNN_TANH, CellKind.RNN_RELU}) {
+        for (Cell k : new Cell[] {Cell.gru(), Cell.gruOriginal(), Cell.rnnTanh(), Cell.rnnRelu()}) {
             RnnSpec s = RnnSpec.builder().cell(k).inputSize(3).hiddenSize(4).build();
             for (Backend b : Backends.all()) {
                 assertTrue(b.unsupported(s).contains("not supported yet"), b.name() + ": " + b.unsupported(s));

@@ -27,7 +27,7 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_tnc;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_unidirectional_left2right;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_unidirectional_right2left;
 
-import io.cellstate.CellKind;
+import io.cellstate.Cell;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.Tensor;
@@ -160,7 +160,7 @@ public final class OneDnnLstm implements AutoCloseable {
             throw new IllegalArgumentException("weights: expected weights of " + spec + ", got "
                     + (weights == null ? "null" : "weights of " + weights.spec()));
         }
-        if (spec.cell() != CellKind.LSTM) {
+        if (!(spec.cell() instanceof Cell.Lstm)) {
             throw new UnsupportedOperationException("cell: OneDnnLstm runs LSTM only, got " + spec.cell());
         }
         positive("steps", steps);

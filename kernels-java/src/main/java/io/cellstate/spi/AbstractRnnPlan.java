@@ -1,6 +1,6 @@
 package io.cellstate.spi;
 
-import io.cellstate.CellKind;
+import io.cellstate.Cell;
 import io.cellstate.Direction;
 import io.cellstate.ForwardMode;
 import io.cellstate.PlanOptions;
@@ -93,7 +93,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         if (!weights.spec().equals(spec)) {
             throw new IllegalArgumentException("weights: expected weights of " + spec + ", got weights of " + weights.spec());
         }
-        if (spec.cell() != CellKind.LSTM) {
+        if (!(spec.cell() instanceof Cell.Lstm)) {
             throw new UnsupportedOperationException("cell " + spec.cell() + " is not supported yet by backend '"
                     + backend + "' (LSTM only)");
         }
@@ -131,7 +131,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
      * @return empty, or the cell it lacks
      */
     public static String lstmOnly(RnnSpec spec) {
-        return spec.cell() == CellKind.LSTM ? "" : "cell " + spec.cell() + " is not supported yet (LSTM only)";
+        return spec.cell() instanceof Cell.Lstm ? "" : "cell " + spec.cell() + " is not supported yet (LSTM only)";
     }
 
     @Override
