@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  * threads and plans.
  *
  * <p>Per layer {@code l} and direction {@code d} (0 forward, 1 reverse), with G gates in the
- * cell's order (LSTM {@code i, f, g, o}), H hidden units and {@code in_l} input features
+ * cell's order (LSTM {@code i, f, g, o}, GRU {@code r, z, n}, RNN one), H hidden units and {@code in_l} input features
  * ({@link RnnSpec#layerInputSize}), row-major:
  * <pre>
  *   W_ih  [G*H x in_l]   PyTorch weight_ih_l{l}[_reverse]   rows g*H .. g*H+H-1 belong to gate g
@@ -23,26 +23,119 @@ import java.util.regex.Pattern;
  *   b_ih  [G*H]          PyTorch bias_ih_l{l}[_reverse]     (absent, i.e. zero, when bias is off)
  *   b_hh  [G*H]          PyTorch bias_hh_l{l}[_reverse]
  * </pre>
- * Exactly the shapes and order of PyTorch's {@code state_dict()}, so its tensors load as they are.
+ * Exactly the shapes and order of PyTorch's {@code state_dict()}, so its tensors load as they are;
+ * {@link Param} names the kinds, and every kind is reached through {@link #tensor} and
+ * {@link Builder#put(Param, int, int, float[])}.
  * A framework with one bias vector sets {@code b_hh} to zero. Foreign gate orders (ONNX
  * {@code i, o, f, c}, Keras {@code i, f, c, o}) must be permuted by the importer.
  */
 public final class RnnWeights {
-    /** PyTorch's names of an {@code nn.LSTM}'s tensors. */
-    private static final Pattern NAME = Pattern.compile("(weight_ih|weight_hh|bias_ih|bias_hh)_l(\\d+)(_reverse)?");
+    /** PyTorch's names of a recurrent module's tensors. */
+    private static final Pattern NAME = Pattern.compile("(" + Param.NAMES + ")_l(\\d+)(_reverse)?");
 
     private final RnnSpec spec;
-    private final float[][] wIh;
-    private final float[][] wHh;
-    private final float[][] bIh;
-    private final float[][] bHh;
+    /** Every tensor of the spec, keyed by PyTorch name; absent biases are zeros here. */
+    private final Map<String, float[]> tensors;
 
-    private RnnWeights(RnnSpec spec, float[][] wIh, float[][] wHh, float[][] bIh, float[][] bHh) {
+    private RnnWeights(RnnSpec spec, Map<String, float[]> tensors) {
         this.spec = spec;
-        this.wIh = wIh;
-        this.wHh = wHh;
-        this.bIh = bIh;
-        this.bHh = bHh;
+        this.tensors = tensors;
+    }
+
+    /**
+     * The kinds of parameter a layer and direction has, each with PyTorch's name and a shape the
+     * spec derives. A cell's further tensors (the LSTM's projection and peepholes) are further kinds.
+     */
+    public enum Param {
+        /** {@code W_ih} [G*H x in_l]. */
+        WEIGHT_IH("weight_ih"),
+        /** {@code W_hh} [G*H x H]. */
+        WEIGHT_HH("weight_hh"),
+        /** {@code b_ih} [G*H], only where the spec has bias. */
+        BIAS_IH("bias_ih"),
+        /** {@code b_hh} [G*H], only where the spec has bias. */
+        BIAS_HH("bias_hh");
+
+        /** The names, as a regular expression alternative. */
+        static final String NAMES = String.join("|", java.util.Arrays.stream(values()).map(Param::pytorchName).toList());
+
+        private final String pytorchName;
+
+        Param(String pytorchName) {
+            this.pytorchName = pytorchName;
+        }
+
+        /**
+         * PyTorch's name of this kind, without layer and direction.
+         *
+         * @return {@code weight_ih}, {@code weight_hh}, {@code bias_ih} or {@code bias_hh}
+         */
+        public String pytorchName() {
+            return pytorchName;
+        }
+
+        /**
+         * PyTorch's name of the tensor of this kind for one layer and direction.
+         *
+         * @param layer the layer, from 0
+         * @param dir   the direction: 0 forward, 1 reverse
+         * @return e.g. {@code weight_ih_l1_reverse}
+         */
+        public String name(int layer, int dir) {
+            return pytorchName + "_l" + layer + (dir == 1 ? "_reverse" : "");
+        }
+
+        /**
+         * Whether a network of {@code spec} has this kind of parameter.
+         *
+         * @param spec the network
+         * @return false for a bias of a spec without bias
+         */
+        public boolean in(RnnSpec spec) {
+            return !isBias() || spec.bias();
+        }
+
+        /**
+         * Whether this is a bias vector.
+         *
+         * @return true for the biases
+         */
+        public boolean isBias() {
+            return this == BIAS_IH || this == BIAS_HH;
+        }
+
+        /**
+         * The shape of this kind's tensor in layer {@code layer} of {@code spec}.
+         *
+         * @param spec  the network
+         * @param layer the layer, from 0
+         * @return {@code [rows, cols]} for a matrix, {@code [n]} for a vector
+         */
+        public int[] shape(RnnSpec spec, int layer) {
+            int rows = spec.gates() * spec.hiddenSize();
+            return switch (this) {
+                case WEIGHT_IH -> new int[] {rows, spec.layerInputSize(layer)};
+                case WEIGHT_HH -> new int[] {rows, spec.hiddenSize()};
+                case BIAS_IH, BIAS_HH -> new int[] {rows};
+            };
+        }
+
+        static Param of(String pytorchName) {
+            for (Param p : values()) {
+                if (p.pytorchName.equals(pytorchName)) {
+                    return p;
+                }
+            }
+            throw new IllegalArgumentException("param: expected one of " + NAMES + ", got " + pytorchName);
+        }
+
+        static long size(int[] shape) {
+            long n = 1;
+            for (int d : shape) {
+                n *= d;
+            }
+            return n;
+        }
     }
 
     /**
@@ -60,11 +153,10 @@ public final class RnnWeights {
         Builder b = builder(spec);
         for (int l = 0; l < spec.layers(); l++) {
             for (int d = 0; d < spec.directions(); d++) {
-                b.weightIh(l, d, uniform(rng, spec.gates() * spec.hiddenSize() * spec.layerInputSize(l), k));
-                b.weightHh(l, d, uniform(rng, spec.gates() * spec.hiddenSize() * spec.hiddenSize(), k));
-                if (spec.bias()) {
-                    b.biasIh(l, d, uniform(rng, spec.gates() * spec.hiddenSize(), k));
-                    b.biasHh(l, d, uniform(rng, spec.gates() * spec.hiddenSize(), k));
+                for (Param p : Param.values()) {
+                    if (p.in(spec)) {
+                        b.put(p, l, d, uniform(rng, (int) Param.size(p.shape(spec, l)), k));
+                    }
                 }
             }
         }
@@ -99,91 +191,78 @@ public final class RnnWeights {
     }
 
     /**
-     * A read-only view (no copy) of {@code W_ih} of layer {@code layer}, direction {@code dir}.
+     * A read-only view (no copy) of one tensor.
+     *
+     * @param param the kind of parameter
+     * @param layer the layer, from 0
+     * @param dir   the direction: 0 forward, 1 reverse
+     * @return its floats, row-major, of {@link Param#shape}; zeros for a bias of a spec without bias
+     */
+    public MemorySegment tensor(Param param, int layer, int dir) {
+        return MemorySegment.ofArray(get(param, layer, dir)).asReadOnly();
+    }
+
+    /**
+     * A copy of one tensor as an array.
+     *
+     * @param param the kind of parameter
+     * @param layer the layer, from 0
+     * @param dir   the direction: 0 forward, 1 reverse
+     * @return its floats, row-major, of {@link Param#shape}; zeros for a bias of a spec without bias
+     */
+    public float[] array(Param param, int layer, int dir) {
+        return get(param, layer, dir).clone();
+    }
+
+    private float[] get(Param param, int layer, int dir) {
+        Objects.requireNonNull(param, "param");
+        Objects.checkIndex(layer, spec.layers());
+        Objects.checkIndex(dir, spec.directions());
+        return tensors.get(param.name(layer, dir));
+    }
+
+    /**
+     * {@link #tensor} of {@code W_ih}.
      *
      * @param layer the layer, from 0
      * @param dir   the direction: 0 forward, 1 reverse
      * @return {@code [G*H x in_l]} floats, row-major
      */
     public MemorySegment weightIh(int layer, int dir) {
-        return view(wIh, layer, dir);
+        return tensor(Param.WEIGHT_IH, layer, dir);
     }
 
     /**
-     * A read-only view (no copy) of {@code W_hh}.
+     * {@link #tensor} of {@code W_hh}.
      *
      * @param layer the layer, from 0
      * @param dir   the direction: 0 forward, 1 reverse
      * @return {@code [G*H x H]} floats, row-major
      */
     public MemorySegment weightHh(int layer, int dir) {
-        return view(wHh, layer, dir);
+        return tensor(Param.WEIGHT_HH, layer, dir);
     }
 
     /**
-     * A read-only view of {@code b_ih}.
+     * {@link #tensor} of {@code b_ih}.
      *
      * @param layer the layer, from 0
      * @param dir   the direction: 0 forward, 1 reverse
-     * @return {@code [G*H]} floats; all zeros when the spec has no bias
+     * @return {@code [G*H]} floats; zeros when the spec has no bias
      */
     public MemorySegment biasIh(int layer, int dir) {
-        return view(bIh, layer, dir);
+        return tensor(Param.BIAS_IH, layer, dir);
     }
 
     /**
-     * A read-only view of {@code b_hh}.
+     * {@link #tensor} of {@code b_hh}.
      *
      * @param layer the layer, from 0
      * @param dir   the direction: 0 forward, 1 reverse
-     * @return {@code [G*H]} floats; all zeros when the spec has no bias
+     * @return {@code [G*H]} floats; zeros when the spec has no bias
      */
     public MemorySegment biasHh(int layer, int dir) {
-        return view(bHh, layer, dir);
-    }
-
-    /**
-     * A copy of {@code W_ih} as an array.
-     *
-     * @param layer the layer, from 0
-     * @param dir   the direction: 0 forward, 1 reverse
-     * @return {@code [G*H x in_l]} floats, row-major
-     */
-    public float[] weightIhArray(int layer, int dir) {
-        return wIh[index(layer, dir)].clone();
-    }
-
-    /**
-     * A copy of {@code W_hh} as an array.
-     *
-     * @param layer the layer, from 0
-     * @param dir   the direction: 0 forward, 1 reverse
-     * @return {@code [G*H x H]} floats, row-major
-     */
-    public float[] weightHhArray(int layer, int dir) {
-        return wHh[index(layer, dir)].clone();
-    }
-
-    /**
-     * A copy of {@code b_ih} as an array.
-     *
-     * @param layer the layer, from 0
-     * @param dir   the direction: 0 forward, 1 reverse
-     * @return {@code [G*H]} floats; zeros when the spec has no bias
-     */
-    public float[] biasIhArray(int layer, int dir) {
-        return bIh[index(layer, dir)].clone();
-    }
-
-    /**
-     * A copy of {@code b_hh} as an array.
-     *
-     * @param layer the layer, from 0
-     * @param dir   the direction: 0 forward, 1 reverse
-     * @return {@code [G*H]} floats; zeros when the spec has no bias
-     */
-    public float[] biasHhArray(int layer, int dir) {
-        return bHh[index(layer, dir)].clone();
+        return tensor(Param.BIAS_HH, layer, dir);
     }
 
     /**
@@ -195,54 +274,59 @@ public final class RnnWeights {
         Map<String, float[]> m = new LinkedHashMap<>();
         for (int l = 0; l < spec.layers(); l++) {
             for (int d = 0; d < spec.directions(); d++) {
-                m.put(name("weight_ih", l, d), weightIhArray(l, d));
-                m.put(name("weight_hh", l, d), weightHhArray(l, d));
-                if (spec.bias()) {
-                    m.put(name("bias_ih", l, d), biasIhArray(l, d));
-                    m.put(name("bias_hh", l, d), biasHhArray(l, d));
+                for (Param p : Param.values()) {
+                    if (p.in(spec)) {
+                        m.put(p.name(l, d), array(p, l, d));
+                    }
                 }
             }
         }
         return m;
     }
 
-    /**
-     * PyTorch's name of a tensor: {@code weight_ih_l1_reverse} for kind "weight_ih", layer 1, direction 1.
-     *
-     * @param kind  {@code weight_ih}, {@code weight_hh}, {@code bias_ih} or {@code bias_hh}
-     * @param layer the layer, from 0
-     * @param dir   the direction: 0 forward, 1 reverse
-     * @return the name
-     */
-    public static String name(String kind, int layer, int dir) {
-        return kind + "_l" + layer + (dir == 1 ? "_reverse" : "");
-    }
-
-    private MemorySegment view(float[][] t, int layer, int dir) {
-        return MemorySegment.ofArray(t[index(layer, dir)]).asReadOnly();
-    }
-
-    private int index(int layer, int dir) {
-        Objects.checkIndex(layer, spec.layers());
-        Objects.checkIndex(dir, spec.directions());
-        return layer * spec.directions() + dir;
-    }
-
     /** Collects the tensors of every layer and direction, each checked against its shape. */
     public static final class Builder {
         private final RnnSpec spec;
-        private final float[][] wIh;
-        private final float[][] wHh;
-        private final float[][] bIh;
-        private final float[][] bHh;
+        private final Map<String, float[]> tensors = new LinkedHashMap<>();
 
         private Builder(RnnSpec spec) {
             this.spec = Objects.requireNonNull(spec, "spec");
-            int n = spec.stateCount();
-            wIh = new float[n][];
-            wHh = new float[n][];
-            bIh = new float[n][];
-            bHh = new float[n][];
+        }
+
+        /**
+         * Sets one tensor (copied).
+         *
+         * @param param the kind of parameter
+         * @param layer the layer, from 0
+         * @param dir   the direction: 0 forward, 1 reverse
+         * @param data  its floats, row-major, of {@link Param#shape}
+         * @return this builder
+         * @throws IllegalArgumentException for a bad layer, direction or size, a bias of a spec without
+         *                                  bias, or a tensor set before
+         */
+        public Builder put(Param param, int layer, int dir, float[] data) {
+            Objects.requireNonNull(param, "param");
+            if (layer < 0 || layer >= spec.layers()) {
+                throw new IllegalArgumentException("layer: expected 0 <= layer < " + spec.layers() + ", got " + layer);
+            }
+            if (dir < 0 || dir >= spec.directions()) {
+                throw new IllegalArgumentException(param.pytorchName() + " direction: expected 0 <= dir < "
+                        + spec.directions() + " (" + spec.direction() + "), got " + dir);
+            }
+            return set(param, layer, dir, data, param.name(layer, dir));
+        }
+
+        /**
+         * Same as {@link #put(Param, int, int, float[])}, from a segment of floats (copied).
+         *
+         * @param param the kind of parameter
+         * @param layer the layer, from 0
+         * @param dir   the direction: 0 forward, 1 reverse
+         * @param data  its floats, row-major
+         * @return this builder
+         */
+        public Builder put(Param param, int layer, int dir, MemorySegment data) {
+            return put(param, layer, dir, floats(param.pytorchName(), data));
         }
 
         /**
@@ -255,7 +339,7 @@ public final class RnnWeights {
          * @throws IllegalArgumentException for a bad layer, direction or size, or a tensor set before
          */
         public Builder weightIh(int layer, int dir, float[] w) {
-            return put(wIh, "weight_ih", layer, dir, w, spec.layerInputSize(checkLayer(layer)), null);
+            return put(Param.WEIGHT_IH, layer, dir, w);
         }
 
         /**
@@ -268,7 +352,7 @@ public final class RnnWeights {
          * @throws IllegalArgumentException for a bad layer, direction or size, or a tensor set before
          */
         public Builder weightHh(int layer, int dir, float[] w) {
-            return put(wHh, "weight_hh", layer, dir, w, spec.hiddenSize(), null);
+            return put(Param.WEIGHT_HH, layer, dir, w);
         }
 
         /**
@@ -282,7 +366,7 @@ public final class RnnWeights {
          *                                  tensor set before
          */
         public Builder biasIh(int layer, int dir, float[] b) {
-            return putBias(bIh, "bias_ih", layer, dir, b, null);
+            return put(Param.BIAS_IH, layer, dir, b);
         }
 
         /**
@@ -296,61 +380,13 @@ public final class RnnWeights {
          *                                  tensor set before
          */
         public Builder biasHh(int layer, int dir, float[] b) {
-            return putBias(bHh, "bias_hh", layer, dir, b, null);
-        }
-
-        /**
-         * Same as {@link #weightIh(int, int, float[])}, from a segment of floats (copied).
-         *
-         * @param layer the layer, from 0
-         * @param dir   the direction: 0 forward, 1 reverse
-         * @param w     the weights, row-major
-         * @return this builder
-         */
-        public Builder weightIh(int layer, int dir, MemorySegment w) {
-            return weightIh(layer, dir, floats("weight_ih", w));
-        }
-
-        /**
-         * Same as {@link #weightHh(int, int, float[])}, from a segment of floats (copied).
-         *
-         * @param layer the layer, from 0
-         * @param dir   the direction: 0 forward, 1 reverse
-         * @param w     the weights, row-major
-         * @return this builder
-         */
-        public Builder weightHh(int layer, int dir, MemorySegment w) {
-            return weightHh(layer, dir, floats("weight_hh", w));
-        }
-
-        /**
-         * Same as {@link #biasIh(int, int, float[])}, from a segment of floats (copied).
-         *
-         * @param layer the layer, from 0
-         * @param dir   the direction: 0 forward, 1 reverse
-         * @param b     the bias
-         * @return this builder
-         */
-        public Builder biasIh(int layer, int dir, MemorySegment b) {
-            return biasIh(layer, dir, floats("bias_ih", b));
-        }
-
-        /**
-         * Same as {@link #biasHh(int, int, float[])}, from a segment of floats (copied).
-         *
-         * @param layer the layer, from 0
-         * @param dir   the direction: 0 forward, 1 reverse
-         * @param b     the bias
-         * @return this builder
-         */
-        public Builder biasHh(int layer, int dir, MemorySegment b) {
-            return biasHh(layer, dir, floats("bias_hh", b));
+            return put(Param.BIAS_HH, layer, dir, b);
         }
 
         /**
          * Sets one tensor by its PyTorch name ({@code weight_ih_l0}, {@code bias_hh_l1_reverse}, ...).
          *
-         * @param name the tensor's name in an {@code nn.LSTM}'s own {@code state_dict()}
+         * @param name the tensor's name in an {@code nn.LSTM}'s (GRU's, RNN's) own {@code state_dict()}
          * @param data the tensor, row-major (copied)
          * @return this builder
          * @throws IllegalArgumentException for a name that is not one of the spec's tensors (a name with a
@@ -373,12 +409,12 @@ public final class RnnWeights {
                     hint = " (a state_dict key with a module prefix: load it with putAll(stateDict, \""
                             + shown.substring(0, dot + 1) + "\"))";
                 }
-                throw new IllegalArgumentException("name: expected weight_ih|weight_hh|bias_ih|bias_hh + _l<layer>"
-                        + " [+ _reverse], got '" + shown + "'" + hint);
+                throw new IllegalArgumentException("name: expected " + Param.NAMES + " + _l<layer> [+ _reverse], got '"
+                        + shown + "'" + hint);
             }
             int layer = Integer.parseInt(m.group(2));
             int dir = m.group(3) != null ? 1 : 0;
-            String kind = m.group(1);
+            Param param = Param.of(m.group(1));
             if (layer >= spec.layers()) {
                 throw new IllegalArgumentException(shown + ": expected a layer below " + spec.layers()
                         + " (the spec's layers), got layer " + layer);
@@ -387,16 +423,11 @@ public final class RnnWeights {
                 throw new IllegalArgumentException(shown + ": expected no _reverse tensor (the spec's direction is "
                         + spec.direction() + "), got one");
             }
-            return switch (kind) {
-                case "weight_ih" -> put(wIh, kind, layer, dir, data, spec.layerInputSize(layer), shown);
-                case "weight_hh" -> put(wHh, kind, layer, dir, data, spec.hiddenSize(), shown);
-                case "bias_ih" -> putBias(bIh, kind, layer, dir, data, shown);
-                default -> putBias(bHh, kind, layer, dir, data, shown);
-            };
+            return set(param, layer, dir, data, shown);
         }
 
         /**
-         * Sets every tensor of an {@code nn.LSTM}'s own {@code state_dict()}: every key must name one of
+         * Sets every tensor of an {@code nn.LSTM}'s (GRU's, RNN's) own {@code state_dict()}: every key must name one of
          * the spec's tensors.
          *
          * @param tensors the tensors by PyTorch name
@@ -447,90 +478,44 @@ public final class RnnWeights {
          * @throws IllegalArgumentException naming the first tensor missing
          */
         public RnnWeights build() {
-            int gh = spec.gates() * spec.hiddenSize();
+            Map<String, float[]> all = new LinkedHashMap<>();
             for (int l = 0; l < spec.layers(); l++) {
                 for (int d = 0; d < spec.directions(); d++) {
-                    int i = l * spec.directions() + d;
-                    require(wIh[i], "weight_ih", l, d);
-                    require(wHh[i], "weight_hh", l, d);
-                    if (spec.bias()) {
-                        require(bIh[i], "bias_ih", l, d);
-                        require(bHh[i], "bias_hh", l, d);
+                    for (Param p : Param.values()) {
+                        String name = p.name(l, d);
+                        float[] t = tensors.get(name);
+                        if (t == null && p.in(spec)) {
+                            throw new IllegalArgumentException(name + ": expected a tensor, got none (the spec has "
+                                    + spec.layers() + " layer(s), " + spec.directions() + " direction(s)"
+                                    + (spec.bias() ? ", bias" : "") + ", cell " + spec.cell() + ")");
+                        }
+                        all.put(name, t != null ? t : new float[(int) Param.size(p.shape(spec, l))]);
                     }
                 }
             }
-            float[][] zb = new float[spec.stateCount()][];
-            float[][] zh = new float[spec.stateCount()][];
-            for (int i = 0; i < zb.length; i++) {
-                zb[i] = bIh[i] != null ? bIh[i] : new float[gh];
-                zh[i] = bHh[i] != null ? bHh[i] : new float[gh];
-            }
-            return new RnnWeights(spec, wIh.clone(), wHh.clone(), zb, zh);
+            return new RnnWeights(spec, all);
         }
 
-        private void require(float[] t, String kind, int l, int d) {
-            if (t == null) {
-                throw new IllegalArgumentException(name(kind, l, d) + ": expected a tensor, got none (the spec has "
-                        + spec.layers() + " layer(s), " + spec.directions() + " direction(s)"
-                        + (spec.bias() ? ", bias" : "") + ")");
-            }
-        }
-
-        private int checkLayer(int layer) {
-            if (layer < 0 || layer >= spec.layers()) {
-                throw new IllegalArgumentException("layer: expected 0 <= layer < " + spec.layers() + ", got " + layer);
-            }
-            return layer;
-        }
-
-        private int slot(String kind, int layer, int dir) {
-            checkLayer(layer);
-            if (dir < 0 || dir >= spec.directions()) {
-                throw new IllegalArgumentException(kind + " direction: expected 0 <= dir < " + spec.directions()
-                        + " (" + spec.direction() + "), got " + dir);
-            }
-            return layer * spec.directions() + dir;
-        }
-
-        private Builder put(float[][] into, String kind, int layer, int dir, float[] w, int cols, String shown) {
-            int slot = slot(kind, layer, dir);
-            String name = shown != null ? shown : name(kind, layer, dir);
-            if (w == null) {
-                throw new IllegalArgumentException(name + ": expected a float[" + spec.gates() * spec.hiddenSize()
-                        + " x " + cols + "], got null");
-            }
-            long expected = (long) spec.gates() * spec.hiddenSize() * cols;
-            if (w.length != expected) {
-                throw new IllegalArgumentException(name + ": expected [" + spec.gates() * spec.hiddenSize() + " x " + cols
-                        + "] = " + expected + " floats, got " + w.length);
-            }
-            once(into, slot, name);
-            into[slot] = w.clone();
-            return this;
-        }
-
-        /** Refuses a tensor set before: two entries for one name are a mistake, never meant as an update. */
-        private static void once(float[][] into, int slot, String name) {
-            if (into[slot] != null) {
-                throw new IllegalArgumentException(name + ": expected each tensor once, got it a second time");
-            }
-        }
-
-        private Builder putBias(float[][] into, String kind, int layer, int dir, float[] b, String shown) {
-            String name = shown != null ? shown : name(kind, layer, dir);
-            if (!spec.bias()) {
+        private Builder set(Param param, int layer, int dir, float[] data, String name) {
+            if (param.isBias() && !spec.bias()) {
                 throw new IllegalArgumentException(name + ": expected no bias (the spec has bias=false), got a tensor");
             }
-            int slot = slot(kind, layer, dir);
-            int expected = spec.gates() * spec.hiddenSize();
-            if (b == null) {
-                throw new IllegalArgumentException(name + ": expected a float[" + expected + "], got null");
+            int[] shape = param.shape(spec, layer);
+            long expected = Param.size(shape);
+            String described = shape.length == 2 ? "[" + shape[0] + " x " + shape[1] + "] = " + expected + " floats"
+                    : "[" + shape[0] + "] floats";
+            if (data == null) {
+                throw new IllegalArgumentException(name + ": expected a float" + described.replaceFirst(" = .*| floats", "")
+                        + ", got null");
             }
-            if (b.length != expected) {
-                throw new IllegalArgumentException(name + ": expected [" + expected + "] floats, got " + b.length);
+            if (data.length != expected) {
+                throw new IllegalArgumentException(name + ": expected " + described + ", got " + data.length);
             }
-            once(into, slot, name);
-            into[slot] = b.clone();
+            // a name given twice is a mistake, never meant as an update
+            if (tensors.containsKey(param.name(layer, dir))) {
+                throw new IllegalArgumentException(name + ": expected each tensor once, got it a second time");
+            }
+            tensors.put(param.name(layer, dir), data.clone());
             return this;
         }
 

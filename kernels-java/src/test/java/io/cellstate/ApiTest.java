@@ -92,9 +92,9 @@ class ApiTest {
             }
         }
         assertTrue(max > 0.9 * bound, "the whole range is used");
-        assertArrayEquals(w.weightHhArray(1, 1), RnnWeights.random(s, 7).weightHhArray(1, 1), "seeded");
+        assertArrayEquals(w.array(RnnWeights.Param.WEIGHT_HH, 1, 1), RnnWeights.random(s, 7).array(RnnWeights.Param.WEIGHT_HH, 1, 1), "seeded");
         RnnWeights again = RnnWeights.builder(s).putAll(dict).build();
-        assertArrayEquals(w.biasHhArray(1, 0), again.biasHhArray(1, 0), "round trip through PyTorch names");
+        assertArrayEquals(w.array(RnnWeights.Param.BIAS_HH, 1, 0), again.array(RnnWeights.Param.BIAS_HH, 1, 0), "round trip through PyTorch names");
     }
 
     @Test
@@ -113,7 +113,7 @@ class ApiTest {
         RnnSpec noBias = RnnSpec.builder().inputSize(3).hiddenSize(2).bias(false).build();
         rejects("bias_hh_l0", () -> RnnWeights.builder(noBias).biasHh(0, 0, new float[8]));
         RnnWeights w = RnnWeights.builder(noBias).weightIh(0, 0, new float[24]).weightHh(0, 0, new float[16]).build();
-        assertArrayEquals(new float[8], w.biasIhArray(0, 0), "no bias reads as zeros");
+        assertArrayEquals(new float[8], w.array(RnnWeights.Param.BIAS_IH, 0, 0), "no bias reads as zeros");
     }
 
     /**

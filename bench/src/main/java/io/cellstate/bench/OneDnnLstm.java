@@ -415,7 +415,7 @@ public final class OneDnnLstm implements AutoCloseable {
         MemorySegment out = into.allocate(layers * spec.directions() * block * Float.BYTES, 64);
         for (int l = 0; l < layers; l++) {
             for (int d = 0; d < spec.directions(); d++) {
-                float[] m = recurrent ? w.weightHhArray(first + l, d) : w.weightIhArray(first + l, d);
+                float[] m = recurrent ? w.array(RnnWeights.Param.WEIGHT_HH, first + l, d) : w.array(RnnWeights.Param.WEIGHT_IH, first + l, d);
                 long base = ((long) l * spec.directions() + d) * block;
                 for (int r = 0; r < rows; r++) {
                     for (int c = 0; c < cols; c++) {
@@ -433,8 +433,8 @@ public final class OneDnnLstm implements AutoCloseable {
         MemorySegment out = into.allocate((long) layers * spec.directions() * rows * Float.BYTES, 64);
         for (int l = 0; l < layers; l++) {
             for (int d = 0; d < spec.directions(); d++) {
-                float[] bi = w.biasIhArray(first + l, d);
-                float[] bh = w.biasHhArray(first + l, d);
+                float[] bi = w.array(RnnWeights.Param.BIAS_IH, first + l, d);
+                float[] bh = w.array(RnnWeights.Param.BIAS_HH, first + l, d);
                 long base = ((long) l * spec.directions() + d) * rows;
                 for (int r = 0; r < rows; r++) {
                     out.setAtIndex(ValueLayout.JAVA_FLOAT, base + r, bi[r] + bh[r]);

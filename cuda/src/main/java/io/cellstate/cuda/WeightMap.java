@@ -13,11 +13,11 @@ import java.util.List;
  * the upload, testable without a GPU.
  *
  * <p>cuDNN addresses its weights by (pseudo-layer, linLayerID). Pseudo-layer {@code l * D + d}
- * is layer {@code l}, direction {@code d} (forward first). For an LSTM, linLayerID 0 to 3 are the
- * matrices applied to the layer's input, for the gates i, f, g (cuDNN's "new memory"), o; 4 to 7
- * are the recurrent ones in the same gate order (cuDNN's {@code cudnnGetRNNWeightParams}). With
- * {@code CUDNN_RNN_DOUBLE_BIAS} the bias of linLayerID k is {@code b_ih}'s gate k for k &lt; 4 and
- * {@code b_hh}'s gate k - 4 otherwise. Our gate k of {@code W_ih} is rows {@code k*H .. k*H+H-1},
+ * is layer {@code l}, direction {@code d} (forward first). For a cell of G gates, linLayerID 0 to G-1
+ * are the matrices applied to the layer's input, G to 2G-1 the recurrent ones, in cuDNN's gate order,
+ * which is ours (cuDNN's {@code cudnnGetRNNWeightParams}): LSTM i, f, g ("new memory"), o; GRU r, z,
+ * n ("reset", "update", "new"); the RNN's one gate. With {@code CUDNN_RNN_DOUBLE_BIAS} the bias of
+ * linLayerID k is {@code b_ih}'s gate k for k &lt; G and {@code b_hh}'s gate k - G otherwise. Our gate k of {@code W_ih} is rows {@code k*H .. k*H+H-1},
  * a row-major {@code [H x in]} block, which is the row-major matrix cuDNN reports; the offsets are
  * always those cuDNN returns, never computed.
  */
@@ -25,21 +25,13 @@ final class WeightMap {
     private WeightMap() {
     }
 
-    /** Which canonical tensor a piece comes from. */
-    enum Source {
-        W_IH, W_HH, B_IH, B_HH;
-
-        boolean isBias() {
-            return this == B_IH || this == B_HH;
-        }
-    }
-
     /**
      * One matrix or bias vector: gate {@code gate} of {@code source} of layer {@code layer},
      * direction {@code dir}, which cuDNN calls (pseudoLayer, linLayerId); {@code rows x cols}
      * floats ({@code cols == 1} for a bias), starting at float {@code sourceOffset} of the source.
      */
-    record Piece(int layer, int dir, int pseudoLayer, int linLayerId, Source source, int gate, int rows, int cols) {
+    record Piece(int layer, int dir, int pseudoLayer, int linLayerId, RnnWeights.Param source, int gate, char gateName,
+                 int rows, int cols) {
         long floats() {
             return (long) rows * cols;
         }
@@ -50,24 +42,22 @@ final class WeightMap {
 
         /** The piece's floats from the canonical weights. */
         MemorySegment from(RnnWeights w) {
-            MemorySegment whole = switch (source) {
-                case W_IH -> w.weightIh(layer, dir);
-                case W_HH -> w.weightHh(layer, dir);
-                case B_IH -> w.biasIh(layer, dir);
-                case B_HH -> w.biasHh(layer, dir);
-            };
-            return whole.asSlice(sourceOffset() * Float.BYTES, floats() * Float.BYTES);
+            return w.tensor(source, layer, dir).asSlice(sourceOffset() * Float.BYTES, floats() * Float.BYTES);
         }
 
         String describe() {
-            return RnnWeights.name(switch (source) {
-                case W_IH -> "weight_ih";
-                case W_HH -> "weight_hh";
-                case B_IH -> "bias_ih";
-                case B_HH -> "bias_hh";
-            }, layer, dir) + " gate " + "ifgo".charAt(gate) + " (pseudoLayer " + pseudoLayer + ", linLayerID "
+            return source.name(layer, dir) + " gate " + gateName + " (pseudoLayer " + pseudoLayer + ", linLayerID "
                     + linLayerId + (source.isBias() ? ", bias" : ", matrix") + ")";
         }
+    }
+
+    /** The gates' letters in order: {@code ifgo}, {@code rzn}, or {@code h} for the RNN's one. */
+    private static String gateNames(RnnSpec spec) {
+        return switch (spec.cell()) {
+            case io.cellstate.Cell.Lstm l -> "ifgo";
+            case io.cellstate.Cell.Gru g -> "rzn";
+            case io.cellstate.Cell.Rnn r -> "h";
+        };
     }
 
     /** Every matrix (and, with bias, every bias vector) of {@code spec}, each exactly once. */
@@ -81,10 +71,12 @@ final class WeightMap {
                 for (int id = 0; id < 2 * spec.gates(); id++) {
                     boolean input = id < spec.gates();
                     int gate = id % spec.gates();
-                    out.add(new Piece(l, d, pseudo, id, input ? Source.W_IH : Source.W_HH, gate, h,
-                            input ? spec.layerInputSize(l) : h));
+                    char name = gateNames(spec).charAt(gate);
+                    out.add(new Piece(l, d, pseudo, id, input ? RnnWeights.Param.WEIGHT_IH : RnnWeights.Param.WEIGHT_HH,
+                            gate, name, h, input ? spec.layerInputSize(l) : h));
                     if (spec.bias()) {
-                        out.add(new Piece(l, d, pseudo, id, input ? Source.B_IH : Source.B_HH, gate, h, 1));
+                        out.add(new Piece(l, d, pseudo, id, input ? RnnWeights.Param.BIAS_IH : RnnWeights.Param.BIAS_HH,
+                                gate, name, h, 1));
                     }
                 }
             }

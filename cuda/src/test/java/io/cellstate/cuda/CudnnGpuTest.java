@@ -251,8 +251,8 @@ class CudnnGpuTest {
     /** Layer {@code l} of {@code w} as the weights of the one-layer {@code spec}. */
     private static RnnWeights layerOf(RnnWeights w, int l, RnnSpec spec) {
         RnnWeights.Builder b = RnnWeights.builder(spec);
-        b.weightIh(0, 0, w.weightIhArray(l, 0)).weightHh(0, 0, w.weightHhArray(l, 0));
-        b.biasIh(0, 0, w.biasIhArray(l, 0)).biasHh(0, 0, w.biasHhArray(l, 0));
+        b.weightIh(0, 0, w.array(RnnWeights.Param.WEIGHT_IH, l, 0)).weightHh(0, 0, w.array(RnnWeights.Param.WEIGHT_HH, l, 0));
+        b.biasIh(0, 0, w.array(RnnWeights.Param.BIAS_IH, l, 0)).biasHh(0, 0, w.array(RnnWeights.Param.BIAS_HH, l, 0));
         return b.build();
     }
 

@@ -10,7 +10,6 @@ import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.cuda.WeightMap.Location;
 import io.cellstate.cuda.WeightMap.Piece;
-import io.cellstate.cuda.WeightMap.Source;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -52,7 +51,7 @@ class WeightMapTest {
                 assertEquals(p.layer() * spec.directions() + p.dir(), p.pseudoLayer(), p.describe());
                 assertTrue(p.linLayerId() >= 0 && p.linLayerId() < 8, p.describe());
                 // cuDNN: 0-3 act on the layer's input, 4-7 on the recurrent input; gate order i, f, g, o in each
-                boolean input = p.source() == Source.W_IH || p.source() == Source.B_IH;
+                boolean input = p.source() == RnnWeights.Param.WEIGHT_IH || p.source() == RnnWeights.Param.BIAS_IH;
                 assertEquals(input, p.linLayerId() < 4, p.describe());
                 assertEquals(p.linLayerId() % 4, p.gate(), p.describe());
                 assertEquals(spec.hiddenSize(), p.rows(), p.describe());
@@ -101,12 +100,7 @@ class WeightMapTest {
                 WeightMap.fill(spec, w, image, where::get);
                 for (Map.Entry<Piece, Location> e : where.entrySet()) {
                     Piece p = e.getKey();
-                    float[] whole = switch (p.source()) {
-                        case W_IH -> w.weightIhArray(p.layer(), p.dir());
-                        case W_HH -> w.weightHhArray(p.layer(), p.dir());
-                        case B_IH -> w.biasIhArray(p.layer(), p.dir());
-                        case B_HH -> w.biasHhArray(p.layer(), p.dir());
-                    };
+                    float[] whole = w.array(p.source(), p.layer(), p.dir());
                     float[] expected = java.util.Arrays.copyOfRange(whole, (int) p.sourceOffset(),
                             (int) (p.sourceOffset() + p.floats()));
                     assertArrayEquals(expected, WeightMap.read(image, e.getValue()), spec + " " + p.describe());

@@ -36,10 +36,10 @@ final class ScalarPlan extends AbstractRnnPlan {
         for (int l = 0; l < spec.layers(); l++) {
             for (int d = 0; d < spec.directions(); d++) {
                 int s = l * spec.directions() + d;
-                wIh[s] = weights.weightIhArray(l, d);
-                wHh[s] = weights.weightHhArray(l, d);
-                bIh[s] = weights.biasIhArray(l, d);
-                bHh[s] = weights.biasHhArray(l, d);
+                wIh[s] = weights.array(RnnWeights.Param.WEIGHT_IH, l, d);
+                wHh[s] = weights.array(RnnWeights.Param.WEIGHT_HH, l, d);
+                bIh[s] = weights.array(RnnWeights.Param.BIAS_IH, l, d);
+                bHh[s] = weights.array(RnnWeights.Param.BIAS_HH, l, d);
             }
         }
     }

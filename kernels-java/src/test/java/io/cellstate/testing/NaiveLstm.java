@@ -93,10 +93,10 @@ public final class NaiveLstm {
         Gates(RnnSpec spec, RnnWeights w, int layer, int d) {
             int h = spec.hiddenSize();
             int in = spec.layerInputSize(layer);
-            float[] wih = w.weightIhArray(layer, d);
-            float[] whh = w.weightHhArray(layer, d);
-            float[] bih = w.biasIhArray(layer, d);
-            float[] bhh = w.biasHhArray(layer, d);
+            float[] wih = w.array(RnnWeights.Param.WEIGHT_IH, layer, d);
+            float[] whh = w.array(RnnWeights.Param.WEIGHT_HH, layer, d);
+            float[] bih = w.array(RnnWeights.Param.BIAS_IH, layer, d);
+            float[] bhh = w.array(RnnWeights.Param.BIAS_HH, layer, d);
             wi = rows(wih, 0, h, in);
             wf = rows(wih, h, h, in);
             wg = rows(wih, 2 * h, h, in);

@@ -175,8 +175,8 @@ final class RawCudnnLstm implements AutoCloseable {
                             "cudnnGetRNNWeightParams");
                     int gate = id % 4;
                     int cols = id < 4 ? in : hidden;
-                    float[] matrix = id < 4 ? w.weightIhArray(0, 0) : w.weightHhArray(0, 0);
-                    float[] bias = id < 4 ? w.biasIhArray(0, 0) : w.biasHhArray(0, 0);
+                    float[] matrix = id < 4 ? w.array(RnnWeights.Param.WEIGHT_IH, 0, 0) : w.array(RnnWeights.Param.WEIGHT_HH, 0, 0);
+                    float[] bias = id < 4 ? w.array(RnnWeights.Param.BIAS_IH, 0, 0) : w.array(RnnWeights.Param.BIAS_HH, 0, 0);
                     upload(mAddr.get(0), matrix, gate * hidden * cols, hidden * cols);
                     upload(bAddr.get(0), bias, gate * hidden, hidden);
                 }
