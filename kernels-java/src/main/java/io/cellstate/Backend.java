@@ -37,12 +37,25 @@ public interface Backend {
     int priority();
 
     /**
-     * What this backend lacks to run {@code spec}.
+     * What this backend lacks to run a request: the cell, its options, the mode, anything of the
+     * spec or the plan options. {@link Backends#auto} passes over a backend that lacks something,
+     * and {@link #plan} refuses the request with this as the reason.
+     *
+     * @param spec    the network
+     * @param options the plan options
+     * @return empty if this backend can run the request; otherwise the feature it lacks
+     */
+    String unsupported(RnnSpec spec, PlanOptions options);
+
+    /**
+     * {@link #unsupported(RnnSpec, PlanOptions)} with {@link PlanOptions#defaults()}.
      *
      * @param spec the network
      * @return empty if this backend can run {@code spec}; otherwise the feature it lacks
      */
-    String unsupported(RnnSpec spec);
+    default String unsupported(RnnSpec spec) {
+        return unsupported(spec, PlanOptions.defaults());
+    }
 
     /**
      * Prepares {@code weights} for repeated forward passes of {@code spec}.

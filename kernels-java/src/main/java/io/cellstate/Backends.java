@@ -94,18 +94,32 @@ public final class Backends {
     }
 
     /**
-     * The choice {@code auto} makes for {@code spec}, with the reasons.
+     * The choice {@code auto} makes for {@code spec} with the default plan options, with the reasons.
      *
      * @param spec the network
      * @return the backend and what was passed over
      * @throws UnsupportedOperationException if no available backend supports {@code spec}
      */
     public static Choice choose(RnnSpec spec) {
+        return choose(spec, PlanOptions.defaults());
+    }
+
+    /**
+     * The choice {@code auto} makes for a request (the spec and the plan options), with the reasons.
+     *
+     * @param spec    the network
+     * @param options the plan options
+     * @return the backend and what was passed over
+     * @throws UnsupportedOperationException if no available backend supports the request, naming what
+     *                                       each lacks
+     */
+    public static Choice choose(RnnSpec spec, PlanOptions options) {
         Objects.requireNonNull(spec, "spec");
+        Objects.requireNonNull(options, "options");
         List<Info> passed = new ArrayList<>();
         for (Backend b : Holder.ALL) {
             Availability a = b.availability();
-            String why = a.available() ? b.unsupported(spec) : a.reason();
+            String why = a.available() ? b.unsupported(spec, options) : a.reason();
             if (why.isEmpty()) {
                 return new Choice(b, List.copyOf(passed));
             }
@@ -125,8 +139,21 @@ public final class Backends {
      * @return the backends, possibly none
      */
     public static List<Backend> available(RnnSpec spec) {
+        return available(spec, PlanOptions.defaults());
+    }
+
+    /**
+     * Every available backend that can run a request, best first.
+     *
+     * @param spec    the network
+     * @param options the plan options
+     * @return the backends, possibly none
+     */
+    public static List<Backend> available(RnnSpec spec, PlanOptions options) {
         Objects.requireNonNull(spec, "spec");
-        return Holder.ALL.stream().filter(b -> b.availability().available() && b.unsupported(spec).isEmpty()).toList();
+        Objects.requireNonNull(options, "options");
+        return Holder.ALL.stream().filter(b -> b.availability().available() && b.unsupported(spec, options).isEmpty())
+                .toList();
     }
 
     /**
@@ -135,18 +162,40 @@ public final class Backends {
      * @param name a backend's name, or {@code "auto"}
      * @param spec the network (for {@code "auto"})
      * @return the backend
-     * @throws IllegalArgumentException if no backend has that name
-     * @throws IllegalStateException    if the named backend is unavailable here (the message says why)
+     * @throws IllegalArgumentException      if no backend has that name
+     * @throws IllegalStateException          if the named backend is unavailable here (the message says why)
+     * @throws UnsupportedOperationException if the backend cannot run {@code spec} (the message names
+     *                                       what it lacks)
      */
     public static Backend get(String name, RnnSpec spec) {
+        return get(name, spec, PlanOptions.defaults());
+    }
+
+    /**
+     * The backend called {@code name}, or for {@code "auto"} the best available one for the request.
+     *
+     * @param name    a backend's name, or {@code "auto"}
+     * @param spec    the network
+     * @param options the plan options
+     * @return the backend
+     * @throws IllegalArgumentException      if no backend has that name
+     * @throws IllegalStateException          if the named backend is unavailable here (the message says why)
+     * @throws UnsupportedOperationException if the backend cannot run the request (the message names
+     *                                       what it lacks)
+     */
+    public static Backend get(String name, RnnSpec spec, PlanOptions options) {
         Objects.requireNonNull(name, "name");
         if (AUTO.equals(name)) {
-            return auto(spec);
+            return auto(spec, options);
         }
         Backend b = byName(name);
         Availability a = b.availability();
         if (!a.available()) {
             throw new IllegalStateException("backend '" + name + "' is unavailable: " + a.reason());
+        }
+        String lacks = b.unsupported(Objects.requireNonNull(spec, "spec"), Objects.requireNonNull(options, "options"));
+        if (!lacks.isEmpty()) {
+            throw new UnsupportedOperationException("backend '" + name + "' cannot run " + spec + ": " + lacks);
         }
         return b;
     }
@@ -176,7 +225,20 @@ public final class Backends {
      * @throws UnsupportedOperationException if no available backend supports {@code spec}
      */
     public static Backend auto(RnnSpec spec) {
-        Choice c = choose(spec);
+        return auto(spec, PlanOptions.defaults());
+    }
+
+    /**
+     * The best available backend that supports the request; warns once (see the class comment) if it
+     * passed over one the JVM was not started for.
+     *
+     * @param spec    the network
+     * @param options the plan options
+     * @return the backend
+     * @throws UnsupportedOperationException if no available backend supports the request
+     */
+    public static Backend auto(RnnSpec spec, PlanOptions options) {
+        Choice c = choose(spec, options);
         for (Info i : c.fixable()) {
             if (WARNED.add(i.name())) {
                 LOG.log(System.Logger.Level.WARNING, "backend 'auto' chose '" + c.backend().name() + "' for " + spec

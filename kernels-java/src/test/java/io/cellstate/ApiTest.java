@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -72,6 +73,29 @@ class ApiTest {
         UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> Backends.byName("scalar")
                 .plan(s, RnnWeights.random(s, 1), PlanOptions.defaults().withMode(ForwardMode.TRAINING)));
         assertTrue(e.getMessage().contains("TRAINING"), e.getMessage());
+    }
+
+    /**
+     * Backends see the whole request, spec and plan options: auto passes over what cannot run it and
+     * names why when nothing can, and a backend forced by name refuses naming what it lacks.
+     */
+    @Test
+    void capabilitiesSeeTheWholeRequest() {
+        RnnSpec s = RnnSpec.lstm(3, 4);
+        PlanOptions training = PlanOptions.defaults().withMode(ForwardMode.TRAINING);
+        for (Backend b : Backends.all()) {
+            assertTrue(b.unsupported(s, training).contains("TRAINING"), b.name() + ": " + b.unsupported(s, training));
+            assertEquals("", b.unsupported(s, PlanOptions.defaults()), b.name());
+        }
+        UnsupportedOperationException none = assertThrows(UnsupportedOperationException.class,
+                () -> Backends.choose(s, training));
+        assertTrue(none.getMessage().startsWith("no available backend supports") && none.getMessage().contains("scalar: mode"),
+                none.getMessage());
+        UnsupportedOperationException forced = assertThrows(UnsupportedOperationException.class,
+                () -> Backends.get("scalar", s, training));
+        assertTrue(forced.getMessage().startsWith("backend 'scalar' cannot run") && forced.getMessage().contains("TRAINING"),
+                forced.getMessage());
+        assertEquals(List.of(), Backends.available(s, training));
     }
 
     @Test

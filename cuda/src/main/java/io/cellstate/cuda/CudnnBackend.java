@@ -126,8 +126,8 @@ public final class CudnnBackend implements Backend {
     }
 
     @Override
-    public String unsupported(RnnSpec spec) {
-        return AbstractRnnPlan.lstmOnly(spec);
+    public String unsupported(RnnSpec spec, PlanOptions options) {
+        return AbstractRnnPlan.inferenceOf(spec, options, cell -> cell instanceof io.cellstate.Cell.Lstm);
     }
 
     @Override
@@ -152,7 +152,7 @@ public final class CudnnBackend implements Backend {
         if (cudnnOptions == null) {
             throw new IllegalArgumentException("cudnnOptions: expected CudnnOptions, got null");
         }
-        requireAvailable();
+        AbstractRnnPlan.checkPlan(this, spec, weights, options);
         return new CudnnPlan(spec, weights, options, cudnnOptions);
     }
 

@@ -32,12 +32,13 @@ public final class ScalarBackend implements Backend {
     }
 
     @Override
-    public String unsupported(RnnSpec spec) {
-        return AbstractRnnPlan.lstmOnly(spec);
+    public String unsupported(RnnSpec spec, PlanOptions options) {
+        return AbstractRnnPlan.inferenceOf(spec, options, cell -> cell instanceof io.cellstate.Cell.Lstm);
     }
 
     @Override
     public RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
+        AbstractRnnPlan.checkPlan(this, spec, weights, options);
         return new ScalarPlan(spec, weights, options);
     }
 }

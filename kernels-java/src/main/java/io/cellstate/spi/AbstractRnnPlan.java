@@ -70,15 +70,13 @@ public abstract class AbstractRnnPlan implements RnnPlan {
     }
 
     /**
-     * The checks every {@code Backend.plan} makes: non-null arguments, weights of this spec, and
-     * the features no backend has yet.
+     * The checks every plan makes of its arguments: non-null, and weights of this spec.
      *
      * @param backend the backend's name, for messages
      * @param spec    the network
      * @param weights its parameters
      * @param options the plan's options
-     * @throws IllegalArgumentException      for a null argument or weights of another spec
-     * @throws UnsupportedOperationException for a feature no backend has yet
+     * @throws IllegalArgumentException for a null argument or weights of another spec
      */
     public static void checkPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options) {
         if (spec == null) {
@@ -93,20 +91,13 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         if (!weights.spec().equals(spec)) {
             throw new IllegalArgumentException("weights: expected weights of " + spec + ", got weights of " + weights.spec());
         }
-        if (!(spec.cell() instanceof Cell.Lstm)) {
-            throw new UnsupportedOperationException("cell " + spec.cell() + " is not supported yet by backend '"
-                    + backend + "' (LSTM only)");
-        }
-        if (options.mode() == ForwardMode.TRAINING) {
-            throw new UnsupportedOperationException("mode TRAINING is not supported yet by backend '" + backend
-                    + "': no backend implements backward; use INFERENCE");
-        }
     }
 
     /**
      * {@link #checkPlan(String, RnnSpec, RnnWeights, PlanOptions)}, then: a backend that is
-     * unavailable here throws {@link IllegalStateException} with its reason. The start of every
-     * {@code Backend.plan}.
+     * unavailable here throws {@link IllegalStateException} with its reason, and one that lacks
+     * something the request needs ({@link io.cellstate.Backend#unsupported(RnnSpec, PlanOptions)})
+     * throws {@link UnsupportedOperationException} naming it. The start of every {@code Backend.plan}.
      *
      * @param backend the backend making the plan
      * @param spec    the network
@@ -122,16 +113,29 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         if (!a.available()) {
             throw new IllegalStateException("backend '" + backend.name() + "' is unavailable: " + a.reason());
         }
+        String lacks = backend.unsupported(spec, options);
+        if (!lacks.isEmpty()) {
+            throw new UnsupportedOperationException("backend '" + backend.name() + "' cannot run " + spec + ": " + lacks);
+        }
     }
 
     /**
-     * {@code Backend.unsupported} of a backend that runs LSTMs only.
+     * What a backend that runs {@code cells}, in inference only, lacks for a request: the common part
+     * of {@code Backend.unsupported}.
      *
-     * @param spec the network
-     * @return empty, or the cell it lacks
+     * @param spec    the network
+     * @param options the plan options
+     * @param cells   the cells the backend runs, as a test of the spec's cell
+     * @return empty, or the cell or mode it lacks
      */
-    public static String lstmOnly(RnnSpec spec) {
-        return spec.cell() instanceof Cell.Lstm ? "" : "cell " + spec.cell() + " is not supported yet (LSTM only)";
+    public static String inferenceOf(RnnSpec spec, PlanOptions options, java.util.function.Predicate<Cell> cells) {
+        if (!cells.test(spec.cell())) {
+            return "cell " + spec.cell() + " is not supported yet";
+        }
+        if (options.mode() == ForwardMode.TRAINING) {
+            return "mode TRAINING is not supported yet (no backend implements backward; use INFERENCE)";
+        }
+        return "";
     }
 
     @Override

@@ -73,8 +73,8 @@ public final class VectorBackend implements Backend {
     }
 
     @Override
-    public String unsupported(RnnSpec spec) {
-        return AbstractRnnPlan.lstmOnly(spec);
+    public String unsupported(RnnSpec spec, PlanOptions options) {
+        return AbstractRnnPlan.inferenceOf(spec, options, cell -> cell instanceof io.cellstate.Cell.Lstm);
     }
 
     @Override
