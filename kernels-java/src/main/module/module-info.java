@@ -14,6 +14,8 @@ module io.cellstate {
     exports io.cellstate;
     exports io.cellstate.spi;
     exports io.cellstate.cpu to io.cellstate.blas;
+    // the Vector API's pointwise pass, which the blas backend hands its kernel where it runs
+    exports io.cellstate.vector to io.cellstate.blas;
     exports io.cellstate.internal to io.cellstate.cuda;
 
     uses io.cellstate.Backend;

@@ -3,6 +3,6 @@ package trespasser;
 /** Names a class of a package io.cellstate does not export. */
 public final class Main {
     public static void main(String[] args) {
-        System.out.println(io.cellstate.cpu.CpuLstmPlan.class);
+        System.out.println(io.cellstate.cpu.CpuPlan.class);
     }
 }

@@ -5,7 +5,7 @@ import static org.bytedeco.openblas.global.openblas_full.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_full.CblasTrans;
 
 import io.cellstate.RnnSpec;
-import io.cellstate.cpu.CpuLstmPlan;
+import io.cellstate.cpu.CpuPlan;
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
 import org.bytedeco.javacpp.FloatPointer;
@@ -45,7 +45,7 @@ final class OpenBlasGemms implements AutoCloseable {
         this.hidden = spec.hiddenSize();
         int hp = (hidden + PAD - 1) / PAD * PAD;
         this.gs = 4 * hp;
-        this.chunk = CpuLstmPlan.chunkSteps(steps, batch, gs);
+        this.chunk = CpuPlan.chunkSteps(steps, batch, gs);
         this.threads = threads;
         wIh = filled((long) gs * in);
         wHh = filled((long) gs * hidden);

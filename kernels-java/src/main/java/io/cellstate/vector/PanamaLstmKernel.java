@@ -8,7 +8,8 @@ import static io.cellstate.vector.VectorMath.activate;
 
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
-import io.cellstate.cpu.LstmKernel;
+import io.cellstate.cpu.CellKernel;
+import io.cellstate.cpu.Step;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
@@ -31,7 +32,7 @@ import jdk.incubator.vector.FloatVector;
  * <p>Every output element is {@code init + sum_k a[k] * w[k]} accumulated by FMA in k order,
  * whatever the row blocking: the result does not depend on the batch size or the thread count.
  */
-final class PanamaLstmKernel implements LstmKernel {
+final class PanamaLstmKernel implements CellKernel {
     private static final int L = LANES;
     private static final int PANEL = 4 * L;
     private static final int MR = VectorConfig.ROWS;
@@ -152,8 +153,12 @@ final class PanamaLstmKernel implements LstmKernel {
     }
 
     @Override
-    public void step(int slot, float[] gates, int gOff, float[] hPrev, float[] hNext, float[] c, int batch,
-                     int[] lengths, int t, int u0, int u1) {
+    public void recurrent(int phase, int slot, Step s, int u0, int u1) {
+        float[] gates = s.gates();
+        int gOff = s.gateOffset();
+        float[] hPrev = s.hPrev();
+        float[] hNext = s.hNext();
+        int batch = s.batch();
         float[] w = wHh[slot];
         int gs = 4 * hs;
         int blocked = MR == 1 ? 0 : batch - batch % MR;
@@ -172,32 +177,30 @@ final class PanamaLstmKernel implements LstmKernel {
             singleRow(hPrev, b * hs, hidden, w, gates, gOff + b * gs, null, u0, u1);
         }
         int units = u1 - u0;
+        float[] cPrev = s.cPrev();
+        float[] cNext = s.cNext();
         for (int b = 0; b < batch; b++) {
             int g = gOff + b * gs + u0 * PANEL;
-            int s = b * hs + u0 * L;
-            if (lengths != null && t >= lengths[b]) {
-                System.arraycopy(hPrev, s, hNext, s, units * L);
-                continue;
-            }
+            int r = b * hs + u0 * L;
             activate(gates, g, units, PANEL, 2 * L, SIGMOID);      // i, f
             activate(gates, g + 2 * L, units, PANEL, L, TANH);    // g
             activate(gates, g + 3 * L, units, PANEL, L, SIGMOID); // o
-            updateCell(gates, g, c, hNext, s, units);
-            activate(hNext, s, 1, 0, units * L, TANH);
-            scaleByOutputGate(gates, g, hNext, s, units);
+            updateCell(gates, g, cPrev, cNext, hNext, r, units);
+            activate(hNext, r, 1, 0, units * L, TANH);
+            scaleByOutputGate(gates, g, hNext, r, units);
         }
     }
 
-    /** c' = f c + i g, into c and (to take its tanh next) into h, for {@code units} units. */
-    private static void updateCell(float[] gates, int g, float[] c, float[] h, int s, int units) {
+    /** c' = f c + i g from {@code cPrev} into {@code cNext} and (to take its tanh next) into h, for {@code units} units. */
+    private static void updateCell(float[] gates, int g, float[] cPrev, float[] cNext, float[] h, int s, int units) {
         for (int u = 0; u < units; u++) {
             int gu = g + u * PANEL;
             int su = s + u * L;
             FloatVector i = FloatVector.fromArray(FLOATS, gates, gu);
             FloatVector f = FloatVector.fromArray(FLOATS, gates, gu + L);
             FloatVector z = FloatVector.fromArray(FLOATS, gates, gu + 2 * L);
-            FloatVector cn = f.fma(FloatVector.fromArray(FLOATS, c, su), i.mul(z));
-            cn.intoArray(c, su);
+            FloatVector cn = f.fma(FloatVector.fromArray(FLOATS, cPrev, su), i.mul(z));
+            cn.intoArray(cNext, su);
             cn.intoArray(h, su);
         }
     }

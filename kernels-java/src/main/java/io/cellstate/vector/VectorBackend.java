@@ -46,8 +46,7 @@ public final class VectorBackend implements Backend {
         }
 
         static RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
-            return new io.cellstate.cpu.CpuLstmPlan("vector", spec, weights, options,
-                    new PanamaLstmKernel(spec, weights));
+            return new io.cellstate.cpu.CpuPlan("vector", spec, weights, options, new PanamaLstmKernel(spec, weights));
         }
     }
 

@@ -13,7 +13,8 @@ import jdk.incubator.vector.FloatVector;
 final class VectorPointwise implements Pointwise {
 
     @Override
-    public void lstmRow(float[] gates, int g, int stride, float[] c, int cOff, float[] h, int hOff, int hidden) {
+    public void lstmRow(float[] gates, int g, int stride, float[] cPrev, float[] cNext, int cOff, float[] h, int hOff,
+                        int hidden) {
         activate(gates, g, 1, 0, 2 * stride, SIGMOID);          // i, f
         activate(gates, g + 2 * stride, 1, 0, stride, TANH);    // g
         activate(gates, g + 3 * stride, 1, 0, stride, SIGMOID); // o
@@ -21,8 +22,8 @@ final class VectorPointwise implements Pointwise {
             FloatVector i = FloatVector.fromArray(FLOATS, gates, g + j);
             FloatVector f = FloatVector.fromArray(FLOATS, gates, g + stride + j);
             FloatVector z = FloatVector.fromArray(FLOATS, gates, g + 2 * stride + j);
-            FloatVector cn = f.fma(FloatVector.fromArray(FLOATS, c, cOff + j), i.mul(z));
-            cn.intoArray(c, cOff + j);
+            FloatVector cn = f.fma(FloatVector.fromArray(FLOATS, cPrev, cOff + j), i.mul(z));
+            cn.intoArray(cNext, cOff + j);
             cn.intoArray(h, hOff + j);
         }
         activate(h, hOff, 1, 0, stride, TANH);

@@ -6,7 +6,9 @@ import io.cellstate.PlanOptions;
 import io.cellstate.RnnPlan;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
-import io.cellstate.cpu.CpuLstmPlan;
+import io.cellstate.cpu.CpuPlan;
+import io.cellstate.cpu.Pointwise;
+import io.cellstate.vector.VectorBackend;
 import io.cellstate.spi.AbstractRnnPlan;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.openblas.global.openblas_full;
@@ -24,8 +26,17 @@ import org.bytedeco.openblas.global.openblas_full;
  */
 public final class BlasBackend implements Backend {
 
+    /** Whether plans take the Vector API's pointwise pass where it is available, else plain Java. */
+    private final boolean vectorPointwise;
+
     /** The backend, as {@link java.util.ServiceLoader} makes it. */
     public BlasBackend() {
+        this(true);
+    }
+
+    /** {@code vectorPointwise} false: the plain-Java pointwise pass even where the Vector API runs (for tests). */
+    BlasBackend(boolean vectorPointwise) {
+        this.vectorPointwise = vectorPointwise;
     }
 
     /** Loaded once per JVM (holder idiom); the reason it could not be, if it could not. */
@@ -77,9 +88,10 @@ public final class BlasBackend implements Backend {
     @Override
     public RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
         AbstractRnnPlan.checkPlan(this, spec, weights, options);
-        BlasLstmKernel kernel = new BlasLstmKernel(spec, weights, options.resolvedThreads());
+        Pointwise pointwise = vectorPointwise ? VectorBackend.pointwise().orElseGet(Pointwise::scalar) : Pointwise.scalar();
+        BlasKernel kernel = new BlasKernel(spec, weights, options.resolvedThreads(), pointwise);
         try {
-            return new CpuLstmPlan(name(), spec, weights, options, kernel);
+            return new CpuPlan(name(), spec, weights, options, kernel);
         } catch (RuntimeException | Error e) {
             kernel.close();
             throw e;

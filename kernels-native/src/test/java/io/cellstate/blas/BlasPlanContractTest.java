@@ -23,6 +23,6 @@ class BlasPlanContractTest extends PlanContractSuite {
     /** Native bytes the kernels allocated and have not freed (our count: JavaCPP's own collector would not lower it). */
     @Override
     protected long heldOutsideHeap() {
-        return BlasLstmKernel.liveBytes();
+        return BlasKernel.liveBytes();
     }
 }

@@ -15,29 +15,33 @@ import java.util.Arrays;
 import java.util.function.IntConsumer;
 
 /**
- * The CPU driver: owns the layer x direction x time loop once for every CPU kernel, as oneDNN's
- * and cuDNN's RNN drivers do. Per layer and direction:
+ * The CPU driver: owns the layer x direction x time loop once for every CPU kernel and every cell,
+ * as oneDNN's and cuDNN's RNN drivers do. Per layer and direction:
  * <ol>
- *   <li>the input projection of a chunk of time steps as one GEMM, {@code [steps*B x in] x [in x 4H]}
+ *   <li>the input projection of a chunk of time steps as one GEMM, {@code [steps*B x in] x [in x G*H]}
  *       (all T at once unless the gate buffer would pass {@link #GATE_BUDGET} floats);</li>
- *   <li>per step, the recurrent GEMM {@code [B x H] x [H x 4H]} added to that step's slice;</li>
- *   <li>the fused pointwise pass: activations, cell update, output.</li>
+ *   <li>per step, the kernel's recurrent phases ({@link CellKernel#recurrent}): the recurrent
+ *       GEMM(s) and the fused pointwise parts;</li>
+ *   <li>the sequence-length masking: a row whose sequence has ended (or, in reverse, not yet
+ *       begun) keeps its state, and its output is 0.</li>
  * </ol>
- * Threads split the hidden units (see {@link LstmKernel}); the only synchronisation is one barrier
- * per time step. The threads are the caller and the helpers its {@link io.cellstate.WorkerGroup}
+ * The state is double-buffered (h and, for the LSTM, c: before and after the step), so masking is
+ * a copy of the state before over what the kernel computed. Threads split the hidden units (see
+ * {@link CellKernel}); the synchronisation is one barrier per phase of a time step. The threads are the caller and the helpers its {@link io.cellstate.WorkerGroup}
  * can lend for the call ({@link io.cellstate.WorkerGroup.Team}): how many varies with what else runs, which changes
  * no result, since a kernel computes each unit the same way whoever runs it. Workspace is kept
  * between calls and grows only when a call is larger than any before, so a steady stream of calls
  * allocates nothing.
  */
-public final class CpuLstmPlan extends AbstractRnnPlan {
+public final class CpuPlan extends AbstractRnnPlan {
     /** Largest gate buffer in floats (16 MiB): longer sequences are projected in chunks of steps. */
     static final int GATE_BUDGET = 1 << 22;
     /** Multiply-adds per step a thread must get before a second thread pays for its barrier. */
     static final long MIN_MACS_PER_THREAD = 1 << 15;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
-    private final LstmKernel kernel;
+    private final CellKernel kernel;
+    private final boolean cellState;
     private final int maxThreads;
     private final WorkerGroup.Team team;
     private final IntConsumer body = this::body;
@@ -47,7 +51,9 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
     private final float[][] layerOut = {new float[0], new float[0]};
     private float[] gates = new float[0];
     private final float[][] hBuf = {new float[0], new float[0]};
-    private float[] cBuf = new float[0];
+    private final float[][] cBuf = {new float[0], new float[0]};
+    /** The step buffers of each participant of a call (one per thread the group may lend). */
+    private final Step[] stepOf;
 
     // the call in flight, read by the workers
     private ForwardCall call;
@@ -64,9 +70,10 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
      * @param kernel  the kernel, with this spec's weights already packed; the plan owns it from here
      *                (closes it, also when this constructor fails)
      */
-    public CpuLstmPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options, LstmKernel kernel) {
+    public CpuPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options, CellKernel kernel) {
         super(backend, spec, weights, options);
         this.kernel = kernel;
+        this.cellState = spec.cell().hasCellState();
         try {
             WorkerGroup group = options.workers() != null ? options.workers() : WorkerGroup.common();
             if (group.isClosed()) {
@@ -75,6 +82,10 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
             }
             this.team = group.team();
             this.maxThreads = options.threads() == 0 ? group.size() : Math.min(options.threads(), group.size());
+            this.stepOf = new Step[group.size()];
+            for (int i = 0; i < stepOf.length; i++) {
+                stepOf[i] = new Step();
+            }
             if (options.maxBatch() > 0 && options.maxSteps() > 0) {
                 reserve(options.maxSteps(), options.maxBatch(), true);
             }
@@ -104,7 +115,7 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
         long rows = (long) steps * batch;
         long widest = Math.max(spec.inputSize(), Math.max(spec.outputSize(), kernel.gateStride()));
         if (rows * widest > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("in.x: expected T*B*max(inputSize, D*H, 4H) <= " + (Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException("in.x: expected T*B*max(inputSize, D*H, G*H) <= " + (Integer.MAX_VALUE - 8)
                     + " for the CPU kernels' heap workspace, got T*B = " + rows + " rows of " + widest);
         }
         boolean seqMajor = c.layout() == Layout.SEQUENCE_MAJOR;
@@ -153,12 +164,16 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
 
     private void reserve(int steps, int batch, boolean needX0) {
         int stateFloats = batch * kernel.hiddenStride();
-        if (cBuf.length < stateFloats) {
+        if (hBuf[0].length < stateFloats) {
             // zero padding columns stay zero: the kernel computes them from zero weights
-            cBuf = new float[stateFloats];
             hBuf[0] = new float[stateFloats];
             hBuf[1] = new float[stateFloats];
+            if (cellState) {
+                cBuf[0] = new float[stateFloats];
+                cBuf[1] = new float[stateFloats];
+            }
         }
+        kernel.reserve(batch);
         int gateFloats = chunkSteps(steps, batch, kernel.gateStride()) * batch * kernel.gateStride();
         if (gates.length < gateFloats) {
             gates = new float[gateFloats];
@@ -196,11 +211,17 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
             for (int d = 0; d < dirs; d++) {
                 int slot = l * dirs + d;
                 boolean reversed = spec.direction().reversed(d);
-                // the final h of the previous direction is already in hN: both buffers are free
+                // the final state of the previous direction is already in hN, cN: the buffers are free
                 float[] hPrev = hBuf[0];
                 float[] hNext = hBuf[1];
+                float[] cPrev = cBuf[0];
+                float[] cNext = cBuf[1];
                 loadState(c.h0(), slot, batch, hPrev, j0, j1);
-                loadState(c.c0(), slot, batch, cBuf, j0, j1);
+                if (cellState) {
+                    loadState(c.c0(), slot, batch, cPrev, j0, j1);
+                }
+                Step step = stepOf[w];
+                int phases = kernel.phases();
                 barrier();
                 for (int ci = 0; ci < chunks; ci++) {
                     int t0 = (reversed ? chunks - 1 - ci : ci) * chunk;
@@ -214,12 +235,23 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
                     }
                     for (int i = t0; i < t1; i++) {
                         int t = reversed ? t1 - 1 - (i - t0) : i;
-                        kernel.step(slot, gates, (t - t0) * batch * gs, hPrev, hNext, cBuf, batch, lengths, t, u0, u1);
+                        step.set(gates, (t - t0) * batch * gs, hPrev, hNext, cPrev, cNext, batch);
+                        for (int p = 0; p < phases; p++) {
+                            if (p > 0) {
+                                barrier();
+                            }
+                            kernel.recurrent(p, slot, step, u0, u1);
+                        }
                         for (int b = 0; b < batch; b++) {
                             int dst = outOff + (t * batch + b) * outWidth + d * hidden;
                             if (lengths == null || t < lengths[b]) {
                                 System.arraycopy(hNext, b * hs + j0, out, dst + j0, j1 - j0);
                             } else {
+                                // ended (or, in reverse, not yet begun): the state stays, the output is 0
+                                System.arraycopy(hPrev, b * hs + j0, hNext, b * hs + j0, j1 - j0);
+                                if (cellState) {
+                                    System.arraycopy(cPrev, b * hs + j0, cNext, b * hs + j0, j1 - j0);
+                                }
                                 Arrays.fill(out, dst + j0, dst + j1, 0f);
                             }
                         }
@@ -227,10 +259,15 @@ public final class CpuLstmPlan extends AbstractRnnPlan {
                         float[] swap = hPrev;
                         hPrev = hNext;
                         hNext = swap;
+                        swap = cPrev;
+                        cPrev = cNext;
+                        cNext = swap;
                     }
                 }
                 storeState(c.hN(), slot, batch, hPrev, j0, j1);
-                storeState(c.cN(), slot, batch, cBuf, j0, j1);
+                if (cellState) {
+                    storeState(c.cN(), slot, batch, cPrev, j0, j1);
+                }
             }
         }
     }

@@ -6,8 +6,9 @@ import static org.bytedeco.openblas.global.openblas_full.CblasTrans;
 
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
-import io.cellstate.cpu.LstmKernel;
+import io.cellstate.cpu.CellKernel;
 import io.cellstate.cpu.Pointwise;
+import io.cellstate.cpu.Step;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicLong;
@@ -18,7 +19,7 @@ import org.bytedeco.openblas.global.openblas_full;
  * The LSTM's two GEMMs on OpenBLAS: per layer and direction, {@code cblas_sgemm} for the input
  * projection of a chunk of steps ({@code [rows x in] x W_ih^T}), and per step {@code cblas_sgemm}
  * ({@code [B x H] x W_hh^T}), or {@code cblas_sgemv} at batch 1, where sgemm's packing costs more
- * than it saves. The pointwise pass is {@link Pointwise#best()}: the Vector API's where available.
+ * than it saves. The pointwise pass is the one its backend hands it: the Vector API's where available.
  *
  * <p>Layout: gate rows in PyTorch's blocks {@code [i | f | g | o]}, each padded from H to
  * {@code Hp} (a multiple of 16 floats) with zero weight rows, so the pointwise pass runs on whole
@@ -32,7 +33,7 @@ import org.bytedeco.openblas.global.openblas_full;
  * <p>One work unit: the driver runs this kernel on one thread, and OpenBLAS parallelises each GEMM
  * with the plan's thread count, held for the whole call (see {@link OpenBlasThreads}).
  */
-final class BlasLstmKernel implements LstmKernel {
+final class BlasKernel implements CellKernel {
     private static final int PAD = 16;
     /** Native bytes allocated by kernels and not yet freed, in this process. */
     private static final AtomicLong LIVE_BYTES = new AtomicLong();
@@ -44,7 +45,7 @@ final class BlasLstmKernel implements LstmKernel {
     private final FloatPointer[] wIh;
     private final FloatPointer[] wHh;
     private final float[][] bias;
-    private final Pointwise pointwise = Pointwise.best();
+    private final Pointwise pointwise;
     /** Points at the caller's native input during a projection. */
     private final At input = new At();
     // native workspace, grown on demand: the layer input chunk, the projection, h
@@ -53,7 +54,8 @@ final class BlasLstmKernel implements LstmKernel {
     private FloatPointer h = allocate(0);
     private boolean closed;
 
-    BlasLstmKernel(RnnSpec spec, RnnWeights weights, int threads) {
+    BlasKernel(RnnSpec spec, RnnWeights weights, int threads, Pointwise pointwise) {
+        this.pointwise = pointwise;
         this.hidden = spec.hiddenSize();
         this.hp = (hidden + PAD - 1) / PAD * PAD;
         this.threads = threads;
@@ -181,8 +183,12 @@ final class BlasLstmKernel implements LstmKernel {
     }
 
     @Override
-    public void step(int slot, float[] heapGates, int gOff, float[] hPrev, float[] hNext, float[] c, int batch,
-                     int[] lengths, int t, int u0, int u1) {
+    public void recurrent(int phase, int slot, Step s, int u0, int u1) {
+        float[] heapGates = s.gates();
+        int gOff = s.gateOffset();
+        float[] hPrev = s.hPrev();
+        float[] hNext = s.hNext();
+        int batch = s.batch();
         int gs = 4 * hp;
         h = ensure(h, (long) batch * hp);
         MemorySegment.copy(hPrev, 0, view(h), ValueLayout.JAVA_FLOAT, 0, batch * hp);
@@ -200,12 +206,8 @@ final class BlasLstmKernel implements LstmKernel {
         }
         MemorySegment.copy(view(gates), ValueLayout.JAVA_FLOAT, (long) gOff * Float.BYTES, heapGates, gOff, batch * gs);
         for (int b = 0; b < batch; b++) {
-            int s = b * hp;
-            if (lengths != null && t >= lengths[b]) {
-                System.arraycopy(hPrev, s, hNext, s, hp);
-            } else {
-                pointwise.lstmRow(heapGates, gOff + b * gs, hp, c, s, hNext, s, hidden);
-            }
+            int r = b * hp;
+            pointwise.lstmRow(heapGates, gOff + b * gs, hp, s.cPrev(), s.cNext(), r, hNext, r, hidden);
         }
     }
 
