@@ -28,7 +28,7 @@ public final class Main {
         try (RnnPlan plan = Backends.get("scalar", spec).plan(spec, weights)) {
             expected = plan.forward(in);
         }
-        double tolerance = Tolerance.lstm(spec, 5);
+        double tolerance = Tolerance.forward(spec, 5);
         for (String name : List.of("vector", "blas", "cudnn", "auto")) {
             var backend = Backends.byName(name.equals("auto") ? Backends.auto(spec).name() : name);
             if (!backend.availability().available()) {

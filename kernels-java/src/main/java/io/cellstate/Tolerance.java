@@ -1,12 +1,14 @@
 package io.cellstate;
 
 /**
- * How far two correct float32 LSTMs may differ: the rule the conformance suite, the benchmarks'
+ * How far two correct float32 networks may differ: the rule the conformance suite, the benchmarks'
  * oracle check and the demo all apply, derived from the accumulation length rather than
  * guessed (as benchdnn does for its RNN tests).
  *
  * <p>Each gate pre-activation is a sum of n = in + H + 2 terms (inputs, recurrent inputs, two
- * biases). With unit roundoff u = 2^-24 and rounding errors that behave like a random walk, the
+ * biases), in every cell: the LSTM's four gates, the GRU's r and z, its n in either formula
+ * (W_in x + b_in and r ⊙ (W_hn h + b_hn), or W_hn (r ⊙ h) + b_hn: in + H + 2 products and biases
+ * again, and one product by r more, a rounding of its own), and the RNN's one gate. With unit roundoff u = 2^-24 and rounding errors that behave like a random walk, the
  * error of such a sum grows like u sqrt(n) times the size of the terms (Higham and Mary,
  * "A new approach to probabilistic rounding error analysis", 2019); the deterministic worst case,
  * n u, is never approached in practice. The gates and the cell carry that error from step to step
@@ -52,7 +54,7 @@ public final class Tolerance {
      * @param steps T
      * @return the largest absolute difference two correct float32 kernels may show
      */
-    public static double lstm(RnnSpec spec, int steps) {
+    public static double forward(RnnSpec spec, int steps) {
         return C * U * Math.sqrt((double) accumulationLength(spec) * steps * spec.layers());
     }
 

@@ -1,12 +1,12 @@
 package io.cellstate;
 
-import io.cellstate.conformance.LstmConformanceSuite;
+import io.cellstate.conformance.RnnConformanceSuite;
 
 /**
  * The Vector API kernel against the scalar oracle, at the width this JVM was started with (the
  * build runs this class once per supported width, each in its own JVM: see the pom).
  */
-class VectorConformanceTest extends LstmConformanceSuite {
+class VectorConformanceTest extends RnnConformanceSuite {
     @Override
     protected Backend backend() {
         return Backends.byName("vector");

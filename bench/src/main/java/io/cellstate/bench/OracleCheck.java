@@ -45,7 +45,7 @@ final class OracleCheck {
         try (RnnPlan oracle = Backends.byName("scalar").plan(spec, weights, PlanOptions.defaults())) {
             want = oracle.forward(RnnInput.of(xPrefix));
         }
-        double tol = Tolerance.lstm(spec, steps);
+        double tol = Tolerance.forward(spec, steps);
         double err = Tolerance.maxAbsDifference(want.y(), got);
         if (plan != null) {
             RnnOutput alone = plan.forward(RnnInput.of(xPrefix));

@@ -105,7 +105,7 @@ public class StepBenchmark {
         int hidden = spec.hiddenSize();
         float[] seq = checkInputs(batch * hidden);
         RnnOutput want = oracle(spec, weights, seq, batch);
-        double tol = Tolerance.lstm(spec, CHECK_STEPS);
+        double tol = Tolerance.forward(spec, CHECK_STEPS);
         Tensor xt = Tensor.allocate(arena, 1, batch, hidden);
         for (int t = 0; t < CHECK_STEPS; t++) {
             xt.copyFrom(java.util.Arrays.copyOfRange(seq, t * batch * hidden, (t + 1) * batch * hidden));
@@ -134,7 +134,7 @@ public class StepBenchmark {
         float[] seq = checkInputs(batch * hidden);
         RnnOutput want = oracle(spec, weights, seq, batch);
         RnnState s = plan.newState(batch);
-        double tol = Tolerance.lstm(spec, CHECK_STEPS);
+        double tol = Tolerance.forward(spec, CHECK_STEPS);
         for (int t = 0; t < CHECK_STEPS; t++) {
             float[] xt = java.util.Arrays.copyOfRange(seq, t * batch * hidden, (t + 1) * batch * hidden);
             compare(t, want, plan.step(Tensor.of(xt, batch, hidden), s), batch, hidden, tol);

@@ -107,7 +107,7 @@ class OneDnnLstmTest {
             dnn.forward(x, null, null, y, null, null);
         }
         RnnOutput want = oracle(spec, w, x, null, null);
-        assertTrue(Tolerance.maxAbsDifference(want.y(), y) <= Tolerance.lstm(spec, 5));
+        assertTrue(Tolerance.maxAbsDifference(want.y(), y) <= Tolerance.forward(spec, 5));
     }
 
     /** The instance keeps no state between calls: the benchmark's repeated calls compute the same thing. */
@@ -148,7 +148,7 @@ class OneDnnLstmTest {
             assertEquals(before, OneDnn.maxThreads(), "forward must restore the OpenMP thread count");
             assertEquals(1, dnn.threads());
         }
-        assertTrue(Tolerance.maxAbsDifference(oracle(spec, w, x, null, null).y(), y) <= Tolerance.lstm(spec, 5));
+        assertTrue(Tolerance.maxAbsDifference(oracle(spec, w, x, null, null).y(), y) <= Tolerance.forward(spec, 5));
         System.out.println("oneDNN " + OneDnnLstm.version() + " on " + OneDnnLstm.openMpRuntime()
                 + ", omp_get_max_threads() = " + before);
     }
@@ -230,7 +230,7 @@ class OneDnnLstmTest {
             impl = dnn.implementation();
         }
         RnnOutput want = oracle(spec, w, x, h0, c0);
-        double tol = Tolerance.lstm(spec, steps);
+        double tol = Tolerance.forward(spec, steps);
         double err = Math.max(Tolerance.maxAbsDifference(want.y(), y),
                 Math.max(Tolerance.maxAbsDifference(want.hN(), hN), Tolerance.maxAbsDifference(want.cN(), cN)));
         System.out.printf("onednn vs scalar oracle: %s T=%d B=%d [%s]: max |diff| %.3g = %.3f of tolerance %.3g%n",

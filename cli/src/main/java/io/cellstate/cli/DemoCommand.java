@@ -255,7 +255,7 @@ final class DemoCommand implements Callable<Integer> {
 
     /** The conformance suite's tolerance (see {@link Tolerance}). */
     static double tolerance(RnnSpec rnn, int steps) {
-        return Tolerance.lstm(rnn, steps);
+        return Tolerance.forward(rnn, steps);
     }
 
     static double median(long[] values) {

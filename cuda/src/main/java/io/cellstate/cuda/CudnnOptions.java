@@ -79,7 +79,7 @@ public record CudnnOptions(Algorithm algorithm, Precision precision, boolean gra
      * The largest absolute difference from the float64 oracle that plans with these options promise
      * for {@code spec} over {@code steps} steps, and that the GPU tests check:
      * <ul>
-     *   <li>FLOAT32 with STANDARD or AUTO: {@link Tolerance#lstm}, the CPU backends' tolerance (AUTO
+     *   <li>FLOAT32 with STANDARD or AUTO: {@link Tolerance#forward}, the CPU backends' tolerance (AUTO
      *       tries the persistent algorithms only where that tolerance is at least
      *       {@link #PERSISTENT_ERROR_ALLOWANCE}, so their extra error always fits);</li>
      *   <li>FLOAT32 with a persistent algorithm chosen explicitly: that plus {@link #PERSISTENT_ERROR_ALLOWANCE};</li>
@@ -96,7 +96,7 @@ public record CudnnOptions(Algorithm algorithm, Precision precision, boolean gra
      * @return the largest absolute difference promised
      */
     public double tolerance(RnnSpec spec, int steps) {
-        double t = Tolerance.lstm(spec, steps);
+        double t = Tolerance.forward(spec, steps);
         boolean persistentMayRun = algorithm != Algorithm.STANDARD;
         return switch (precision) {
             case FLOAT32 -> algorithm == Algorithm.STANDARD || algorithm == Algorithm.AUTO ? t : t + PERSISTENT_ERROR_ALLOWANCE;
@@ -107,7 +107,7 @@ public record CudnnOptions(Algorithm algorithm, Precision precision, boolean gra
 
     /** Whether AUTO may try the persistent algorithms for (spec, T) and still keep {@link #tolerance}. */
     boolean persistentWithinTolerance(RnnSpec spec, int steps) {
-        return precision != Precision.FLOAT32 || Tolerance.lstm(spec, steps) >= PERSISTENT_ERROR_ALLOWANCE;
+        return precision != Precision.FLOAT32 || Tolerance.forward(spec, steps) >= PERSISTENT_ERROR_ALLOWANCE;
     }
 
     /**

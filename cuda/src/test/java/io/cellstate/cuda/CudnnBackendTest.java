@@ -94,7 +94,7 @@ class CudnnBackendTest {
     void tolerancesAreWrittenDown() {
         io.cellstate.RnnSpec tiny = io.cellstate.RnnSpec.lstm(5, 9);
         io.cellstate.RnnSpec grid = io.cellstate.RnnSpec.lstm(512, 512);
-        double cpuTiny = io.cellstate.Tolerance.lstm(tiny, 6);
+        double cpuTiny = io.cellstate.Tolerance.forward(tiny, 6);
         CudnnOptions auto = CudnnOptions.defaults();
         assertEquals(cpuTiny, auto.tolerance(tiny, 6));
         assertEquals(cpuTiny, auto.withAlgorithm(CudnnOptions.Algorithm.STANDARD).tolerance(tiny, 6));

@@ -47,7 +47,7 @@ class CudnnGpuTest {
     }
 
     private static void close(RnnSpec spec, int steps, double factor, String what, Tensor expected, Tensor actual) {
-        close(Tolerance.lstm(spec, steps) * factor, what, expected, actual);
+        close(Tolerance.forward(spec, steps) * factor, what, expected, actual);
     }
 
     private static void close(double tol, String what, Tensor expected, Tensor actual) {
@@ -436,7 +436,7 @@ class CudnnGpuTest {
                 RnnOutput out = plan.forward(in);
                 Algorithm ran = plan.algorithmFor(1, steps);
                 close(spec, steps, 1, "AUTO " + spec.inputSize() + "x" + spec.hiddenSize() + " T=" + steps + " B=1 (ran "
-                        + ran + ", CPU tolerance " + Tolerance.lstm(spec, steps) + ")", oracle(spec, w, in).y(), out.y());
+                        + ran + ", CPU tolerance " + Tolerance.forward(spec, steps) + ")", oracle(spec, w, in).y(), out.y());
                 if (spec == tiny) {
                     assertEquals(Algorithm.STANDARD, ran, "below the persistent allowance AUTO must run STANDARD");
                 }

@@ -2,7 +2,7 @@ package io.cellstate.cuda;
 
 import io.cellstate.Backend;
 import io.cellstate.Backends;
-import io.cellstate.conformance.LstmConformanceSuite;
+import io.cellstate.conformance.RnnConformanceSuite;
 import io.cellstate.cuda.CudnnOptions.Algorithm;
 
 /**
@@ -11,7 +11,7 @@ import io.cellstate.cuda.CudnnOptions.Algorithm;
  * called directly, checked on every case whatever AUTO picks for it ({@link CudnnConformanceTest}
  * runs the defaults: AUTO, graphs).
  */
-class CudnnStandardConformanceTest extends LstmConformanceSuite {
+class CudnnStandardConformanceTest extends RnnConformanceSuite {
     @Override
     protected Backend backend() {
         CudnnBackend cudnn = (CudnnBackend) Backends.byName("cudnn");

@@ -8,7 +8,7 @@ import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.spi.AbstractRnnPlan;
 
-/** The oracle: plain loops straight from the equations, float64 accumulation. Always available. */
+/** The oracle: plain loops straight from the equations, float64 accumulation, every cell. Always available. */
 public final class ScalarBackend implements Backend {
 
     @Override
@@ -33,7 +33,7 @@ public final class ScalarBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec, PlanOptions options) {
-        return AbstractRnnPlan.inferenceOf(spec, options, cell -> cell instanceof io.cellstate.Cell.Lstm);
+        return AbstractRnnPlan.inferenceOf(spec, options, cell -> true);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.cellstate.scalar;
 
+import io.cellstate.Cell;
 import io.cellstate.PlanOptions;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnState;
@@ -9,15 +10,19 @@ import io.cellstate.spi.AbstractRnnPlan;
 import io.cellstate.spi.ForwardCall;
 
 /**
- * The LSTM straight from its equations (gate order i, f, g, o):
+ * Every cell straight from its equations ({@link io.cellstate.Cell} has them):
  * <pre>
- *   i = σ(W_ii x + b_ii + W_hi h + b_hi)     f = σ(W_if x + b_if + W_hf h + b_hf)
- *   g = tanh(W_ig x + b_ig + W_hg h + b_hg)  o = σ(W_io x + b_io + W_ho h + b_ho)
- *   c' = f ⊙ c + i ⊙ g                        h' = o ⊙ tanh(c')
+ *   LSTM (i, f, g, o)   i = σ(W_ii x + b_ii + W_hi h + b_hi), f and o alike, g with tanh
+ *                       c' = f ⊙ c + i ⊙ g,  h' = o ⊙ tanh(c')
+ *   GRU (r, z, n)       r = σ(W_ir x + b_ir + W_hr h + b_hr), z alike
+ *                       n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))   linear before reset
+ *                       n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)   the original formula
+ *                       h' = (1 − z) ⊙ n + z ⊙ h
+ *   RNN                 h' = act(W_ih x + b_ih + W_hh h + b_hh),  act = tanh or ReLU
  * </pre>
- * Each pre-activation is summed in float64, the gates and the cell update are computed in
+ * Each pre-activation is summed in float64, the gates and the state update are computed in
  * float64, and the new {@code h} and {@code c} are rounded to float32 once per step, as every
- * float32 kernel stores them. So this is the exactly rounded float32 LSTM, up to the double
+ * float32 kernel stores them. So this is the exactly rounded float32 cell, up to the double
  * rounding of one step: the yardstick the fast kernels are measured against.
  */
 final class ScalarPlan extends AbstractRnnPlan {
@@ -65,7 +70,6 @@ final class ScalarPlan extends AbstractRnnPlan {
         float[] c = new float[hidden];
         float[] hNext = new float[hidden];
         float[] cNext = new float[hidden];
-        double[] pre = new double[spec.gates() * hidden];
         for (int l = 0; l < spec.layers(); l++) {
             int outFeatures = dirs * hidden;
             float[] out = new float[steps * batch * outFeatures];
@@ -78,7 +82,7 @@ final class ScalarPlan extends AbstractRnnPlan {
                     int len = call.length(b);
                     for (int i = 0; i < len; i++) {
                         int t = reversed ? len - 1 - i : i;
-                        cell(s, in, (t * batch + b) * features, features, h, c, pre, hNext, cNext);
+                        cell(s, in, (t * batch + b) * features, features, h, c, hNext, cNext);
                         System.arraycopy(hNext, 0, h, 0, hidden);
                         System.arraycopy(cNext, 0, c, 0, hidden);
                         System.arraycopy(h, 0, out, (t * batch + b) * outFeatures + d * hidden, hidden);
@@ -108,7 +112,6 @@ final class ScalarPlan extends AbstractRnnPlan {
         float[] c = new float[hidden];
         float[] hNext = new float[hidden];
         float[] cNext = new float[hidden];
-        double[] pre = new double[spec.gates() * hidden];
         for (int b = 0; b < batch; b++) {
             float[] in = new float[spec.inputSize()];
             for (int k = 0; k < in.length; k++) {
@@ -117,7 +120,7 @@ final class ScalarPlan extends AbstractRnnPlan {
             for (int l = 0; l < spec.layers(); l++) {
                 load(state.h(), l, b, h);
                 load(state.c(), l, b, c);
-                cell(l, in, 0, in.length, h, c, pre, hNext, cNext);
+                cell(l, in, 0, in.length, h, c, hNext, cNext);
                 store(state.h(), l, b, hNext);
                 store(state.c(), l, b, cNext);
                 in = hNext.clone();
@@ -128,30 +131,67 @@ final class ScalarPlan extends AbstractRnnPlan {
         }
     }
 
-    /** One LSTM step of one sequence for weight slot {@code s}: (x, h, c) to (hNext, cNext). */
-    private void cell(int s, float[] x, int xOff, int features, float[] h, float[] c, double[] pre,
-                      float[] hNext, float[] cNext) {
+    /** One step of one sequence for weight slot {@code s}: (x, h, c) to (hNext, cNext). */
+    private void cell(int s, float[] x, int xOff, int features, float[] h, float[] c, float[] hNext, float[] cNext) {
         int hidden = spec.hiddenSize();
+        int rows = spec.gates() * hidden;
+        // px = W_ih x + b_ih, ph = W_hh h + b_hh, each row in float64
+        double[] px = new double[rows];
+        double[] ph = new double[rows];
         float[] wi = wIh[s];
         float[] wh = wHh[s];
-        for (int r = 0; r < pre.length; r++) {
-            double acc = (double) bIh[s][r] + bHh[s][r];
+        for (int r = 0; r < rows; r++) {
+            double a = bIh[s][r];
             for (int k = 0; k < features; k++) {
-                acc += (double) wi[r * features + k] * x[xOff + k];
+                a += (double) wi[r * features + k] * x[xOff + k];
             }
+            px[r] = a;
+            double b = bHh[s][r];
             for (int k = 0; k < hidden; k++) {
-                acc += (double) wh[r * hidden + k] * h[k];
+                b += (double) wh[r * hidden + k] * h[k];
             }
-            pre[r] = acc;
+            ph[r] = b;
         }
-        for (int j = 0; j < hidden; j++) {
-            double i = sigmoid(pre[j]);
-            double f = sigmoid(pre[hidden + j]);
-            double g = Math.tanh(pre[2 * hidden + j]);
-            double o = sigmoid(pre[3 * hidden + j]);
-            double cNew = cellState(f, c[j], i, g);
-            cNext[j] = (float) cNew;
-            hNext[j] = (float) (o * Math.tanh(cNew));
+        switch (spec.cell()) {
+            case Cell.Lstm lstm -> {
+                for (int j = 0; j < hidden; j++) {
+                    double i = sigmoid(px[j] + ph[j]);
+                    double f = sigmoid(px[hidden + j] + ph[hidden + j]);
+                    double g = Math.tanh(px[2 * hidden + j] + ph[2 * hidden + j]);
+                    double o = sigmoid(px[3 * hidden + j] + ph[3 * hidden + j]);
+                    double cNew = cellState(f, c[j], i, g);
+                    cNext[j] = (float) cNew;
+                    hNext[j] = (float) (o * Math.tanh(cNew));
+                }
+            }
+            case Cell.Gru gru -> {
+                double[] r = new double[hidden];
+                for (int j = 0; j < hidden; j++) {
+                    r[j] = sigmoid(px[j] + ph[j]);
+                }
+                for (int j = 0; j < hidden; j++) {
+                    double z = sigmoid(px[hidden + j] + ph[hidden + j]);
+                    double recurrent;
+                    if (gru.linearBeforeReset()) {
+                        recurrent = r[j] * ph[2 * hidden + j];
+                    } else {
+                        // W_hn (r ⊙ h) + b_hn: the n rows of W_hh again, over the reset state
+                        int row = 2 * hidden + j;
+                        recurrent = bHh[s][row];
+                        for (int k = 0; k < hidden; k++) {
+                            recurrent += (double) wh[row * hidden + k] * (r[k] * h[k]);
+                        }
+                    }
+                    double n = Math.tanh(px[2 * hidden + j] + recurrent);
+                    hNext[j] = (float) ((1 - z) * n + z * h[j]);
+                }
+            }
+            case Cell.Rnn rnn -> {
+                for (int j = 0; j < hidden; j++) {
+                    double a = px[j] + ph[j];
+                    hNext[j] = (float) (rnn.nonlinearity() == Cell.Nonlinearity.TANH ? Math.tanh(a) : Math.max(0, a));
+                }
+            }
         }
     }
 

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.TestInstance;
  * exception, never a crash, a hang or a wrong answer; a plan dropped without {@code close()} gives
  * back its threads and native memory; and a plan's output does not depend on what else runs in the
  * process. Each backend module subclasses it (it ships in {@code cellstate-kernels-java}'s test-jar,
- * beside {@link LstmConformanceSuite}).
+ * beside {@link RnnConformanceSuite}).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class PlanContractSuite {

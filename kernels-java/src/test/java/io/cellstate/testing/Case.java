@@ -1,5 +1,6 @@
 package io.cellstate.testing;
 
+import io.cellstate.Cell;
 import io.cellstate.Direction;
 import io.cellstate.Layout;
 import io.cellstate.RnnInput;
@@ -26,6 +27,9 @@ public record Case(long seed, RnnSpec spec, int steps, int batch, Layout layout,
         RANDOM
     }
 
+    /** Every cell, each with its options: the cases cycle through them. */
+    public static final Cell[] CELLS = {Cell.lstm(), Cell.gru(), Cell.gruOriginal(), Cell.rnnTanh(), Cell.rnnRelu()};
+
     /** The awkward sizes every dimension is tried at. */
     public static final int[] AWKWARD = {1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 64, 100, 257};
     private static final int[] SMALL = {1, 2, 3, 7, 8, 15, 16, 17};
@@ -48,7 +52,8 @@ public record Case(long seed, RnnSpec spec, int steps, int batch, Layout layout,
         };
         int n = spec.stateCount() * batch * spec.hiddenSize();
         Tensor th = h0 ? Tensor.of(uniform(r, n, 1), spec.stateCount(), batch, spec.hiddenSize()) : null;
-        Tensor tc = c0 ? Tensor.of(uniform(r, n, 2), spec.stateCount(), batch, spec.hiddenSize()) : null;
+        Tensor tc = c0 && spec.cell().hasCellState()
+                ? Tensor.of(uniform(r, n, 2), spec.stateCount(), batch, spec.hiddenSize()) : null;
         return new RnnInput(x, layout, lens, th, tc);
     }
 
@@ -84,12 +89,17 @@ public record Case(long seed, RnnSpec spec, int steps, int batch, Layout layout,
         return spec.forwardFlops(steps, batch) / 2;
     }
 
-    /** Every awkward size in every dimension (input, hidden, batch, steps), the rest random and small. */
+    /**
+     * Every awkward size in every dimension (input, hidden, batch, steps), the rest random and small,
+     * the cells taken in turn.
+     */
     public static List<Case> awkwardSizes(long seed) {
         List<Case> out = new ArrayList<>();
         SplittableRandom r = new SplittableRandom(seed);
+        int turn = 0;
         for (int dim = 0; dim < 4; dim++) {
             for (int size : AWKWARD) {
+                Cell cell = CELLS[turn++ % CELLS.length];
                 for (int attempt = 0; ; attempt++) {
                     int[] s = {pick(r, SMALL), pick(r, SMALL), pick(r, SMALL), pick(r, SMALL)};
                     s[dim] = size;
@@ -100,7 +110,7 @@ public record Case(long seed, RnnSpec spec, int steps, int batch, Layout layout,
                             s[k] = k == dim ? size : 1;
                         }
                     }
-                    Case c = random(r, s[0], s[1], s[2], s[3], layers, dir);
+                    Case c = random(r, cell, s[0], s[1], s[2], s[3], layers, dir);
                     if (c.cost() <= BUDGET || attempt >= 100) {
                         out.add(c);
                         break;
@@ -111,12 +121,12 @@ public record Case(long seed, RnnSpec spec, int steps, int batch, Layout layout,
         return out;
     }
 
-    /** {@code n} cases with every size drawn from {@link #AWKWARD}, within the cost budget. */
+    /** {@code n} cases with every size drawn from {@link #AWKWARD}, within the cost budget, each of a random cell. */
     public static List<Case> randomCases(long seed, int n) {
         List<Case> out = new ArrayList<>();
         SplittableRandom r = new SplittableRandom(seed);
         while (out.size() < n) {
-            Case c = random(r, pick(r, AWKWARD), pick(r, AWKWARD), pick(r, AWKWARD), pick(r, AWKWARD),
+            Case c = random(r, pick(r, CELLS), pick(r, AWKWARD), pick(r, AWKWARD), pick(r, AWKWARD), pick(r, AWKWARD),
                     1 + r.nextInt(3), pick(r, Direction.values()));
             if (c.cost() <= BUDGET) {
                 out.add(c);
@@ -125,18 +135,29 @@ public record Case(long seed, RnnSpec spec, int steps, int batch, Layout layout,
         return out;
     }
 
-    /** Every combination of direction, layout, lengths, initial states and 1 to 3 layers, at small sizes. */
+    /**
+     * For the LSTM every combination of direction, layout, lengths, initial states and 1 to 3
+     * layers, at small sizes; for the other cells (one state, no c0) every direction, layout and
+     * lengths, with and without h0 and bias, at 2 layers.
+     */
     public static List<Case> featureMatrix(long seed) {
         List<Case> out = new ArrayList<>();
         long s = seed;
-        for (Direction dir : Direction.values()) {
-            for (Layout layout : Layout.values()) {
-                for (Lengths lens : Lengths.values()) {
-                    for (int states = 0; states < 4; states++) {
-                        for (int layers = 1; layers <= 3; layers++) {
-                            RnnSpec spec = RnnSpec.builder().inputSize(5).hiddenSize(9).layers(layers).direction(dir)
-                                    .bias(states != 1).build();
-                            out.add(new Case(s++, spec, 6, 4, layout, lens, (states & 1) != 0, (states & 2) != 0));
+        for (Cell cell : CELLS) {
+            boolean lstm = cell.hasCellState();
+            for (Direction dir : Direction.values()) {
+                for (Layout layout : Layout.values()) {
+                    for (Lengths lens : Lengths.values()) {
+                        for (int states = 0; states < 4; states++) {
+                            for (int layers = 1; layers <= 3; layers++) {
+                                if (!lstm && (layers != 2 || states > 1)) {
+                                    continue;
+                                }
+                                RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(5).hiddenSize(9).layers(layers)
+                                        .direction(dir).bias(states != 1).build();
+                                out.add(new Case(s++, spec, 6, 4, layout, lens, lstm ? (states & 1) != 0 : states == 0,
+                                        (states & 2) != 0));
+                            }
                         }
                     }
                 }
@@ -145,8 +166,9 @@ public record Case(long seed, RnnSpec spec, int steps, int batch, Layout layout,
         return out;
     }
 
-    private static Case random(SplittableRandom r, int input, int hidden, int batch, int steps, int layers, Direction dir) {
-        RnnSpec spec = RnnSpec.builder().inputSize(input).hiddenSize(hidden).layers(layers).direction(dir)
+    private static Case random(SplittableRandom r, Cell cell, int input, int hidden, int batch, int steps, int layers,
+                               Direction dir) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(input).hiddenSize(hidden).layers(layers).direction(dir)
                 .bias(r.nextInt(8) != 0).build();
         return new Case(r.nextLong(), spec, steps, batch, pick(r, Layout.values()), pick(r, Lengths.values()),
                 r.nextBoolean(), r.nextBoolean());
@@ -162,8 +184,8 @@ public record Case(long seed, RnnSpec spec, int steps, int batch, Layout layout,
 
     @Override
     public String toString() {
-        return String.format("seed=%d I=%d H=%d L=%d %s bias=%s T=%d B=%d %s lengths=%s h0=%s c0=%s", seed,
+        return String.format("%s seed=%d I=%d H=%d L=%d %s bias=%s T=%d B=%d %s lengths=%s h0=%s%s", spec.cell(), seed,
                 spec.inputSize(), spec.hiddenSize(), spec.layers(), spec.direction(), spec.bias(), steps, batch,
-                layout, lengths, h0, c0);
+                layout, lengths, h0, spec.cell().hasCellState() ? " c0=" + c0 : "");
     }
 }

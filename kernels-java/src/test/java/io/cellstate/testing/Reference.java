@@ -20,6 +20,6 @@ public interface Reference {
         }
     };
 
-    /** The naive float64 LSTM written inside the tests: what the oracle itself is checked against. */
-    Reference NAIVE = NaiveLstm::run;
+    /** The naive float64 cells written inside the tests: what the oracle itself is checked against. */
+    Reference NAIVE = NaiveCells::run;
 }

@@ -1,13 +1,13 @@
 package io.cellstate.blas;
 
 import io.cellstate.Backend;
-import io.cellstate.conformance.LstmConformanceSuite;
+import io.cellstate.conformance.RnnConformanceSuite;
 
 /**
  * The OpenBLAS kernel with the plain-Java pointwise pass, which it runs where the Vector API is not
  * readable: tested here too, on a machine where the Vector API runs and the default plans take its pass.
  */
-class BlasScalarPointwiseConformanceTest extends LstmConformanceSuite {
+class BlasScalarPointwiseConformanceTest extends RnnConformanceSuite {
     private final Backend blas = new BlasBackend(false);
 
     @Override

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 import io.cellstate.Backend;
+import io.cellstate.Cell;
 import io.cellstate.Direction;
 import io.cellstate.Layout;
 import io.cellstate.PlanOptions;
@@ -43,17 +44,18 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The conformance suite every backend passes: each module subclasses it with its backend (it
- * ships in {@code cellstate-kernels-java}'s test-jar). Every case runs the reference and the
- * backend on the same seeded input and compares within {@link Tolerance}; the seed and the
- * whole case are in every failure message.
+ * The conformance suite every backend passes, for every cell: each module subclasses it with its
+ * backend (it ships in {@code cellstate-kernels-java}'s test-jar). Every case runs the reference and
+ * the backend on the same seeded input and compares within {@link Tolerance}; the cell, the seed and
+ * the whole case are in every display name and failure message. A case whose cell (or other
+ * feature) the backend lacks is skipped, printing the backend's reason.
  *
  * <p>Subclasses give {@link #backend()}; they may pin {@link #options()} and, for the oracle
  * itself, swap the {@link #reference()}. A backend unavailable here skips every test with its
  * reason, unless {@link #required()} says the run must have it, in which case the tests fail.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class LstmConformanceSuite {
+public abstract class RnnConformanceSuite {
     private static final long SEED = Long.getLong("cellstate.seed", 20261122L);
     private final DoubleAccumulator worstRatio = new DoubleAccumulator(Math::max, 0);
     private boolean skipReported;
@@ -98,8 +100,24 @@ public abstract class LstmConformanceSuite {
                 reference() == Reference.NAIVE ? "naive float64" : "scalar");
     }
 
+    /** Skips, printing the backend's reason, a test whose spec the backend cannot run. */
+    protected void requireSupport(RnnSpec spec, Object what) {
+        String lacks = backend().unsupported(spec, options());
+        if (!lacks.isEmpty()) {
+            String why = what + ": backend '" + backend().name() + "' lacks " + lacks;
+            System.out.println("SKIPPED " + getClass().getSimpleName() + " " + why);
+            Assumptions.abort(why);
+        }
+    }
+
+    /** Every cell, for the tests that run once per cell. */
+    static Stream<Cell> cells() {
+        return Arrays.stream(Case.CELLS);
+    }
+
     /** Runs a case on the reference and the backend and compares everything. */
     protected void check(Case c) {
+        requireSupport(c.spec(), c);
         RnnWeights w = c.weights();
         RnnInput in = c.input();
         RnnOutput expected = reference().run(c.spec(), w, in);
@@ -113,7 +131,7 @@ public abstract class LstmConformanceSuite {
     }
 
     protected double tolerance(RnnSpec spec, int steps) {
-        return Tolerance.lstm(spec, steps) * toleranceFactor();
+        return Tolerance.forward(spec, steps) * toleranceFactor();
     }
 
     // ---------------------------------------------------------------- the worked example
@@ -158,6 +176,60 @@ public abstract class LstmConformanceSuite {
         }
     }
 
+    /**
+     * The GRU by hand, both formulas: H = 1, x = 0, h0 = 0.5, r and z from zero pre-activations (0.5
+     * each), W_hn = 2, b_hn = 0.4, b_in = 0.1. Linear before reset: n = tanh(0.1 + 0.5 (2 * 0.5 + 0.4))
+     * = tanh(0.8); the original: n = tanh(0.1 + 2 (0.5 * 0.5) + 0.4) = tanh(1.0). Then
+     * h' = (1 - z) n + z h = 0.5 n + 0.25: the two formulas differ, so a kernel of the wrong one fails.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("grus")
+    void workedGru(Cell cell) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(1).hiddenSize(1).build();
+        requireSupport(spec, cell);
+        RnnWeights w = RnnWeights.builder(spec).weightIh(0, 0, new float[] {0.3f, -0.2f, 0.7f})
+                .weightHh(0, 0, new float[] {0, 0, 2}).biasIh(0, 0, new float[] {0, 0, 0.1f})
+                .biasHh(0, 0, new float[] {0, 0, 0.4f}).build();
+        RnnInput in = RnnInput.of(Tensor.zeros(1, 1, 1)).withInitialState(Tensor.of(new float[] {0.5f}, 1, 1, 1), null);
+        double n = Math.tanh(((Cell.Gru) cell).linearBeforeReset() ? 0.8 : 1.0);
+        try (RnnPlan plan = backend().plan(spec, w, options())) {
+            RnnOutput out = plan.forward(in);
+            assertEquals(0.5 * n + 0.25, out.hN().get(0, 0, 0), 2e-7, cell + ": h'");
+            assertEquals(0.5 * n + 0.25, out.y().get(0, 0, 0), 2e-7, cell + ": y");
+        }
+    }
+
+    static Stream<Cell> grus() {
+        return Stream.of(Cell.gru(), Cell.gruOriginal());
+    }
+
+    /**
+     * The Elman RNN by hand: H = 2, x = [1], W_ih = [0.5, -1], W_hh = [[1, 0], [0, 1]], b = 0, h0 = [0.25, 0.5]:
+     * pre-activations [0.75, -0.5]; tanh gives [tanh 0.75, tanh -0.5], ReLU [0.75, 0].
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rnns")
+    void workedRnn(Cell cell) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(1).hiddenSize(2).bias(false).build();
+        requireSupport(spec, cell);
+        RnnWeights w = RnnWeights.builder(spec).weightIh(0, 0, new float[] {0.5f, -1})
+                .weightHh(0, 0, new float[] {1, 0, 0, 1}).build();
+        RnnInput in = RnnInput.of(Tensor.of(new float[] {1}, 1, 1, 1))
+                .withInitialState(Tensor.of(new float[] {0.25f, 0.5f}, 1, 1, 2), null);
+        boolean relu = ((Cell.Rnn) cell).nonlinearity() == Cell.Nonlinearity.RELU;
+        double[] expected = relu ? new double[] {0.75, 0} : new double[] {Math.tanh(0.75), Math.tanh(-0.5)};
+        try (RnnPlan plan = backend().plan(spec, w, options())) {
+            RnnOutput out = plan.forward(in);
+            for (int j = 0; j < 2; j++) {
+                assertEquals(expected[j], out.hN().get(0, 0, j), 2e-7, cell + ": h'[" + j + "]");
+            }
+        }
+    }
+
+    static Stream<Cell> rnns() {
+        return Stream.of(Cell.rnnTanh(), Cell.rnnRelu());
+    }
+
     private static double atanh(double v) {
         return 0.5 * Math.log((1 + v) / (1 - v));
     }
@@ -199,10 +271,12 @@ public abstract class LstmConformanceSuite {
     // ---------------------------------------------------------------- equivalences
 
     /** hN, cN of one call fed as h0, c0 of the next equal one long call. */
-    @Test
-    void carryOverEqualsOneLongCall() {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cells")
+    void carryOverEqualsOneLongCall(Cell cell) {
+        requireSupport(RnnSpec.builder().cell(cell).inputSize(6).hiddenSize(19).build(), cell);
         for (int layers = 1; layers <= 2; layers++) {
-            RnnSpec spec = RnnSpec.builder().inputSize(6).hiddenSize(19).layers(layers).build();
+            RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(6).hiddenSize(19).layers(layers).build();
             Case whole = new Case(SEED + layers, spec, 12, 3, Layout.SEQUENCE_MAJOR, Case.Lengths.NONE, true, true);
             RnnWeights w = whole.weights();
             RnnInput in = whole.input();
@@ -215,15 +289,19 @@ public abstract class LstmConformanceSuite {
                 Compare.assertClose("y[0, 5)", slice(full.y(), 0, split), a.y(), tol, whole);
                 Compare.assertClose("y[5, 12)", slice(full.y(), split, 12), b.y(), tol, whole);
                 Compare.assertClose("hN", full.hN(), b.hN(), tol, whole);
-                Compare.assertClose("cN", full.cN(), b.cN(), tol, whole);
+                if (cell.hasCellState()) {
+                    Compare.assertClose("cN", full.cN(), b.cN(), tol, whole);
+                }
             }
         }
     }
 
     /** A run of {@code step} calls equals {@code forward} over the same sequence. */
-    @Test
-    void stepEqualsForward() {
-        RnnSpec spec = RnnSpec.builder().inputSize(7).hiddenSize(17).layers(3).build();
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cells")
+    void stepEqualsForward(Cell cell) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(7).hiddenSize(17).layers(3).build();
+        requireSupport(spec, cell);
         Case c = new Case(SEED + 11, spec, 9, 4, Layout.SEQUENCE_MAJOR, Case.Lengths.NONE, true, true);
         RnnWeights w = c.weights();
         RnnInput in = c.input();
@@ -237,7 +315,9 @@ public abstract class LstmConformanceSuite {
                 Compare.assertClose("y at step " + t, reshape(slice(full.y(), t, t + 1), 4, 17), yt, tol, c);
             }
             Compare.assertClose("h after the steps", full.hN(), state.h(), tol, c);
-            Compare.assertClose("c after the steps", full.cN(), state.c(), tol, c);
+            if (cell.hasCellState()) {
+                Compare.assertClose("c after the steps", full.cN(), state.c(), tol, c);
+            }
         }
     }
 
@@ -254,9 +334,12 @@ public abstract class LstmConformanceSuite {
     }
 
     /** One plan, calls of growing and shrinking size: the workspace adapts and stays right. */
-    @Test
-    void planReusedAcrossSizes() {
-        RnnSpec spec = RnnSpec.builder().inputSize(11).hiddenSize(23).layers(2).direction(Direction.BIDIRECTIONAL).build();
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cells")
+    void planReusedAcrossSizes(Cell cell) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(11).hiddenSize(23).layers(2)
+                .direction(Direction.BIDIRECTIONAL).build();
+        requireSupport(spec, cell);
         RnnWeights w = RnnWeights.random(spec, SEED);
         try (RnnPlan plan = backend().plan(spec, w, options())) {
             int[][] sizes = {{3, 2}, {9, 5}, {2, 1}, {9, 5}, {1, 7}};
@@ -270,9 +353,12 @@ public abstract class LstmConformanceSuite {
     }
 
     /** One thread or several give the same numbers. */
-    @Test
-    void threadCountsAgree() {
-        RnnSpec spec = RnnSpec.builder().inputSize(40).hiddenSize(72).layers(2).direction(Direction.BIDIRECTIONAL).build();
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cells")
+    void threadCountsAgree(Cell cell) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(40).hiddenSize(72).layers(2)
+                .direction(Direction.BIDIRECTIONAL).build();
+        requireSupport(spec, cell);
         Case c = new Case(SEED + 3, spec, 7, 9, Layout.SEQUENCE_MAJOR, Case.Lengths.RANDOM, true, true);
         RnnWeights w = c.weights();
         RnnInput in = c.input();
@@ -284,11 +370,16 @@ public abstract class LstmConformanceSuite {
         }
     }
 
+    static Stream<org.junit.jupiter.params.provider.Arguments> cellsAndLayouts() {
+        return cells().flatMap(c -> Arrays.stream(Layout.values()).map(l -> org.junit.jupiter.params.provider.Arguments.of(c, l)));
+    }
+
     /** Off-heap tensors (native memory) give what heap tensors give, in both layouts. */
-    @ParameterizedTest
-    @org.junit.jupiter.params.provider.EnumSource(Layout.class)
-    void offHeapTensors(Layout layout) {
-        RnnSpec spec = RnnSpec.builder().inputSize(5).hiddenSize(12).layers(2).build();
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cellsAndLayouts")
+    void offHeapTensors(Cell cell, Layout layout) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(5).hiddenSize(12).layers(2).build();
+        requireSupport(spec, cell);
         Case c = new Case(SEED + 5, spec, 4, 3, layout, Case.Lengths.RANDOM, true, true);
         RnnWeights w = c.weights();
         RnnInput heap = c.input();
@@ -296,7 +387,7 @@ public abstract class LstmConformanceSuite {
             RnnInput in = new RnnInput(offHeap(arena, heap.x()), heap.layout(), heap.lengths(),
                     offHeap(arena, heap.h0()), offHeap(arena, heap.c0()));
             RnnOutput out = new RnnOutput(Tensor.allocate(arena, layout.shape(4, 3, 12)), Tensor.allocate(arena, 2, 3, 12),
-                    Tensor.allocate(arena, 2, 3, 12));
+                    cell.hasCellState() ? Tensor.allocate(arena, 2, 3, 12) : null);
             plan.forward(in, out);
             Compare.assertClose(reference().run(spec, w, heap), out, tolerance(spec, 4), c);
         }
@@ -337,10 +428,17 @@ public abstract class LstmConformanceSuite {
 
     // ---------------------------------------------------------------- extremes
 
-    /** Inputs in ±[100, 1000] saturate every gate: no NaN, and the reference's values. */
-    @Test
-    void largeInputsSaturateWithoutNaN() {
-        RnnSpec spec = RnnSpec.builder().inputSize(16).hiddenSize(33).layers(2).direction(Direction.BIDIRECTIONAL).build();
+    /**
+     * Inputs in ±[100, 1000] saturate every gate: no NaN, and the reference's values. (ReLU does not
+     * saturate: its outputs are large, and compared relative to their size.)
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cells")
+    void largeInputsSaturateWithoutNaN(Cell cell) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(16).hiddenSize(33).layers(2)
+                .direction(Direction.BIDIRECTIONAL).build();
+        requireSupport(spec, cell);
+        boolean relu = cell instanceof Cell.Rnn r && r.nonlinearity() == Cell.Nonlinearity.RELU;
         RnnWeights w = RnnWeights.random(spec, SEED);
         SplittableRandom r = new SplittableRandom(SEED);
         float[] x = new float[10 * 3 * 16];
@@ -350,18 +448,23 @@ public abstract class LstmConformanceSuite {
         RnnInput in = RnnInput.of(Tensor.of(x, 10, 3, 16));
         try (RnnPlan plan = backend().plan(spec, w, options())) {
             RnnOutput out = plan.forward(in);
+            double largest = 0;
             for (float v : out.y().toArray()) {
                 assertFalse(Float.isNaN(v), "NaN in the output of saturated gates");
-                assertTrue(Math.abs(v) <= 1, "|h| <= 1 always, got " + v);
+                assertTrue(relu || Math.abs(v) <= 1, "|h| <= 1 always, got " + v);
+                largest = Math.max(largest, Math.abs(v));
             }
-            Compare.assertClose(reference().run(spec, w, in), out, tolerance(spec, 10), "saturated, seed=" + SEED);
+            Compare.assertClose(reference().run(spec, w, in), out, tolerance(spec, 10) * Math.max(1, largest),
+                    cell + " saturated, seed=" + SEED);
         }
     }
 
     /** A NaN in one sequence's input poisons that sequence from then on, and nothing else. */
-    @Test
-    void nanPropagatesWithinItsSequence() {
-        RnnSpec spec = RnnSpec.builder().inputSize(8).hiddenSize(16).build();
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cells")
+    void nanPropagatesWithinItsSequence(Cell cell) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(8).hiddenSize(16).build();
+        requireSupport(spec, cell);
         Case c = new Case(SEED + 9, spec, 6, 3, Layout.SEQUENCE_MAJOR, Case.Lengths.NONE, true, true);
         RnnWeights w = c.weights();
         RnnInput in = c.input();
@@ -378,7 +481,9 @@ public abstract class LstmConformanceSuite {
             }
             for (int j = 0; j < 16; j++) {
                 assertTrue(Float.isNaN(out.hN().get(0, 1, j)), "hN of the poisoned sequence is NaN");
-                assertTrue(Float.isNaN(out.cN().get(0, 1, j)), "cN of the poisoned sequence is NaN");
+                if (cell.hasCellState()) {
+                    assertTrue(Float.isNaN(out.cN().get(0, 1, j)), "cN of the poisoned sequence is NaN");
+                }
                 assertFalse(Float.isNaN(out.hN().get(0, 0, j)), "hN of a clean sequence is not NaN");
             }
             RnnOutput expected = reference().run(spec, w, in);
@@ -559,7 +664,7 @@ public abstract class LstmConformanceSuite {
     }
 
     static Tensor copy(Tensor t) {
-        return Tensor.of(t.toArray(), t.shape());
+        return t == null ? null : Tensor.of(t.toArray(), t.shape());
     }
 
     static Tensor offHeap(Arena arena, Tensor t) {

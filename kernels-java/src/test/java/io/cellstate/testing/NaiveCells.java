@@ -1,5 +1,6 @@
 package io.cellstate.testing;
 
+import io.cellstate.Cell;
 import io.cellstate.Layout;
 import io.cellstate.RnnInput;
 import io.cellstate.RnnOutput;
@@ -7,12 +8,13 @@ import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 
 /**
- * A second LSTM, deliberately naive and written apart from the scalar oracle so the two can check
- * each other: float64 everywhere (state included, never rounded between steps), each gate's
- * matrices pulled out by name, one sequence at a time, one time step at a time. Slow and plain.
+ * A second implementation of every cell, deliberately naive and written apart from the scalar
+ * oracle so the two can check each other: float64 everywhere (state included, never rounded between
+ * steps), each gate's matrices pulled out by name, one sequence at a time, one time step at a time.
+ * Slow and plain.
  */
-public final class NaiveLstm {
-    private NaiveLstm() {
+public final class NaiveCells {
+    private NaiveCells() {
     }
 
     /** Runs {@code in} through the network and returns float32-rounded outputs. */
@@ -38,6 +40,7 @@ public final class NaiveLstm {
             for (int d = 0; d < dirs; d++) {
                 int slot = layer * dirs + d;
                 Gates g = new Gates(spec, w, layer, d);
+                Cell cell = spec.cell();
                 for (int b = 0; b < batch; b++) {
                     double[] h = new double[hidden];
                     double[] c = new double[hidden];
@@ -52,19 +55,41 @@ public final class NaiveLstm {
                     }
                     for (int t : order) {
                         double[] x = seq[b][t];
-                        double[] ig = sigmoid(add(mv(g.wi, x), g.bi, mv(g.ui, h), g.ci));
-                        double[] fg = sigmoid(add(mv(g.wf, x), g.bf, mv(g.uf, h), g.cf));
-                        double[] gg = tanh(add(mv(g.wg, x), g.bg, mv(g.ug, h), g.cg));
-                        double[] og = sigmoid(add(mv(g.wo, x), g.bo, mv(g.uo, h), g.co));
-                        for (int j = 0; j < hidden; j++) {
-                            c[j] = fg[j] * c[j] + ig[j] * gg[j];
-                            h[j] = og[j] * Math.tanh(c[j]);
+                        if (cell instanceof Cell.Lstm) {
+                            double[] ig = sigmoid(add(mv(g.w[0], x), g.b[0], mv(g.u[0], h), g.c[0]));
+                            double[] fg = sigmoid(add(mv(g.w[1], x), g.b[1], mv(g.u[1], h), g.c[1]));
+                            double[] gg = tanh(add(mv(g.w[2], x), g.b[2], mv(g.u[2], h), g.c[2]));
+                            double[] og = sigmoid(add(mv(g.w[3], x), g.b[3], mv(g.u[3], h), g.c[3]));
+                            for (int j = 0; j < hidden; j++) {
+                                c[j] = fg[j] * c[j] + ig[j] * gg[j];
+                                h[j] = og[j] * Math.tanh(c[j]);
+                            }
+                        } else if (cell instanceof Cell.Gru gru) {
+                            double[] r = sigmoid(add(mv(g.w[0], x), g.b[0], mv(g.u[0], h), g.c[0]));
+                            double[] z = sigmoid(add(mv(g.w[1], x), g.b[1], mv(g.u[1], h), g.c[1]));
+                            double[] n;
+                            if (gru.linearBeforeReset()) {
+                                n = tanh(add(mv(g.w[2], x), g.b[2], times(r, add(mv(g.u[2], h), g.c[2])), null));
+                            } else {
+                                n = tanh(add(mv(g.w[2], x), g.b[2], mv(g.u[2], times(r, h)), g.c[2]));
+                            }
+                            for (int j = 0; j < hidden; j++) {
+                                h[j] = (1 - z[j]) * n[j] + z[j] * h[j];
+                            }
+                        } else {
+                            double[] a = add(mv(g.w[0], x), g.b[0], mv(g.u[0], h), g.c[0]);
+                            boolean relu = ((Cell.Rnn) cell).nonlinearity() == Cell.Nonlinearity.RELU;
+                            for (int j = 0; j < hidden; j++) {
+                                h[j] = relu ? Math.max(0, a[j]) : Math.tanh(a[j]);
+                            }
                         }
                         System.arraycopy(h, 0, next[b][t], d * hidden, hidden);
                     }
                     for (int j = 0; j < hidden; j++) {
                         out.hN().set((float) h[j], slot, b, j);
-                        out.cN().set((float) c[j], slot, b, j);
+                        if (out.cN() != null) {
+                            out.cN().set((float) c[j], slot, b, j);
+                        }
                     }
                 }
             }
@@ -85,34 +110,34 @@ public final class NaiveLstm {
         return out;
     }
 
-    /** The 8 matrices and 8 bias vectors of one layer and direction, by gate. */
+    /**
+     * The matrices and bias vectors of one layer and direction, by gate k: {@code w[k]} of W_ih,
+     * {@code u[k]} of W_hh, {@code b[k]} of b_ih, {@code c[k]} of b_hh.
+     */
     private static final class Gates {
-        final double[][] wi, wf, wg, wo, ui, uf, ug, uo;
-        final double[] bi, bf, bg, bo, ci, cf, cg, co;
+        final double[][][] w;
+        final double[][][] u;
+        final double[][] b;
+        final double[][] c;
 
-        Gates(RnnSpec spec, RnnWeights w, int layer, int d) {
+        Gates(RnnSpec spec, RnnWeights weights, int layer, int d) {
             int h = spec.hiddenSize();
             int in = spec.layerInputSize(layer);
-            float[] wih = w.array(RnnWeights.Param.WEIGHT_IH, layer, d);
-            float[] whh = w.array(RnnWeights.Param.WEIGHT_HH, layer, d);
-            float[] bih = w.array(RnnWeights.Param.BIAS_IH, layer, d);
-            float[] bhh = w.array(RnnWeights.Param.BIAS_HH, layer, d);
-            wi = rows(wih, 0, h, in);
-            wf = rows(wih, h, h, in);
-            wg = rows(wih, 2 * h, h, in);
-            wo = rows(wih, 3 * h, h, in);
-            ui = rows(whh, 0, h, h);
-            uf = rows(whh, h, h, h);
-            ug = rows(whh, 2 * h, h, h);
-            uo = rows(whh, 3 * h, h, h);
-            bi = part(bih, 0, h);
-            bf = part(bih, h, h);
-            bg = part(bih, 2 * h, h);
-            bo = part(bih, 3 * h, h);
-            ci = part(bhh, 0, h);
-            cf = part(bhh, h, h);
-            cg = part(bhh, 2 * h, h);
-            co = part(bhh, 3 * h, h);
+            int gates = spec.gates();
+            float[] wih = weights.array(RnnWeights.Param.WEIGHT_IH, layer, d);
+            float[] whh = weights.array(RnnWeights.Param.WEIGHT_HH, layer, d);
+            float[] bih = weights.array(RnnWeights.Param.BIAS_IH, layer, d);
+            float[] bhh = weights.array(RnnWeights.Param.BIAS_HH, layer, d);
+            w = new double[gates][][];
+            u = new double[gates][][];
+            b = new double[gates][];
+            c = new double[gates][];
+            for (int k = 0; k < gates; k++) {
+                w[k] = rows(wih, k * h, h, in);
+                u[k] = rows(whh, k * h, h, h);
+                b[k] = part(bih, k * h, h);
+                c[k] = part(bhh, k * h, h);
+            }
         }
 
         private static double[][] rows(float[] m, int first, int n, int cols) {
@@ -146,10 +171,25 @@ public final class NaiveLstm {
         return r;
     }
 
+    /** a + b + c + d, elementwise; d may be null. */
     private static double[] add(double[] a, double[] b, double[] c, double[] d) {
         double[] r = new double[a.length];
         for (int i = 0; i < r.length; i++) {
-            r[i] = a[i] + b[i] + c[i] + d[i];
+            r[i] = a[i] + b[i] + c[i] + (d == null ? 0 : d[i]);
+        }
+        return r;
+    }
+
+    /** a + b, elementwise. */
+    private static double[] add(double[] a, double[] b) {
+        return add(a, b, new double[a.length], null);
+    }
+
+    /** a ⊙ b. */
+    private static double[] times(double[] a, double[] b) {
+        double[] r = new double[a.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = a[i] * b[i];
         }
         return r;
     }
