@@ -6,25 +6,33 @@ import io.cellstate.testing.Case;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import java.util.Arrays;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The vector kernel sums every element in the same order whatever the row blocking and the
- * thread split (see PanamaLstmKernel), so a sequence's result is bit for bit the same alone or in a
+ * thread split (see Panels), so a sequence's result is bit for bit the same alone or in a
  * batch, on one thread or several, in one call or two.
  */
 class VectorDeterminismTest {
     private final Backend vector = Backends.byName("vector");
-    private final RnnSpec spec = RnnSpec.builder().inputSize(24).hiddenSize(70).layers(2).build();
-    private final RnnWeights weights = RnnWeights.random(spec, 5);
+
+    static Stream<Cell> cells() {
+        return Arrays.stream(Case.CELLS);
+    }
 
     @BeforeEach
     void needsVector() {
         Assumptions.assumeTrue(vector.availability().available(), () -> vector.availability().reason());
     }
 
-    @Test
-    void aSequenceAloneEqualsItInABatch() {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cells")
+    void aSequenceAloneEqualsItInABatch(Cell cell) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(24).hiddenSize(70).layers(2).build();
+        RnnWeights weights = RnnWeights.random(spec, 5);
         int steps = 9;
         int batch = 5;
         float[] x = Case.uniform(new SplittableRandom(3), steps * batch * 24, 1);
@@ -36,13 +44,16 @@ class VectorDeterminismTest {
                     System.arraycopy(x, (t * batch + b) * 24, one, t * 24, 24);
                 }
                 RnnOutput alone = plan.forward(RnnInput.of(Tensor.of(one, steps, 1, 24)));
-                assertArrayEquals(alone.y().toArray(), column(all.y(), b, steps, batch), "sequence " + b);
+                assertArrayEquals(alone.y().toArray(), column(all.y(), b, steps, batch), cell + " sequence " + b);
             }
         }
     }
 
-    @Test
-    void threadCountsAgreeBitForBit() {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cells")
+    void threadCountsAgreeBitForBit(Cell cell) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(24).hiddenSize(70).layers(2).build();
+        RnnWeights weights = RnnWeights.random(spec, 5);
         int steps = 7;
         int batch = 6;
         RnnInput in = RnnInput.of(Tensor.of(Case.uniform(new SplittableRandom(4), steps * batch * 24, 1), steps, batch, 24));
@@ -53,7 +64,7 @@ class VectorDeterminismTest {
                 if (reference == null) {
                     reference = y;
                 } else {
-                    assertArrayEquals(reference, y, "threads=" + threads);
+                    assertArrayEquals(reference, y, cell + " threads=" + threads);
                 }
             }
         }

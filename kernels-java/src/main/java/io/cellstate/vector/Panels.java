@@ -2,77 +2,89 @@ package io.cellstate.vector;
 
 import static io.cellstate.vector.VectorConfig.FLOATS;
 import static io.cellstate.vector.VectorConfig.LANES;
-import static io.cellstate.vector.VectorMath.Kind.SIGMOID;
-import static io.cellstate.vector.VectorMath.Kind.TANH;
-import static io.cellstate.vector.VectorMath.activate;
 
-import io.cellstate.RnnSpec;
-import io.cellstate.RnnWeights;
-import io.cellstate.cpu.CellKernel;
-import io.cellstate.cpu.Step;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * The LSTM's GEMMs and pointwise pass on the Panama Vector API.
+ * Weights packed in panels, and the GEMM micro-kernels that stream them: the part every cell's
+ * vector kernel shares.
  *
- * <p><b>Packing.</b> The hidden units are cut into panels of {@code LANES} units (one vector); a
- * panel holds the four gates of its units side by side, so one row of the packed matrix at depth
- * k is four vectors {@code [i | f | g | o]}, and the panel's rows are contiguous:
+ * <p><b>Layout.</b> The hidden units are cut into unit-vectors of {@code L} units (one vector, the
+ * last padded with zero weights). A layout of G gates puts the G gate vectors of a unit-vector side
+ * by side, unit-major: the gate column of (unit-vector u, gate g, lane j) is {@code (u * G + g) * L + j}.
+ * Those vectors are cut, four at a time, into panels of {@code 4L} columns (the last padded with
+ * zero vectors), and a panel's rows are contiguous:
  * <pre>
- *   packed[(u * K + k) * 4L + g * L + j] = W[(g * H + u * L + j) * K + k]     (0 where u * L + j >= H)
+ *   packed[(p * K + k) * 4L + s * L + j] = W[((g0 + g) * H + u * L + j) * K + k]     for u * G + g = 4p + s
  * </pre>
- * The micro-kernel streams a panel once per block of rows, broadcasting one input element per k
- * against the four gate vectors: rows x 4 vector sums stay in registers for the whole K loop. Gate
- * buffer rows use the same panel order, so the pointwise pass reads the four gates of a unit from
- * one cache line pair and the cell update runs in registers. Hidden units are padded to whole
- * vectors with zero weights, so no lane is ever masked.
+ * For the LSTM (G = 4) a panel is one unit-vector's four gates; for the GRU's three gates and the
+ * RNN's one, panels straddle unit-vectors, which the kernels' work units respect (see
+ * {@link #unitsPerWork}).
  *
- * <p>Every output element is {@code init + sum_k a[k] * w[k]} accumulated by FMA in k order,
- * whatever the row blocking: the result does not depend on the batch size or the thread count.
+ * <p><b>Micro-kernels.</b> A panel is streamed once per block of rows, broadcasting one input element
+ * per k against its four vectors: rows x 4 vector sums stay in registers for the whole K loop.
+ * Every output element is {@code init + sum_k a[k] * w[k]} accumulated by FMA in k order, whatever
+ * the row blocking: the result depends neither on the batch size nor on the thread count.
  */
-final class PanamaLstmKernel implements CellKernel {
-    private static final int L = LANES;
-    private static final int PANEL = 4 * L;
+final class Panels {
+    static final int L = LANES;
+    /** Floats per panel row: four vectors. */
+    static final int PANEL = 4 * L;
     private static final int MR = VectorConfig.ROWS;
 
-    private final int hidden;
-    private final int units;
-    private final int hs;
-    private final float[][] wIh;
-    private final float[][] wHh;
-    private final float[][] bias;
-    private final int[] inSize;
-
-    PanamaLstmKernel(RnnSpec spec, RnnWeights weights) {
-        hidden = spec.hiddenSize();
-        units = (hidden + L - 1) / L;
-        hs = units * L;
-        int slots = spec.stateCount();
-        wIh = new float[slots][];
-        wHh = new float[slots][];
-        bias = new float[slots][];
-        inSize = new int[slots];
-        for (int l = 0; l < spec.layers(); l++) {
-            for (int d = 0; d < spec.directions(); d++) {
-                int s = l * spec.directions() + d;
-                inSize[s] = spec.layerInputSize(l);
-                wIh[s] = pack(weights.weightIh(l, d), inSize[s]);
-                wHh[s] = pack(weights.weightHh(l, d), hidden);
-                bias[s] = packBias(weights.biasIh(l, d), weights.biasHh(l, d));
-            }
-        }
+    private Panels() {
     }
 
-    private float[] pack(MemorySegment w, int k) {
-        float[] p = new float[units * k * PANEL];
+    /** Unit-vectors of {@code hidden} units. */
+    static int unitVectors(int hidden) {
+        return (hidden + L - 1) / L;
+    }
+
+    /** Panels of a layout of {@code gates} gates over {@code units} unit-vectors. */
+    static int panels(int units, int gates) {
+        return (units * gates + 3) / 4;
+    }
+
+    /**
+     * Unit-vectors per work unit, so that a work unit of a G-gate layout (and of any layout of fewer
+     * gates the cell also uses) starts on a panel: 1 for G = 4, 2 for G = 2, 4 for G = 1 and 3.
+     */
+    static int unitsPerWork(int gates) {
+        return 4 / gcd(gates, 4);
+    }
+
+    private static int gcd(int a, int b) {
+        return b == 0 ? a : gcd(b, a % b);
+    }
+
+    /** The first panel of unit-vector {@code u} in a layout of {@code gates} gates (u on a work-unit boundary). */
+    static int firstPanel(int u, int gates) {
+        return u * gates / 4;
+    }
+
+    /** One past the last panel that holds a gate of unit-vectors before {@code u}. */
+    static int endPanel(int u, int gates) {
+        return (u * gates + 3) / 4;
+    }
+
+    /**
+     * Packs gates {@code [g0, g0 + gates)} of {@code w}, a PyTorch-layout {@code [G*H x k]} matrix
+     * (gate blocks of H rows), into panels.
+     */
+    static float[] pack(MemorySegment w, int k, int hidden, int g0, int gates) {
+        int units = unitVectors(hidden);
+        float[] p = new float[panels(units, gates) * k * PANEL];
         for (int u = 0; u < units; u++) {
-            for (int g = 0; g < 4; g++) {
+            for (int g = 0; g < gates; g++) {
+                int v = u * gates + g;
+                int col = (v % 4) * L;
+                int panel = v / 4;
                 for (int j = 0; j < L && u * L + j < hidden; j++) {
-                    long row = (long) (g * hidden + u * L + j) * k;
+                    long row = (long) ((g0 + g) * hidden + u * L + j) * k;
                     for (int kk = 0; kk < k; kk++) {
-                        p[(u * k + kk) * PANEL + g * L + j] = w.getAtIndex(ValueLayout.JAVA_FLOAT, row + kk);
+                        p[(panel * k + kk) * PANEL + col + j] = w.getAtIndex(ValueLayout.JAVA_FLOAT, row + kk);
                     }
                 }
             }
@@ -80,137 +92,65 @@ final class PanamaLstmKernel implements CellKernel {
         return p;
     }
 
-    private float[] packBias(MemorySegment bIh, MemorySegment bHh) {
-        float[] p = new float[units * PANEL];
+    /**
+     * Gates {@code [g0, g0 + gates)} of {@code a + b} ({@code b} may be null), PyTorch-layout bias
+     * vectors of G*H, in the same gate columns as {@link #pack}.
+     */
+    static float[] packBias(MemorySegment a, MemorySegment b, int hidden, int g0, int gates) {
+        int units = unitVectors(hidden);
+        float[] p = new float[panels(units, gates) * PANEL];
         for (int u = 0; u < units; u++) {
-            for (int g = 0; g < 4; g++) {
+            for (int g = 0; g < gates; g++) {
+                int v = u * gates + g;
                 for (int j = 0; j < L && u * L + j < hidden; j++) {
-                    int r = g * hidden + u * L + j;
-                    p[u * PANEL + g * L + j] = bIh.getAtIndex(ValueLayout.JAVA_FLOAT, r)
-                            + bHh.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+                    int r = (g0 + g) * hidden + u * L + j;
+                    float x = a.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+                    if (b != null) {
+                        x += b.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+                    }
+                    p[v * L + j] = x;
                 }
             }
         }
         return p;
     }
 
-    @Override
-    public int units() {
-        return units;
-    }
-
-    @Override
-    public int unitWidth() {
-        return L;
-    }
-
-    @Override
-    public int hiddenStride() {
-        return hs;
-    }
-
-    @Override
-    public int gateStride() {
-        return 4 * hs;
-    }
-
-    @Override
-    public void project(int slot, float[] x, int xOff, int xStride, int rows, float[] gates, int u0, int u1) {
-        float[] w = wIh[slot];
-        float[] b = bias[slot];
-        int k = inSize[slot];
-        int gs = 4 * hs;
+    /**
+     * For rows {@code r < rows} and panels {@code [p0, p1)}:
+     * {@code out[oOff + r * oStride + p * 4L ..] = init + a[aOff + r * aStride, +k) · panel p}, with init
+     * {@code bias[p * 4L ..]}, or what {@code out} holds where {@code bias} is null.
+     */
+    static void multiply(float[] a, int aOff, int aStride, int rows, int k, float[] w, int p0, int p1, float[] out,
+                         int oOff, int oStride, float[] bias) {
         int blocked = MR == 1 ? 0 : rows - rows % MR;
-        for (int u = u0; u < u1; u++) {
-            int wo = u * k * PANEL;
-            int col = u * PANEL;
+        for (int p = p0; p < p1; p++) {
+            int wo = p * k * PANEL;
+            int col = p * PANEL;
             for (int r = 0; r < blocked; r += MR) {
                 if (MR == 4) {
-                    gemm4(x, xOff + r * xStride, xStride, k, w, wo, gates, r * gs + col, gs, b, col);
+                    gemm4(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride, bias, col);
                 } else {
-                    gemm2(x, xOff + r * xStride, xStride, k, w, wo, gates, r * gs + col, gs, b, col);
+                    gemm2(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride, bias, col);
                 }
             }
         }
         for (int r = blocked; r < rows; r++) {
-            singleRow(x, xOff + r * xStride, k, w, gates, r * gs, b, u0, u1);
+            singleRow(a, aOff + r * aStride, k, w, out, oOff + r * oStride, bias, p0, p1);
         }
     }
 
     /**
-     * One row against units {@code [u0, u1)}, two panels at a time: eight independent FMA chains
-     * keep both FMA pipes busy where one panel's four chains would wait on FMA latency (the batch-1
-     * GEMV). Each element's sum runs in the same order as in the blocked kernels.
+     * One row against panels {@code [p0, p1)}, two at a time: eight independent FMA chains keep both
+     * FMA pipes busy where one panel's four chains would wait on FMA latency (the batch-1 GEMV). Each
+     * element's sum runs in the same order as in the blocked kernels.
      */
-    private static void singleRow(float[] a, int ao, int k, float[] w, float[] out, int oo, float[] bias, int u0, int u1) {
-        int u = u0;
-        for (; u + 2 <= u1; u += 2) {
-            gemm1x2(a, ao, k, w, u * k * PANEL, (u + 1) * k * PANEL, out, oo + u * PANEL, bias, u * PANEL);
+    private static void singleRow(float[] a, int ao, int k, float[] w, float[] out, int oo, float[] bias, int p0, int p1) {
+        int p = p0;
+        for (; p + 2 <= p1; p += 2) {
+            gemm1x2(a, ao, k, w, p * k * PANEL, (p + 1) * k * PANEL, out, oo + p * PANEL, bias, p * PANEL);
         }
-        if (u < u1) {
-            gemm1(a, ao, k, w, u * k * PANEL, out, oo + u * PANEL, bias, u * PANEL);
-        }
-    }
-
-    @Override
-    public void recurrent(int phase, int slot, Step s, int u0, int u1) {
-        float[] gates = s.gates();
-        int gOff = s.gateOffset();
-        float[] hPrev = s.hPrev();
-        float[] hNext = s.hNext();
-        int batch = s.batch();
-        float[] w = wHh[slot];
-        int gs = 4 * hs;
-        int blocked = MR == 1 ? 0 : batch - batch % MR;
-        for (int u = u0; u < u1; u++) {
-            int wo = u * hidden * PANEL;
-            int col = u * PANEL;
-            for (int b = 0; b < blocked; b += MR) {
-                if (MR == 4) {
-                    gemm4(hPrev, b * hs, hs, hidden, w, wo, gates, gOff + b * gs + col, gs, null, 0);
-                } else {
-                    gemm2(hPrev, b * hs, hs, hidden, w, wo, gates, gOff + b * gs + col, gs, null, 0);
-                }
-            }
-        }
-        for (int b = blocked; b < batch; b++) {
-            singleRow(hPrev, b * hs, hidden, w, gates, gOff + b * gs, null, u0, u1);
-        }
-        int units = u1 - u0;
-        float[] cPrev = s.cPrev();
-        float[] cNext = s.cNext();
-        for (int b = 0; b < batch; b++) {
-            int g = gOff + b * gs + u0 * PANEL;
-            int r = b * hs + u0 * L;
-            activate(gates, g, units, PANEL, 2 * L, SIGMOID);      // i, f
-            activate(gates, g + 2 * L, units, PANEL, L, TANH);    // g
-            activate(gates, g + 3 * L, units, PANEL, L, SIGMOID); // o
-            updateCell(gates, g, cPrev, cNext, hNext, r, units);
-            activate(hNext, r, 1, 0, units * L, TANH);
-            scaleByOutputGate(gates, g, hNext, r, units);
-        }
-    }
-
-    /** c' = f c + i g from {@code cPrev} into {@code cNext} and (to take its tanh next) into h, for {@code units} units. */
-    private static void updateCell(float[] gates, int g, float[] cPrev, float[] cNext, float[] h, int s, int units) {
-        for (int u = 0; u < units; u++) {
-            int gu = g + u * PANEL;
-            int su = s + u * L;
-            FloatVector i = FloatVector.fromArray(FLOATS, gates, gu);
-            FloatVector f = FloatVector.fromArray(FLOATS, gates, gu + L);
-            FloatVector z = FloatVector.fromArray(FLOATS, gates, gu + 2 * L);
-            FloatVector cn = f.fma(FloatVector.fromArray(FLOATS, cPrev, su), i.mul(z));
-            cn.intoArray(cNext, su);
-            cn.intoArray(h, su);
-        }
-    }
-
-    /** h' = o tanh(c'), with tanh(c') already in h. */
-    private static void scaleByOutputGate(float[] gates, int g, float[] h, int s, int units) {
-        for (int u = 0; u < units; u++) {
-            int su = s + u * L;
-            FloatVector.fromArray(FLOATS, gates, g + u * PANEL + 3 * L)
-                    .mul(FloatVector.fromArray(FLOATS, h, su)).intoArray(h, su);
+        if (p < p1) {
+            gemm1(a, ao, k, w, p * k * PANEL, out, oo + p * PANEL, bias, p * PANEL);
         }
     }
 

@@ -1,0 +1,93 @@
+package io.cellstate.vector;
+
+import static io.cellstate.vector.Panels.L;
+import static io.cellstate.vector.VectorConfig.FLOATS;
+import static io.cellstate.vector.VectorMath.Kind.SIGMOID;
+import static io.cellstate.vector.VectorMath.Kind.TANH;
+import static io.cellstate.vector.VectorMath.activate;
+
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeights;
+import io.cellstate.cpu.Step;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * PyTorch's and cuDNN's GRU, linear before reset: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)). The
+ * recurrent n-bias sits inside the product by r, so it cannot join the projection: the projection
+ * holds b_ih only, and the recurrent GEMM writes {@code W_hh h + b_hh} into a buffer of the kernel's
+ * own, in the same three-gate layout. Then, per unit-vector {@code [r | z | n]}:
+ * {@code r, z = σ(px + ph)}, {@code n = tanh(px_n + r ph_n)}, {@code h' = n + z (h - n)}.
+ */
+final class VectorGru extends VectorKernel {
+    private static final int G3 = 3 * L;
+
+    private final float[][] wHh;
+    private final float[][] recurrentBias;
+    /** W_hh h + b_hh of the step, rows of {@link #gs} floats. */
+    private float[] recurrent = new float[0];
+
+    VectorGru(RnnSpec spec, RnnWeights weights) {
+        super(spec, weights, false);
+        int slots = spec.stateCount();
+        wHh = new float[slots][];
+        recurrentBias = new float[slots][];
+        for (int l = 0; l < spec.layers(); l++) {
+            for (int d = 0; d < spec.directions(); d++) {
+                int s = l * spec.directions() + d;
+                wHh[s] = Panels.pack(weights.weightHh(l, d), hidden, hidden, 0, 3);
+                recurrentBias[s] = Panels.packBias(weights.biasHh(l, d), null, hidden, 0, 3);
+            }
+        }
+    }
+
+    @Override
+    public void reserve(int batch) {
+        recurrent = atLeast(recurrent, batch * gs);
+    }
+
+    @Override
+    public void recurrent(int phase, int slot, Step s, int u0, int u1) {
+        float[] px = s.gates();
+        int gOff = s.gateOffset();
+        int batch = s.batch();
+        int uv0 = firstUnit(u0);
+        int uv1 = endUnit(u1);
+        float[] hPrev = s.hPrev();
+        float[] ph = recurrent;
+        Panels.multiply(hPrev, 0, hs, batch, hidden, wHh[slot], Panels.firstPanel(uv0, 3), Panels.endPanel(uv1, 3),
+                ph, 0, gs, recurrentBias[slot]);
+        int n = uv1 - uv0;
+        float[] hNext = s.hNext();
+        for (int b = 0; b < batch; b++) {
+            int g = gOff + b * gs + uv0 * G3;
+            int q = b * gs + uv0 * G3;
+            int r = b * hs + uv0 * L;
+            for (int u = 0; u < n; u++) {
+                int gu = g + u * G3;
+                int qu = q + u * G3;
+                FloatVector.fromArray(FLOATS, px, gu).add(FloatVector.fromArray(FLOATS, ph, qu)).intoArray(px, gu);
+                FloatVector.fromArray(FLOATS, px, gu + L).add(FloatVector.fromArray(FLOATS, ph, qu + L))
+                        .intoArray(px, gu + L);
+            }
+            activate(px, g, n, G3, 2 * L, SIGMOID); // r, z
+            for (int u = 0; u < n; u++) {
+                int gu = g + u * G3;
+                FloatVector.fromArray(FLOATS, px, gu).fma(FloatVector.fromArray(FLOATS, ph, q + u * G3 + 2 * L),
+                        FloatVector.fromArray(FLOATS, px, gu + 2 * L)).intoArray(px, gu + 2 * L);
+            }
+            activate(px, g + 2 * L, n, G3, L, TANH); // n
+            update(px, g, hPrev, hNext, r, n);
+        }
+    }
+
+    /** h' = n + z (h - n) for {@code units} unit-vectors: z and n at {@code g + u * 3L + L} and {@code + 2L}. */
+    static void update(float[] gates, int g, float[] hPrev, float[] hNext, int r, int units) {
+        for (int u = 0; u < units; u++) {
+            int gu = g + u * G3;
+            int ru = r + u * L;
+            FloatVector z = FloatVector.fromArray(FLOATS, gates, gu + L);
+            FloatVector nn = FloatVector.fromArray(FLOATS, gates, gu + 2 * L);
+            z.fma(FloatVector.fromArray(FLOATS, hPrev, ru).sub(nn), nn).intoArray(hNext, ru);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package io.cellstate.vector;
+
+import static io.cellstate.vector.Panels.L;
+import static io.cellstate.vector.VectorConfig.FLOATS;
+import static io.cellstate.vector.VectorMath.Kind.TANH;
+import static io.cellstate.vector.VectorMath.activate;
+
+import io.cellstate.Cell;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeights;
+import io.cellstate.cpu.Step;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * The Elman RNN: the recurrent GEMM adds {@code h W_hh^T} to the step's projection (which holds both
+ * biases), then {@code h' = tanh(·)} or {@code max(0, ·)}. One gate: four unit-vectors fill a panel.
+ */
+final class VectorRnn extends VectorKernel {
+    private final float[][] wHh;
+    private final boolean relu;
+
+    VectorRnn(RnnSpec spec, RnnWeights weights, Cell.Nonlinearity nonlinearity) {
+        super(spec, weights, true);
+        relu = nonlinearity == Cell.Nonlinearity.RELU;
+        wHh = new float[spec.stateCount()][];
+        for (int l = 0; l < spec.layers(); l++) {
+            for (int d = 0; d < spec.directions(); d++) {
+                wHh[l * spec.directions() + d] = Panels.pack(weights.weightHh(l, d), hidden, hidden, 0, 1);
+            }
+        }
+    }
+
+    @Override
+    public void recurrent(int phase, int slot, Step s, int u0, int u1) {
+        float[] gates = s.gates();
+        int gOff = s.gateOffset();
+        int batch = s.batch();
+        int uv0 = firstUnit(u0);
+        int uv1 = endUnit(u1);
+        Panels.multiply(s.hPrev(), 0, hs, batch, hidden, wHh[slot], Panels.firstPanel(uv0, 1), Panels.endPanel(uv1, 1),
+                gates, gOff, gs, null);
+        int width = (uv1 - uv0) * L;
+        float[] hNext = s.hNext();
+        for (int b = 0; b < batch; b++) {
+            int g = gOff + b * gs + uv0 * L;
+            int r = b * hs + uv0 * L;
+            if (relu) {
+                for (int j = 0; j < width; j += L) {
+                    // max(0, NaN) is NaN, as Math.max: a poisoned sequence stays poisoned
+                    FloatVector.fromArray(FLOATS, gates, g + j).max(0f).intoArray(hNext, r + j);
+                }
+            } else {
+                System.arraycopy(gates, g, hNext, r, width);
+                activate(hNext, r, 1, 0, width, TANH);
+            }
+        }
+    }
+}
