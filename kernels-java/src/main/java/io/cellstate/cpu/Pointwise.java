@@ -29,6 +29,69 @@ public interface Pointwise {
     void lstmRow(float[] gates, int g, int stride, float[] cPrev, float[] cNext, int cOff, float[] h, int hOff, int hidden);
 
     /**
+     * PyTorch's GRU over one row: r, z = σ(px + ph), n = tanh(px_n + r ph_n), {@code h' = n + z (h - n)},
+     * with px the step's projection (b_ih in it) at {@code g} and ph = {@code W_hh h + b_hh} at {@code q},
+     * both in blocks {@code [r | z | n]} of {@code stride} floats.
+     *
+     * @param px     the projection, overwritten
+     * @param g      where the row's projection starts
+     * @param ph     the recurrent product
+     * @param q      where the row's recurrent product starts
+     * @param stride floats per gate block
+     * @param hPrev  h before the step
+     * @param hNext  h after the step
+     * @param hOff   where the row's h starts
+     * @param hidden H
+     */
+    void gruRow(float[] px, int g, float[] ph, int q, int stride, float[] hPrev, float[] hNext, int hOff, int hidden);
+
+    /**
+     * The original GRU's first part over one row: r, z = σ(px + rz), z kept in px's z block for
+     * {@link #gruNewRow}, and {@code r ⊙ h} into {@code rh}. rz holds {@code h [W_hr | W_hz]^T} in
+     * blocks {@code [r | z]}.
+     *
+     * @param px     the projection (every bias in it), overwritten
+     * @param g      where the row's projection starts
+     * @param rz     the recurrent product of r and z
+     * @param q      where the row's rz starts
+     * @param stride floats per gate block
+     * @param hPrev  h before the step
+     * @param rh     receives r ⊙ h
+     * @param hOff   where the row's h (and rh) starts
+     * @param hidden H
+     */
+    void gruResetRow(float[] px, int g, float[] rz, int q, int stride, float[] hPrev, float[] rh, int hOff, int hidden);
+
+    /**
+     * The original GRU's second part over one row: n = tanh(px_n + hn), {@code h' = n + z (h - n)},
+     * with z from {@link #gruResetRow} and hn = {@code (r ⊙ h) W_hn^T} at {@code q}.
+     *
+     * @param px     the projection, z already in its z block, overwritten
+     * @param g      where the row's projection starts
+     * @param hn     the recurrent product of n
+     * @param q      where the row's hn starts
+     * @param stride floats per gate block
+     * @param hPrev  h before the step
+     * @param hNext  h after the step
+     * @param hOff   where the row's h starts
+     * @param hidden H
+     */
+    void gruNewRow(float[] px, int g, float[] hn, int q, int stride, float[] hPrev, float[] hNext, int hOff, int hidden);
+
+    /**
+     * The Elman RNN over one row: {@code h' = tanh(a)} or {@code max(0, a)}, a the step's gate
+     * pre-activations (projection plus recurrent product) at {@code g}.
+     *
+     * @param gates  the pre-activations
+     * @param g      where the row starts
+     * @param hNext  h after the step
+     * @param hOff   where the row's h starts
+     * @param hidden H (a multiple of {@link #alignment()} may be done, up to the padded width)
+     * @param relu   ReLU, else tanh
+     */
+    void rnnRow(float[] gates, int g, float[] hNext, int hOff, int hidden, boolean relu);
+
+    /**
      * The multiple that {@code stride} must be.
      *
      * @return the vector lanes; 1 for scalar code
@@ -57,6 +120,45 @@ public interface Pointwise {
                 float cn = f * cPrev[cOff + j] + i * z;
                 cNext[cOff + j] = cn;
                 h[hOff + j] = o * (float) Math.tanh(cn);
+            }
+        }
+
+        @Override
+        public void gruRow(float[] px, int g, float[] ph, int q, int stride, float[] hPrev, float[] hNext, int hOff,
+                           int hidden) {
+            for (int j = 0; j < hidden; j++) {
+                float r = sigmoid(px[g + j] + ph[q + j]);
+                float z = sigmoid(px[g + stride + j] + ph[q + stride + j]);
+                float n = (float) Math.tanh(px[g + 2 * stride + j] + r * ph[q + 2 * stride + j]);
+                hNext[hOff + j] = n + z * (hPrev[hOff + j] - n);
+            }
+        }
+
+        @Override
+        public void gruResetRow(float[] px, int g, float[] rz, int q, int stride, float[] hPrev, float[] rh, int hOff,
+                                int hidden) {
+            for (int j = 0; j < hidden; j++) {
+                float r = sigmoid(px[g + j] + rz[q + j]);
+                px[g + stride + j] = sigmoid(px[g + stride + j] + rz[q + stride + j]);
+                rh[hOff + j] = r * hPrev[hOff + j];
+            }
+        }
+
+        @Override
+        public void gruNewRow(float[] px, int g, float[] hn, int q, int stride, float[] hPrev, float[] hNext, int hOff,
+                              int hidden) {
+            for (int j = 0; j < hidden; j++) {
+                float z = px[g + stride + j];
+                float n = (float) Math.tanh(px[g + 2 * stride + j] + hn[q + j]);
+                hNext[hOff + j] = n + z * (hPrev[hOff + j] - n);
+            }
+        }
+
+        @Override
+        public void rnnRow(float[] gates, int g, float[] hNext, int hOff, int hidden, boolean relu) {
+            for (int j = 0; j < hidden; j++) {
+                float a = gates[g + j];
+                hNext[hOff + j] = relu ? Math.max(0f, a) : (float) Math.tanh(a);
             }
         }
 

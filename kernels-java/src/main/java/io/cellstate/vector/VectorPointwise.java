@@ -34,6 +34,67 @@ final class VectorPointwise implements Pointwise {
     }
 
     @Override
+    public void gruRow(float[] px, int g, float[] ph, int q, int stride, float[] hPrev, float[] hNext, int hOff,
+                       int hidden) {
+        for (int j = 0; j < 2 * stride; j += LANES) {
+            FloatVector.fromArray(FLOATS, px, g + j).add(FloatVector.fromArray(FLOATS, ph, q + j)).intoArray(px, g + j);
+        }
+        activate(px, g, 1, 0, 2 * stride, SIGMOID); // r, z
+        for (int j = 0; j < stride; j += LANES) {
+            FloatVector.fromArray(FLOATS, px, g + j).fma(FloatVector.fromArray(FLOATS, ph, q + 2 * stride + j),
+                    FloatVector.fromArray(FLOATS, px, g + 2 * stride + j)).intoArray(px, g + 2 * stride + j);
+        }
+        activate(px, g + 2 * stride, 1, 0, stride, TANH); // n
+        blend(px, g, stride, hPrev, hNext, hOff);
+    }
+
+    @Override
+    public void gruResetRow(float[] px, int g, float[] rz, int q, int stride, float[] hPrev, float[] rh, int hOff,
+                            int hidden) {
+        for (int j = 0; j < 2 * stride; j += LANES) {
+            FloatVector.fromArray(FLOATS, px, g + j).add(FloatVector.fromArray(FLOATS, rz, q + j)).intoArray(px, g + j);
+        }
+        activate(px, g, 1, 0, 2 * stride, SIGMOID); // r, z
+        for (int j = 0; j < stride; j += LANES) {
+            FloatVector.fromArray(FLOATS, px, g + j).mul(FloatVector.fromArray(FLOATS, hPrev, hOff + j))
+                    .intoArray(rh, hOff + j);
+        }
+    }
+
+    @Override
+    public void gruNewRow(float[] px, int g, float[] hn, int q, int stride, float[] hPrev, float[] hNext, int hOff,
+                          int hidden) {
+        for (int j = 0; j < stride; j += LANES) {
+            int n = g + 2 * stride + j;
+            FloatVector.fromArray(FLOATS, px, n).add(FloatVector.fromArray(FLOATS, hn, q + j)).intoArray(px, n);
+        }
+        activate(px, g + 2 * stride, 1, 0, stride, TANH); // n
+        blend(px, g, stride, hPrev, hNext, hOff);
+    }
+
+    /** h' = n + z (h - n), z and n in the z and n blocks at {@code g}. */
+    private static void blend(float[] px, int g, int stride, float[] hPrev, float[] hNext, int hOff) {
+        for (int j = 0; j < stride; j += LANES) {
+            FloatVector z = FloatVector.fromArray(FLOATS, px, g + stride + j);
+            FloatVector n = FloatVector.fromArray(FLOATS, px, g + 2 * stride + j);
+            z.fma(FloatVector.fromArray(FLOATS, hPrev, hOff + j).sub(n), n).intoArray(hNext, hOff + j);
+        }
+    }
+
+    @Override
+    public void rnnRow(float[] gates, int g, float[] hNext, int hOff, int hidden, boolean relu) {
+        int width = (hidden + LANES - 1) / LANES * LANES;
+        if (relu) {
+            for (int j = 0; j < width; j += LANES) {
+                FloatVector.fromArray(FLOATS, gates, g + j).max(0f).intoArray(hNext, hOff + j);
+            }
+        } else {
+            System.arraycopy(gates, g, hNext, hOff, width);
+            activate(hNext, hOff, 1, 0, width, TANH);
+        }
+    }
+
+    @Override
     public int alignment() {
         return LANES;
     }

@@ -82,7 +82,7 @@ public final class BlasBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec, PlanOptions options) {
-        return AbstractRnnPlan.inferenceOf(spec, options, cell -> cell instanceof io.cellstate.Cell.Lstm);
+        return AbstractRnnPlan.inferenceOf(spec, options, cell -> true);
     }
 
     @Override

@@ -4,6 +4,7 @@ import static org.bytedeco.openblas.global.openblas_full.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas_full.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_full.CblasTrans;
 
+import io.cellstate.Cell;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.cpu.CellKernel;
@@ -38,13 +39,19 @@ final class BlasKernel implements CellKernel {
     /** Native bytes allocated by kernels and not yet freed, in this process. */
     private static final AtomicLong LIVE_BYTES = new AtomicLong();
 
+    private final Cell cell;
     private final int hidden;
     private final int hp;
+    /** Gates G, and the gate stride G * Hp. */
+    private final int g;
+    private final int gs;
     private final int threads;
     private final int[] inSize;
     private final FloatPointer[] wIh;
     private final FloatPointer[] wHh;
     private final float[][] bias;
+    /** b_hh, padded: the linear-before-reset GRU adds it inside the product by r (else null). */
+    private final float[][] recurrentBias;
     private final Pointwise pointwise;
     /** Points at the caller's native input during a projection. */
     private final At input = new At();
@@ -52,18 +59,30 @@ final class BlasKernel implements CellKernel {
     private FloatPointer x = allocate(0);
     private FloatPointer gates = allocate(0);
     private FloatPointer h = allocate(0);
+    /** The GRU's recurrent products ([B x G*Hp], or [B x 2Hp] then [B x Hp] for the original formula). */
+    private FloatPointer recurrent = allocate(0);
+    private FloatPointer recurrentNew = allocate(0);
+    /** Heap copies of the recurrent products, and r ⊙ h, for the pointwise parts. */
+    private float[] heapRecurrent = new float[0];
+    private float[] heapNew = new float[0];
+    private float[] resetState = new float[0];
     private boolean closed;
 
     BlasKernel(RnnSpec spec, RnnWeights weights, int threads, Pointwise pointwise) {
         this.pointwise = pointwise;
+        this.cell = spec.cell();
         this.hidden = spec.hiddenSize();
         this.hp = (hidden + PAD - 1) / PAD * PAD;
+        this.g = spec.gates();
+        this.gs = g * hp;
         this.threads = threads;
+        boolean linearBeforeReset = cell instanceof Cell.Gru gru && gru.linearBeforeReset();
         int slots = spec.stateCount();
         inSize = new int[slots];
         wIh = new FloatPointer[slots];
         wHh = new FloatPointer[slots];
         bias = new float[slots][];
+        recurrentBias = linearBeforeReset ? new float[slots][] : null;
         try {
             for (int l = 0; l < spec.layers(); l++) {
                 for (int d = 0; d < spec.directions(); d++) {
@@ -71,7 +90,11 @@ final class BlasKernel implements CellKernel {
                     inSize[s] = spec.layerInputSize(l);
                     wIh[s] = pack(weights.weightIh(l, d), inSize[s]);
                     wHh[s] = pack(weights.weightHh(l, d), hidden);
-                    bias[s] = padBias(weights.biasIh(l, d), weights.biasHh(l, d));
+                    // every bias outside a product by a gate folds into the projection
+                    bias[s] = padBias(weights.biasIh(l, d), linearBeforeReset ? null : weights.biasHh(l, d));
+                    if (linearBeforeReset) {
+                        recurrentBias[s] = padBias(weights.biasHh(l, d), null);
+                    }
                 }
             }
         } catch (RuntimeException | Error e) {
@@ -80,27 +103,29 @@ final class BlasKernel implements CellKernel {
         }
     }
 
-    /** W [4H x k] into native [4Hp x k], gate g's rows at g * Hp, the padding rows zero. */
+    /** W [G*H x k] into native [G*Hp x k], gate q's rows at q * Hp, the padding rows zero. */
     private FloatPointer pack(MemorySegment w, int k) {
-        FloatPointer p = allocate((long) 4 * hp * k);
+        FloatPointer p = allocate((long) gs * k);
         MemorySegment dst = view(p);
         dst.fill((byte) 0);
-        for (int g = 0; g < 4; g++) {
-            MemorySegment.copy(w, (long) g * hidden * k * Float.BYTES, dst, (long) g * hp * k * Float.BYTES,
+        for (int q = 0; q < g; q++) {
+            MemorySegment.copy(w, (long) q * hidden * k * Float.BYTES, dst, (long) q * hp * k * Float.BYTES,
                     (long) hidden * k * Float.BYTES);
         }
         return p;
     }
 
-    private float[] padBias(MemorySegment bIh, MemorySegment bHh) {
-        float[] b = new float[4 * hp];
-        for (int g = 0; g < 4; g++) {
+    /** {@code a + b} ({@code b} may be null) with each gate's block padded to Hp. */
+    private float[] padBias(MemorySegment a, MemorySegment b) {
+        float[] out = new float[gs];
+        for (int q = 0; q < g; q++) {
             for (int j = 0; j < hidden; j++) {
-                int r = g * hidden + j;
-                b[g * hp + j] = bIh.getAtIndex(ValueLayout.JAVA_FLOAT, r) + bHh.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+                int r = q * hidden + j;
+                out[q * hp + j] = a.getAtIndex(ValueLayout.JAVA_FLOAT, r)
+                        + (b == null ? 0f : b.getAtIndex(ValueLayout.JAVA_FLOAT, r));
             }
         }
-        return b;
+        return out;
     }
 
     private static MemorySegment view(FloatPointer p) {
@@ -124,13 +149,30 @@ final class BlasKernel implements CellKernel {
 
     @Override
     public int gateStride() {
-        return 4 * hp;
+        return gs;
+    }
+
+    @Override
+    public int phases() {
+        return cell instanceof Cell.Gru gru && !gru.linearBeforeReset() ? 2 : 1;
+    }
+
+    @Override
+    public void reserve(int batch) {
+        if (cell instanceof Cell.Gru) {
+            recurrent = ensure(recurrent, (long) batch * gs);
+            recurrentNew = ensure(recurrentNew, (long) batch * hp);
+            if (heapRecurrent.length < batch * gs) {
+                heapRecurrent = new float[batch * gs];
+                heapNew = new float[batch * hp];
+                resetState = new float[batch * hp];
+            }
+        }
     }
 
     @Override
     public void project(int slot, float[] xs, int xOff, int xStride, int rows, float[] unused, int u0, int u1) {
         int k = inSize[slot];
-        int gs = 4 * hp;
         x = ensure(x, (long) rows * k);
         gates = ensure(gates, (long) rows * gs);
         MemorySegment xv = view(x);
@@ -147,7 +189,6 @@ final class BlasKernel implements CellKernel {
     /** gates[r] = bias + row r of {@code xp} (rows {@code ld} floats apart) . W_ih^T, for {@code rows} rows. */
     private void gemmProjection(int slot, FloatPointer xp, int ld, int rows) {
         int k = inSize[slot];
-        int gs = 4 * hp;
         MemorySegment gv = view(gates);
         float[] b = bias[slot];
         for (int r = 0; r < rows; r++) {
@@ -178,36 +219,133 @@ final class BlasKernel implements CellKernel {
     /** The projection straight from the caller's native input: sgemm reads it where it lies. */
     @Override
     public void project(int slot, MemorySegment xs, long xByteOff, int xStride, int rows, float[] unused, int u0, int u1) {
-        gates = ensure(gates, (long) rows * 4 * hp);
+        gates = ensure(gates, (long) rows * gs);
         gemmProjection(slot, input.at(xs.address() + xByteOff), xStride, rows);
     }
 
     @Override
     public void recurrent(int phase, int slot, Step s, int u0, int u1) {
-        float[] heapGates = s.gates();
-        int gOff = s.gateOffset();
-        float[] hPrev = s.hPrev();
-        float[] hNext = s.hNext();
+        switch (cell) {
+            case Cell.Lstm lstm -> {
+                float[] px = addRecurrent(slot, s);
+                for (int b = 0; b < s.batch(); b++) {
+                    int r = b * hp;
+                    pointwise.lstmRow(px, s.gateOffset() + b * gs, hp, s.cPrev(), s.cNext(), r, s.hNext(), r, hidden);
+                }
+            }
+            case Cell.Rnn rnn -> {
+                float[] px = addRecurrent(slot, s);
+                boolean relu = rnn.nonlinearity() == Cell.Nonlinearity.RELU;
+                for (int b = 0; b < s.batch(); b++) {
+                    pointwise.rnnRow(px, s.gateOffset() + b * gs, s.hNext(), b * hp, hidden, relu);
+                }
+            }
+            case Cell.Gru gru -> {
+                if (gru.linearBeforeReset()) {
+                    gruLinearBeforeReset(slot, s);
+                } else if (phase == 0) {
+                    gruReset(slot, s);
+                } else {
+                    gruNew(slot, s);
+                }
+            }
+        }
+    }
+
+    /**
+     * The LSTM's and the RNN's recurrent GEMM: the native projection of the step += h W_hh^T
+     * ({@code cblas_sgemv} at batch 1), then the step's gates copied to the heap for the pointwise pass.
+     */
+    private float[] addRecurrent(int slot, Step s) {
         int batch = s.batch();
-        int gs = 4 * hp;
-        h = ensure(h, (long) batch * hp);
-        MemorySegment.copy(hPrev, 0, view(h), ValueLayout.JAVA_FLOAT, 0, batch * hp);
+        int gOff = s.gateOffset();
+        FloatPointer hv = stageState(s.hPrev(), batch);
         gates.position(gOff);
         try {
-            if (batch == 1) {
-                openblas_full.cblas_sgemv(CblasRowMajor, CblasNoTrans, gs, hidden, 1f, wHh[slot], hidden, h, 1, 1f,
-                        gates, 1);
-            } else {
-                openblas_full.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, gs, hidden, 1f, h, hp,
-                        wHh[slot], hidden, 1f, gates, gs);
-            }
+            multiply(hv, wHh[slot], 0, gs, hidden, gates, gs, batch, 1f);
         } finally {
             gates.position(0);
         }
-        MemorySegment.copy(view(gates), ValueLayout.JAVA_FLOAT, (long) gOff * Float.BYTES, heapGates, gOff, batch * gs);
+        MemorySegment.copy(view(gates), ValueLayout.JAVA_FLOAT, (long) gOff * Float.BYTES, s.gates(), gOff, batch * gs);
+        return s.gates();
+    }
+
+    /** PyTorch's GRU: ph = b_hh + h W_hh^T into a buffer of its own, then r, z, n from the projection and ph. */
+    private void gruLinearBeforeReset(int slot, Step s) {
+        int batch = s.batch();
+        int gOff = s.gateOffset();
+        FloatPointer hv = stageState(s.hPrev(), batch);
+        MemorySegment rv = view(recurrent);
+        for (int b = 0; b < batch; b++) {
+            MemorySegment.copy(recurrentBias[slot], 0, rv, ValueLayout.JAVA_FLOAT, (long) b * gs * Float.BYTES, gs);
+        }
+        multiply(hv, wHh[slot], 0, gs, hidden, recurrent, gs, batch, 1f);
+        MemorySegment.copy(rv, ValueLayout.JAVA_FLOAT, 0, heapRecurrent, 0, batch * gs);
+        float[] px = projection(s);
         for (int b = 0; b < batch; b++) {
             int r = b * hp;
-            pointwise.lstmRow(heapGates, gOff + b * gs, hp, s.cPrev(), s.cNext(), r, hNext, r, hidden);
+            pointwise.gruRow(px, gOff + b * gs, heapRecurrent, b * gs, hp, s.hPrev(), s.hNext(), r, hidden);
+        }
+    }
+
+    /** The original GRU, phase 0: rz = h [W_hr | W_hz]^T; r, z = σ(px + rz), and r ⊙ h for phase 1. */
+    private void gruReset(int slot, Step s) {
+        int batch = s.batch();
+        int gOff = s.gateOffset();
+        FloatPointer hv = stageState(s.hPrev(), batch);
+        multiply(hv, wHh[slot], 0, 2 * hp, hidden, recurrent, 2 * hp, batch, 0f);
+        MemorySegment.copy(view(recurrent), ValueLayout.JAVA_FLOAT, 0, heapRecurrent, 0, batch * 2 * hp);
+        float[] px = projection(s);
+        for (int b = 0; b < batch; b++) {
+            int r = b * hp;
+            pointwise.gruResetRow(px, gOff + b * gs, heapRecurrent, b * 2 * hp, hp, s.hPrev(), resetState, r, hidden);
+        }
+    }
+
+    /** The original GRU, phase 1: hn = (r ⊙ h) W_hn^T; n = tanh(px_n + hn), h' = n + z (h - n). */
+    private void gruNew(int slot, Step s) {
+        int batch = s.batch();
+        FloatPointer rh = stageState(resetState, batch);
+        multiply(rh, wHh[slot], 2 * hp * hidden, hp, hidden, recurrentNew, hp, batch, 0f);
+        MemorySegment.copy(view(recurrentNew), ValueLayout.JAVA_FLOAT, 0, heapNew, 0, batch * hp);
+        float[] px = s.gates(); // the projection came over in phase 0
+        for (int b = 0; b < batch; b++) {
+            int r = b * hp;
+            pointwise.gruNewRow(px, s.gateOffset() + b * gs, heapNew, b * hp, hp, s.hPrev(), s.hNext(), r, hidden);
+        }
+    }
+
+    /** Copies {@code batch} rows of a heap state (rows of Hp floats) into the native h buffer. */
+    private FloatPointer stageState(float[] state, int batch) {
+        h = ensure(h, (long) batch * hp);
+        MemorySegment.copy(state, 0, view(h), ValueLayout.JAVA_FLOAT, 0, batch * hp);
+        return h;
+    }
+
+    /** The step's projection, copied from the native gate buffer to the driver's heap one. */
+    private float[] projection(Step s) {
+        MemorySegment.copy(view(gates), ValueLayout.JAVA_FLOAT, (long) s.gateOffset() * Float.BYTES, s.gates(),
+                s.gateOffset(), s.batch() * gs);
+        return s.gates();
+    }
+
+    /**
+     * {@code out[B x n] = beta out + a[B x k] W[rows from wRow, n of them]^T}, rows of a {@code hp} and of
+     * out {@code ldo} floats apart: {@code cblas_sgemm}, or {@code cblas_sgemv} for one row.
+     */
+    private void multiply(FloatPointer a, FloatPointer w, long wFloat, int n, int k, FloatPointer out, int ldo, int batch,
+                          float beta) {
+        long wPos = w.position();
+        w.position(wFloat);
+        try {
+            if (batch == 1) {
+                openblas_full.cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1f, w, k, a, 1, beta, out, 1);
+            } else {
+                openblas_full.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, n, k, 1f, a, hp, w, k, beta,
+                        out, ldo);
+            }
+        } finally {
+            w.position(wPos);
         }
     }
 
@@ -268,5 +406,7 @@ final class BlasKernel implements CellKernel {
         free(x);
         free(gates);
         free(h);
+        free(recurrent);
+        free(recurrentNew);
     }
 }
