@@ -54,15 +54,17 @@ class ApiTest {
         assertEquals(Cell.rnnTanh(), RnnSpec.rnn(3, 4).cell());
     }
 
-    /** Each backend says for every cell whether it runs it, and names the cell where it does not; the oracle runs them all. */
+    /** Each backend says for every cell whether it runs it, and names the cell where it does not; the CPU backends run them all. */
     @Test
     void backendsSayWhichCellsTheyRun() {
         for (Cell k : new Cell[] {Cell.lstm(), Cell.gru(), Cell.gruOriginal(), Cell.rnnTanh(), Cell.rnnRelu()}) {
             RnnSpec s = RnnSpec.builder().cell(k).inputSize(3).hiddenSize(4).build();
-            assertEquals("", Backends.byName("scalar").unsupported(s), "the oracle runs " + k);
             for (Backend b : Backends.all()) {
                 String why = b.unsupported(s);
                 assertTrue(why.isEmpty() || why.contains("cell " + k.name()), b.name() + ": " + why);
+                if (!b.name().equals("cudnn")) {
+                    assertEquals("", why, b.name() + " runs " + k);
+                }
             }
         }
     }

@@ -127,7 +127,11 @@ public final class CudnnBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec, PlanOptions options) {
-        return AbstractRnnPlan.inferenceOf(spec, options, cell -> cell instanceof io.cellstate.Cell.Lstm);
+        if (spec.cell() instanceof io.cellstate.Cell.Gru gru && !gru.linearBeforeReset()) {
+            return "cell gru-original: cuDNN's GRU is linear before reset (PyTorch's); the original formula runs on"
+                    + " the CPU backends";
+        }
+        return AbstractRnnPlan.inferenceOf(spec, options, cell -> true);
     }
 
     @Override

@@ -19,7 +19,10 @@ import static org.bytedeco.cuda.global.cudnn.CUDNN_DATA_FLOAT;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_FMA_MATH;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_FWD_MODE_INFERENCE;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_LINEAR_INPUT;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_GRU;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_LSTM;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_RNN_RELU;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_RNN_TANH;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_RNN_ALGO_PERSIST_DYNAMIC;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED;
@@ -69,7 +72,8 @@ import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.SizeTPointer;
 
 /**
- * A cuDNN LSTM: every layer and direction in one {@code cudnnRNNForward} per call. Set up once:
+ * A cuDNN network (LSTM, PyTorch's GRU, or the Elman RNN): every layer and direction in one
+ * {@code cudnnRNNForward} per call. Set up once:
  * a cuDNN handle and a CUDA stream (lent by a process-wide pool and given back on close, see
  * {@link CudnnBackend#releaseIdleHandles()}), the RNN descriptor (per algorithm tried), the weight
  * space filled where {@code cudnnGetRNNWeightParams} says, and device, pinned and workspace buffers
@@ -335,7 +339,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 case BF16 -> CUDNN_TENSOR_OP_MATH;
             };
             int h = spec.hiddenSize();
-            Status.cudnn(cudnnSetRNNDescriptor_v8(desc.ptr, algorithm.cudnnValue(), CUDNN_LSTM,
+            Status.cudnn(cudnnSetRNNDescriptor_v8(desc.ptr, algorithm.cudnnValue(), cellMode(spec),
                     spec.bias() ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS,
                     spec.directions() == 2 ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL,
                     CUDNN_LINEAR_INPUT, dataType, CUDNN_DATA_FLOAT, mathType,
@@ -382,6 +386,21 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 builtForBatch = batch;
             }
         }
+    }
+
+    /**
+     * cuDNN's cell mode: {@code CUDNN_LSTM}; {@code CUDNN_GRU}, which is PyTorch's formula (linear before
+     * reset: cuDNN's h' = tanh(W x + r ⊙ (R h + Rb) + Wb)); {@code CUDNN_RNN_TANH}, {@code CUDNN_RNN_RELU}.
+     * The original GRU has none ({@link CudnnBackend#unsupported} refuses it).
+     */
+    static int cellMode(RnnSpec spec) {
+        return switch (spec.cell()) {
+            case io.cellstate.Cell.Lstm l -> CUDNN_LSTM;
+            case io.cellstate.Cell.Gru g when g.linearBeforeReset() -> CUDNN_GRU;
+            case io.cellstate.Cell.Gru g -> throw new UnsupportedOperationException("cuDNN has no " + g.name());
+            case io.cellstate.Cell.Rnn r -> r.nonlinearity() == io.cellstate.Cell.Nonlinearity.TANH
+                    ? CUDNN_RNN_TANH : CUDNN_RNN_RELU;
+        };
     }
 
     private static int[] dims(Native.TensorDesc d) {

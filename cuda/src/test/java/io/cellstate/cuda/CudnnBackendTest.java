@@ -25,6 +25,26 @@ class CudnnBackendTest {
         assertEquals("", b.unsupported(RnnSpec.lstm(3, 4)));
     }
 
+    /**
+     * cuDNN has the LSTM, PyTorch's GRU and both Elman RNNs, each in its own cell mode; the original GRU
+     * is refused with the reason, and auto then picks a CPU backend for it.
+     */
+    @Test
+    void cellsMapToCudnnModesAndTheOriginalGruIsRefused() {
+        Backend b = Backends.byName("cudnn");
+        assertEquals(org.bytedeco.cuda.global.cudnn.CUDNN_LSTM, CudnnPlan.cellMode(RnnSpec.lstm(3, 4)));
+        assertEquals(org.bytedeco.cuda.global.cudnn.CUDNN_GRU, CudnnPlan.cellMode(RnnSpec.gru(3, 4)));
+        assertEquals(org.bytedeco.cuda.global.cudnn.CUDNN_RNN_TANH, CudnnPlan.cellMode(RnnSpec.rnn(3, 4)));
+        RnnSpec relu = RnnSpec.builder().cell(io.cellstate.Cell.rnnRelu()).inputSize(3).hiddenSize(4).build();
+        assertEquals(org.bytedeco.cuda.global.cudnn.CUDNN_RNN_RELU, CudnnPlan.cellMode(relu));
+        for (RnnSpec s : new RnnSpec[] {RnnSpec.gru(3, 4), RnnSpec.rnn(3, 4), relu}) {
+            assertEquals("", b.unsupported(s), s.toString());
+        }
+        RnnSpec original = RnnSpec.builder().cell(io.cellstate.Cell.gruOriginal()).inputSize(3).hiddenSize(4).build();
+        assertTrue(b.unsupported(original).startsWith("cell gru-original"), b.unsupported(original));
+        assertTrue(!Backends.auto(original).name().equals("cudnn"), "auto runs the original GRU on a CPU backend");
+    }
+
     @Test
     void withoutGpuSaysWhyAndRefusesPlans() {
         Availability a = Backends.byName("cudnn").availability();

@@ -27,10 +27,14 @@ class WeightMapTest {
 
     private static List<RnnSpec> specs() {
         List<RnnSpec> out = new ArrayList<>();
-        for (Direction d : Direction.values()) {
-            for (int layers = 1; layers <= 3; layers++) {
-                for (boolean bias : new boolean[] {true, false}) {
-                    out.add(RnnSpec.builder().inputSize(5).hiddenSize(7).layers(layers).direction(d).bias(bias).build());
+        for (io.cellstate.Cell cell : new io.cellstate.Cell[] {io.cellstate.Cell.lstm(), io.cellstate.Cell.gru(),
+                io.cellstate.Cell.rnnTanh()}) {
+            for (Direction d : Direction.values()) {
+                for (int layers = 1; layers <= 3; layers++) {
+                    for (boolean bias : new boolean[] {true, false}) {
+                        out.add(RnnSpec.builder().cell(cell).inputSize(5).hiddenSize(7).layers(layers).direction(d)
+                                .bias(bias).build());
+                    }
                 }
             }
         }
@@ -41,7 +45,8 @@ class WeightMapTest {
     void everyMatrixAndBiasOfEveryLayerAndDirectionExactlyOnce() {
         for (RnnSpec spec : specs()) {
             List<Piece> pieces = WeightMap.pieces(spec);
-            int perPseudoLayer = 8 * (spec.bias() ? 2 : 1);
+            int g = spec.gates();
+            int perPseudoLayer = 2 * g * (spec.bias() ? 2 : 1);
             assertEquals(spec.stateCount() * perPseudoLayer, pieces.size(), spec.toString());
             Set<String> cudnnKeys = new HashSet<>();
             Map<String, int[]> covered = new HashMap<>();
@@ -49,16 +54,16 @@ class WeightMapTest {
                 assertTrue(cudnnKeys.add(p.pseudoLayer() + "/" + p.linLayerId() + "/" + p.source().isBias()),
                         "(pseudoLayer, linLayerID) twice: " + p.describe());
                 assertEquals(p.layer() * spec.directions() + p.dir(), p.pseudoLayer(), p.describe());
-                assertTrue(p.linLayerId() >= 0 && p.linLayerId() < 8, p.describe());
-                // cuDNN: 0-3 act on the layer's input, 4-7 on the recurrent input; gate order i, f, g, o in each
+                assertTrue(p.linLayerId() >= 0 && p.linLayerId() < 2 * g, p.describe());
+                // cuDNN: 0..G-1 act on the layer's input, G..2G-1 on the recurrent input, in the cell's gate order
                 boolean input = p.source() == RnnWeights.Param.WEIGHT_IH || p.source() == RnnWeights.Param.BIAS_IH;
-                assertEquals(input, p.linLayerId() < 4, p.describe());
-                assertEquals(p.linLayerId() % 4, p.gate(), p.describe());
+                assertEquals(input, p.linLayerId() < g, p.describe());
+                assertEquals(p.linLayerId() % g, p.gate(), p.describe());
                 assertEquals(spec.hiddenSize(), p.rows(), p.describe());
                 int cols = p.source().isBias() ? 1 : input ? spec.layerInputSize(p.layer()) : spec.hiddenSize();
                 assertEquals(cols, p.cols(), p.describe());
                 String tensor = p.source() + "/" + p.layer() + "/" + p.dir();
-                long total = 4L * spec.hiddenSize() * cols;
+                long total = (long) g * spec.hiddenSize() * cols;
                 int[] marks = covered.computeIfAbsent(tensor, k -> new int[(int) total]);
                 for (long i = p.sourceOffset(); i < p.sourceOffset() + p.floats(); i++) {
                     marks[(int) i]++;
