@@ -23,6 +23,7 @@ import io.cellstate.testing.Case;
 import io.cellstate.testing.Compare;
 import io.cellstate.testing.OnnxCase;
 import io.cellstate.testing.Reference;
+import io.cellstate.testing.TorchCase;
 import io.cellstate.Tolerance;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
@@ -625,6 +626,7 @@ public abstract class RnnConformanceSuite {
                 System.out.println("SKIPPED " + why);
                 Assumptions.abort(why);
             }
+            requireSupport(c.spec(), c.name);
             try (RnnPlan plan = backend().plan(c.spec(), c.weights(), options())) {
                 RnnOutput out = plan.forward(c.input());
                 int compared = 0;
@@ -632,6 +634,43 @@ public abstract class RnnConformanceSuite {
                 compared += onnxRule(c, "Y_h", c.expectedHN(), out.hN());
                 compared += onnxRule(c, "Y_c", c.expectedCN(), out.cN());
                 assertTrue(compared > 0, c.name + " has no output to compare");
+            }
+        }));
+    }
+
+    /**
+     * PyTorch's own cases ({@code shared/conformance/torch}): each module's state_dict loaded by its
+     * names, run on its inputs, against PyTorch's float64 outputs, within {@link Tolerance}. The
+     * {@code grad_*} cases run their forward half; cases needing a feature not built yet, or a cell
+     * this backend lacks, are skipped, naming it.
+     */
+    @TestFactory
+    Stream<DynamicTest> torchConformance() throws Exception {
+        Path root = OnnxCase.conformanceRoot();
+        if (root == null) {
+            String why = "shared conformance data not found (cellstate.conformance="
+                    + System.getProperty("cellstate.conformance") + "): PyTorch cases skipped";
+            return Stream.of(dynamicTest("torch cases", () -> {
+                System.out.println("SKIPPED " + why);
+                Assumptions.abort(why);
+            }));
+        }
+        return TorchCase.all(root).stream().map(c -> dynamicTest(c.name, () -> {
+            if (!c.missingFeature().isEmpty()) {
+                String why = c.name + " needs " + c.missingFeature();
+                System.out.println("SKIPPED " + why);
+                Assumptions.abort(why);
+            }
+            requireSupport(c.spec(), c.name);
+            try (RnnPlan plan = backend().plan(c.spec(), c.weights(), options())) {
+                RnnOutput out = plan.forward(c.input());
+                double tol = tolerance(c.spec(), c.input().steps());
+                double err = Compare.assertClose("y", c.expectedY(), out.y(), tol, c.name);
+                err = Math.max(err, Compare.assertClose("hN", c.expectedHN(), out.hN(), tol, c.name));
+                if (c.expectedCN() != null) {
+                    err = Math.max(err, Compare.assertClose("cN", c.expectedCN(), out.cN(), tol, c.name));
+                }
+                worstRatio.accumulate(err / tol);
             }
         }));
     }

@@ -11,8 +11,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A reader of NumPy {@code .npy} files, format 1.0/2.0, C order, little-endian {@code <f4}, {@code <i4}
- * or {@code <i8}: just what the conformance data uses. Test-only.
+ * A reader of NumPy {@code .npy} files, format 1.0/2.0, C order, little-endian {@code <f4}, {@code <f8}
+ * (rounded to float32, the kernels' precision), {@code <i4} or {@code <i8}: just what the conformance
+ * data uses. Test-only.
  */
 public record Npy(String dtype, int[] shape, float[] floats, long[] ints) {
     private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([^']+)'");
@@ -43,6 +44,13 @@ public record Npy(String dtype, int[] shape, float[] floats, long[] ints) {
             case "<f4" -> {
                 float[] f = new float[n];
                 buf.asFloatBuffer().get(f);
+                yield new Npy(dtype, shape, f, null);
+            }
+            case "<f8" -> {
+                float[] f = new float[n];
+                for (int i = 0; i < n; i++) {
+                    f[i] = (float) buf.getDouble();
+                }
                 yield new Npy(dtype, shape, f, null);
             }
             case "<i4" -> {

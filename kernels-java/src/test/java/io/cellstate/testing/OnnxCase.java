@@ -1,5 +1,6 @@
 package io.cellstate.testing;
 
+import io.cellstate.Cell;
 import io.cellstate.Direction;
 import io.cellstate.Layout;
 import io.cellstate.RnnInput;
@@ -15,18 +16,21 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * One ONNX recurrent-operator case from {@code shared/conformance/onnx*}, converted to this
- * project's conventions:
+ * One ONNX recurrent-operator case (LSTM, GRU, RNN) from {@code shared/conformance/onnx*}, converted
+ * to this project's conventions:
  * <ul>
- *   <li>gates: ONNX LSTM order i, o, f, c becomes i, f, g, o;</li>
- *   <li>W [D, 4H, I], R [D, 4H, H] become W_ih, W_hh per direction; B [D, 8H] = [Wb | Rb] becomes b_ih, b_hh;</li>
+ *   <li>gates: ONNX LSTM order i, o, f, c becomes i, f, g, o; ONNX GRU order z, r, h becomes r, z, n;
+ *       GRU {@code linear_before_reset} picks the formula, RNN {@code activations} Tanh or Relu the cell;</li>
+ *   <li>W [D, GH, I], R [D, GH, H] become W_ih, W_hh per direction; B [D, 2GH] = [Wb | Rb] becomes b_ih, b_hh;</li>
  *   <li>Y [T, D, B, H] (layout 0) becomes [T, B, D*H]; Y [B, T, D, H] (layout 1) is already [B, T, D*H];</li>
  *   <li>initial_h, Y_h, Y_c [D, B, H] (layout 0) or [B, D, H] (layout 1) become [D, B, H].</li>
  * </ul>
  * A case that needs a feature not built yet reports it through {@link #missingFeature()}.
  */
 public final class OnnxCase {
-    private static final int[] ONNX_GATE_OF = {0, 2, 3, 1}; // ours i, f, g, o -> ONNX i, o, f, c
+    private static final int[] ONNX_LSTM_GATE_OF = {0, 2, 3, 1}; // ours i, f, g, o -> ONNX i, o, f, c
+    private static final int[] ONNX_GRU_GATE_OF = {1, 0, 2};     // ours r, z, n -> ONNX z, r, h
+    private static final int[] ONNX_RNN_GATE_OF = {0};
 
     public final String name;
     public final Path dir;
@@ -120,12 +124,28 @@ public final class OnnxCase {
 
     private String findMissing() {
         String op = (String) json.get("op");
-        if (!"LSTM".equals(op)) {
-            return op + " cell (this project has LSTM only so far)";
-        }
         Map<String, Object> a = attributes();
         if (a.get("clip") != null) {
-            return "LSTM clip (cell clipping)";
+            return op + " clip (cell clipping)";
+        }
+        if ("GRU".equals(op)) {
+            if (a.get("activations") instanceof List<?> acts && !acts.equals(List.of("Sigmoid", "Tanh"))
+                    && !acts.equals(List.of("Sigmoid", "Tanh", "Sigmoid", "Tanh"))) {
+                return "GRU activations " + acts;
+            }
+            return "";
+        }
+        if ("RNN".equals(op)) {
+            if (a.get("activations") instanceof List<?> acts && !acts.stream().allMatch(x -> x.equals(acts.get(0)))) {
+                return "RNN activations per direction " + acts;
+            }
+            if (a.get("activations") instanceof List<?> acts && !List.of("Tanh", "Relu").contains(acts.get(0))) {
+                return "RNN activation " + acts.get(0);
+            }
+            return "";
+        }
+        if (!"LSTM".equals(op)) {
+            return "operator " + op;
         }
         if (a.get("input_forget") instanceof Double d && d != 0) {
             return "LSTM input_forget (coupled input and forget gates)";
@@ -178,18 +198,31 @@ public final class OnnxCase {
         int in = x.shape()[2];
         int steps = layout == Layout.SEQUENCE_MAJOR ? x.shape()[0] : x.shape()[1];
         int batch = layout == Layout.SEQUENCE_MAJOR ? x.shape()[1] : x.shape()[0];
-        spec = RnnSpec.builder().inputSize(in).hiddenSize(hidden).direction(direction).bias(b != null).build();
+        String op = (String) json.get("op");
+        Cell cell = switch (op) {
+            case "GRU" -> a.get("linear_before_reset") instanceof Double lbr && lbr != 0 ? Cell.gru() : Cell.gruOriginal();
+            case "RNN" -> a.get("activations") instanceof List<?> acts && "Relu".equals(acts.get(0)) ? Cell.rnnRelu()
+                    : Cell.rnnTanh();
+            default -> Cell.lstm();
+        };
+        int[] gateOf = switch (op) {
+            case "GRU" -> ONNX_GRU_GATE_OF;
+            case "RNN" -> ONNX_RNN_GATE_OF;
+            default -> ONNX_LSTM_GATE_OF;
+        };
+        int g = gateOf.length;
+        spec = RnnSpec.builder().cell(cell).inputSize(in).hiddenSize(hidden).direction(direction).bias(b != null).build();
         RnnWeights.Builder wb = RnnWeights.builder(spec);
         for (int d = 0; d < dirs; d++) {
-            wb.weightIh(0, d, gatesOf(w.floats(), d, hidden, in));
-            wb.weightHh(0, d, gatesOf(r.floats(), d, hidden, hidden));
+            wb.weightIh(0, d, gatesOf(w.floats(), d, hidden, in, gateOf));
+            wb.weightHh(0, d, gatesOf(r.floats(), d, hidden, hidden, gateOf));
             if (b != null) {
-                float[] wbias = new float[4 * hidden];
-                float[] rbias = new float[4 * hidden];
-                System.arraycopy(b.floats(), d * 8 * hidden, wbias, 0, 4 * hidden);
-                System.arraycopy(b.floats(), d * 8 * hidden + 4 * hidden, rbias, 0, 4 * hidden);
-                wb.biasIh(0, d, gatesOf(wbias, 0, hidden, 1));
-                wb.biasHh(0, d, gatesOf(rbias, 0, hidden, 1));
+                float[] wbias = new float[g * hidden];
+                float[] rbias = new float[g * hidden];
+                System.arraycopy(b.floats(), d * 2 * g * hidden, wbias, 0, g * hidden);
+                System.arraycopy(b.floats(), d * 2 * g * hidden + g * hidden, rbias, 0, g * hidden);
+                wb.biasIh(0, d, gatesOf(wbias, 0, hidden, 1, gateOf));
+                wb.biasHh(0, d, gatesOf(rbias, 0, hidden, 1, gateOf));
             }
         }
         weights = wb.build();
@@ -226,12 +259,13 @@ public final class OnnxCase {
         yC = oc == null ? null : state(oc, layout, dirs, batch, hidden);
     }
 
-    /** Rows of the four ONNX gates (i, o, f, c) of direction d, reordered to i, f, g, o. */
-    private static float[] gatesOf(float[] m, int d, int hidden, int cols) {
-        float[] out = new float[4 * hidden * cols];
+    /** Rows of the ONNX gates of direction d, reordered to ours: our gate g is ONNX's {@code gateOf[g]}. */
+    private static float[] gatesOf(float[] m, int d, int hidden, int cols, int[] gateOf) {
+        int gates = gateOf.length;
+        float[] out = new float[gates * hidden * cols];
         int block = hidden * cols;
-        for (int g = 0; g < 4; g++) {
-            System.arraycopy(m, d * 4 * block + ONNX_GATE_OF[g] * block, out, g * block, block);
+        for (int g = 0; g < gates; g++) {
+            System.arraycopy(m, d * gates * block + gateOf[g] * block, out, g * block, block);
         }
         return out;
     }
