@@ -3,15 +3,16 @@
 #
 #   bench/run.sh [quick|full] [--dry-run]
 #
-#   quick (default)  vector, blas, blas-gemms (bare OpenBLAS calls) and oneDNN on six shapes at 1 and 2 threads, the scalar oracle on the two
-#                    smallest at 1 thread; 1 fork, 2 warmups x 1 s, 3 measurements x 2 s. About
-#                    10-15 minutes on 2 cores (the oracle checks at 256x1024 alone take a minute or two).
+#   quick (default)  LSTM: vector, blas, blas-gemms (bare OpenBLAS calls) and oneDNN on six shapes at 1 and 2
+#                    threads, the scalar oracle on the two smallest at 1 thread; GRU (both formulas) and
+#                    RNN: vector, blas and oneDNN on four shapes; 1 fork, 2 warmups x 1 s, 3 measurements
+#                    x 2 s. About 25 minutes on 2 cores (the oracle checks at 256x1024 take a minute or two).
 #   full             every backend on every shape at 1 and 2 threads; 2 forks, 3 warmups, 5 measurements
 #                    (the benchmarks' own 2 s and 1 s). Hours: the scalar oracle needs about two minutes
 #                    per call at 256x1024.
 #   --dry-run        print the commands instead of running them
 #
-# Both run LstmForwardBenchmark (one call = T steps; T = 100, 50 at 256x1024 to bound the time),
+# Both run ForwardBenchmark (one call = T steps of one layer of a cell; T = 100, 50 at 256x1024 to bound the time),
 # StepBenchmark (one call = one streaming step at B = 1, H = 512) and ConcurrentPlansBenchmark (four
 # threads at once, a plan each: the common worker group against a pool per plan, and oneDNN). JMH writes one JSON file per
 # invocation (bench/results/*.tmp); when all are done they are merged into
@@ -32,6 +33,7 @@ source bin/jdk.sh
 # What a profile runs: each invocation line starts with the benchmark class, then its JMH params.
 readonly SHAPES_T100=1x256,1x512,1x1024,16x512,64x512
 readonly SHAPES_T50=256x1024
+readonly SHAPES_CELLS=1x256,1x512,16x512,64x512
 readonly ALL_BACKENDS=vector,blas,blas-gemms,scalar,onednn
 # blas-gemms: the OpenBLAS calls of a blas pass alone, the yardstick for the blas backend's glue
 readonly FAST_BACKENDS=vector,blas,blas-gemms,onednn
@@ -63,9 +65,10 @@ case $profile in
   quick)
     timing=(-f 1 -wi 2 -i 3 -w 1s -r 2s)
     invocations=(
-      "LstmForwardBenchmark -p backend=$FAST_BACKENDS -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
-      "LstmForwardBenchmark -p backend=$FAST_BACKENDS -p shape=$SHAPES_T50 -p steps=50 -p threads=1,2"
-      "LstmForwardBenchmark -p backend=scalar -p shape=1x256,1x512 -p steps=100 -p threads=1"
+      "ForwardBenchmark -p backend=$FAST_BACKENDS -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
+      "ForwardBenchmark -p backend=$FAST_BACKENDS -p shape=$SHAPES_T50 -p steps=50 -p threads=1,2"
+      "ForwardBenchmark -p backend=scalar -p shape=1x256,1x512 -p steps=100 -p threads=1"
+      "ForwardBenchmark -p backend=vector,blas,onednn -p cell=gru,gru-original,rnn-tanh -p shape=$SHAPES_CELLS -p steps=100 -p threads=1,2"
       "StepBenchmark -p backend=vector,blas,onednn -p shape=1x512 -p threads=1,2"
       "StepBenchmark -p backend=scalar -p shape=1x512 -p threads=1"
       "ConcurrentPlansBenchmark -p shape=1x256,16x256 -p steps=50 -p threads=0,1"
@@ -74,8 +77,9 @@ case $profile in
   full)
     timing=(-f 2 -wi 3 -i 5)
     invocations=(
-      "LstmForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
-      "LstmForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T50 -p steps=50 -p threads=1,2"
+      "ForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
+      "ForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T50 -p steps=50 -p threads=1,2"
+      "ForwardBenchmark -p backend=vector,blas,scalar,onednn -p cell=gru,gru-original,rnn-tanh,rnn-relu -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
       "StepBenchmark -p backend=vector,blas,scalar,onednn -p shape=1x512 -p threads=1,2"
       "ConcurrentPlansBenchmark -p shape=1x256,16x256,64x512 -p steps=50 -p threads=0,1"
     )

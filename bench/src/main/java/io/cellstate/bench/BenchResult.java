@@ -11,7 +11,7 @@ import java.util.Locale;
  * name contains "step") does one.
  *
  * @param source    the JSON file the result came from, as given on the command line
- * @param benchmark the benchmark's full name, e.g. {@code io.cellstate.bench.LstmForwardBenchmark.forward}
+ * @param benchmark the benchmark's full name, e.g. {@code io.cellstate.bench.ForwardBenchmark.forward}
  * @param backend   the {@code backend} param
  * @param batch     B, from the {@code shape} param "BxH"
  * @param hidden    H (= I), from the {@code shape} param
@@ -23,23 +23,40 @@ import java.util.Locale;
  * @param unit      JMH's score unit: a time per operation ("ms/op", "us/op") or a rate ("ops/s")
  */
 public record BenchResult(String source, String benchmark, String backend, int batch, int hidden, int steps,
-                          int threads, double score, double error, String unit) {
+                          int threads, double score, double error, String unit, String cell) {
 
     /** The backend the others are compared with. */
     public static final String PEER = "onednn";
 
+    /** A result without a {@code cell} param: an LSTM benchmark. */
+    public BenchResult(String source, String benchmark, String backend, int batch, int hidden, int steps, int threads,
+                       double score, double error, String unit) {
+        this(source, benchmark, backend, batch, hidden, steps, threads, score, error, unit, null);
+    }
+
     public BenchResult {
+        if (cell != null) {
+            io.cellstate.Cell.named(cell); // a name the library knows, or an exception saying which it knows
+        }
         if (batch <= 0 || hidden <= 0) {
             throw new IllegalArgumentException("shape: expected B, H > 0, got " + batch + "x" + hidden);
         }
         millisPerUnit(unit);
     }
 
-    /** The benchmark's short name: class and method, e.g. {@code LstmForwardBenchmark.forward}. */
+    /**
+     * The benchmark's short name: class and method, and the cell where the benchmark has a cell param,
+     * e.g. {@code ForwardBenchmark.forward (gru)}.
+     */
     public String shortName() {
         int method = benchmark.lastIndexOf('.');
         int cls = method > 0 ? benchmark.lastIndexOf('.', method - 1) : -1;
-        return benchmark.substring(cls + 1);
+        return benchmark.substring(cls + 1) + (cell == null ? "" : " (" + cell + ")");
+    }
+
+    /** The gates of the benchmark's cell: 4 for the LSTM (and a benchmark without a cell param). */
+    public int gates() {
+        return cell == null ? 4 : io.cellstate.Cell.named(cell).gates();
     }
 
     /** Whether one call is one time step (a streaming benchmark) rather than a whole sequence. */
@@ -65,9 +82,9 @@ public record BenchResult(String source, String benchmark, String backend, int b
         return batch + "\u00d7" + hidden;
     }
 
-    /** Floating-point operations per call: 2 T B 4H (I + H), I = H. */
+    /** Floating-point operations per call: 2 T B G H (I + H), I = H, G the cell's gates. */
     public double flop() {
-        return 2.0 * stepsPerCall() * batch * 4.0 * hidden * (hidden + hidden);
+        return 2.0 * stepsPerCall() * batch * gates() * hidden * (hidden + hidden);
     }
 
     /** Milliseconds per call. */

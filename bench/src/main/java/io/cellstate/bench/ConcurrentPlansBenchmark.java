@@ -44,7 +44,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *       (0: all processors), which oversubscribes the same way.</li>
  * </ul>
  * Before timing, each thread's plan is checked against the scalar oracle (as in
- * {@link LstmForwardBenchmark}), so a fast but wrong kernel fails the run.
+ * {@link ForwardBenchmark}), so a fast but wrong kernel fails the run.
  *
  * <p>Run (after {@code ./mvnw -pl bench -am package -DskipTests}):
  * <pre>
@@ -65,7 +65,7 @@ public class ConcurrentPlansBenchmark {
     static final String PRIVATE = "vector-private";
 
     /** {@code vector} (the common group), {@code vector-private} (a group per plan) or {@code onednn}. */
-    @Param({"vector", PRIVATE, LstmForwardBenchmark.ONEDNN})
+    @Param({"vector", PRIVATE, ForwardBenchmark.ONEDNN})
     public String backend;
 
     /**
@@ -125,9 +125,9 @@ public class ConcurrentPlansBenchmark {
             y = Tensor.allocate(arena, b.steps, b.batch, spec.outputSize());
             Tensor hN = Tensor.allocate(arena, spec.stateCount(), b.batch, hidden);
             Tensor cN = Tensor.allocate(arena, spec.stateCount(), b.batch, hidden);
-            if (LstmForwardBenchmark.ONEDNN.equals(b.backend)) {
+            if (ForwardBenchmark.ONEDNN.equals(b.backend)) {
                 int t = b.threads == 0 ? Runtime.getRuntime().availableProcessors() : b.threads;
-                OneDnnLstm dnn = new OneDnnLstm(spec, b.weights, b.steps, b.batch, t);
+                OneDnnRnn dnn = new OneDnnRnn(spec, b.weights, b.steps, b.batch, t);
                 kernel = dnn;
                 pass = () -> dnn.forward(b.x, null, null, y, hN, cN);
             } else {

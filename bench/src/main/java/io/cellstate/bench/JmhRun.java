@@ -86,7 +86,8 @@ public record JmhRun(Path file, String jmhVersion, String jvm, String vm, List<S
         return new BenchResult(file.toString(), string(o, "benchmark"), param(params, "backend", "?"),
                 Integer.parseInt(bh[0].strip()), Integer.parseInt(bh[1].strip()),
                 Integer.parseInt(param(params, "steps", "0")), Integer.parseInt(param(params, "threads", "-1")),
-                number(metric.get("score")), number(metric.get("scoreError")), string(metric, "scoreUnit"));
+                number(metric.get("score")), number(metric.get("scoreError")), string(metric, "scoreUnit"),
+                param(params, "cell", null));
     }
 
     /** "avgt, 1 fork, warmup 2 × 2 s, measurement 3 × 2 s": how JMH ran one result. */

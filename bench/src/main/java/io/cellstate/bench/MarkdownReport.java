@@ -13,7 +13,7 @@ final class MarkdownReport {
     static final String END = "<!-- bench:end -->";
 
     private static final String ERROR_BARS = "Times are per call, in ms, \u00b1 the half-width of JMH's 99.9% "
-            + "confidence interval. GFLOP/s = 2 T B 4H (I + H) / time, I = H (the two GEMMs of each step; the "
+            + "confidence interval. GFLOP/s = 2 T B G H (I + H) / time, I = H, G the cell's gates (the two GEMMs of each step; the "
             + "pointwise pass is not counted). \"vs oneDNN\" is the GFLOP/s over oneDNN's for the same "
             + "configuration in the same run: above 1 is faster than oneDNN.";
 
@@ -68,7 +68,8 @@ final class MarkdownReport {
                             + " times the work). `vector` borrows helpers from the common worker group, bounded by the"
                             + " cores; `vector-private` gives each plan a group of its own as large as the machine (each"
                             + " plan's own pool, as before worker groups); threads = the most a call may use.\n\n"
-                    : "One call runs a batch of B sequences of T steps through one LSTM layer, I = H.\n\n");
+                    : "One call runs a batch of B sequences of T steps through one layer of the cell, I = H"
+                            + " (GFLOP/s counts the cell's G gates: 4 for the LSTM, 3 for the GRU, 1 for the RNN).\n\n");
             md.append(table(t)).append('\n');
         }
         List<String> skipped = in.runs().stream().flatMap(r -> r.skipped().stream()).toList();

@@ -73,14 +73,31 @@ final class OneDnnHandles implements AutoCloseable {
      * An LSTM primitive descriptor without peephole and projection. The memory descriptors are
      * copied by oneDNN; they may be destroyed afterwards.
      */
-    dnnl_primitive_desc lstmForward(dnnl_engine engine, int propKind, int direction, dnnl_memory_desc srcLayer,
-                                    dnnl_memory_desc srcIter, dnnl_memory_desc srcIterC, dnnl_memory_desc weightsLayer,
-                                    dnnl_memory_desc weightsIter, dnnl_memory_desc bias, dnnl_memory_desc dstLayer,
-                                    dnnl_memory_desc dstIter, dnnl_memory_desc dstIterC, dnnl_primitive_attr attr) {
+    /**
+     * The forward primitive descriptor of {@code cell}: {@code lstm}, {@code lbr_gru}, {@code gru}, or
+     * {@code vanilla_rnn} with tanh or ReLU; the {@code *IterC} descriptors are the LSTM's only.
+     */
+    dnnl_primitive_desc rnnForward(dnnl_engine engine, io.cellstate.Cell cell, int propKind, int direction,
+                                   dnnl_memory_desc srcLayer, dnnl_memory_desc srcIter, dnnl_memory_desc srcIterC,
+                                   dnnl_memory_desc weightsLayer, dnnl_memory_desc weightsIter, dnnl_memory_desc bias,
+                                   dnnl_memory_desc dstLayer, dnnl_memory_desc dstIter, dnnl_memory_desc dstIterC,
+                                   dnnl_primitive_attr attr) {
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
-        check(dnnl.dnnl_lstm_forward_primitive_desc_create(pd, engine, propKind, direction, srcLayer, srcIter, srcIterC,
-                weightsLayer, weightsIter, null, null, bias, dstLayer, dstIter, dstIterC, dnnl.dnnl_rnn_flags_undef, attr),
-                "dnnl_lstm_forward_primitive_desc_create");
+        switch (cell) {
+            case io.cellstate.Cell.Lstm l -> check(dnnl.dnnl_lstm_forward_primitive_desc_create(pd, engine, propKind,
+                    direction, srcLayer, srcIter, srcIterC, weightsLayer, weightsIter, null, null, bias, dstLayer, dstIter,
+                    dstIterC, dnnl.dnnl_rnn_flags_undef, attr), "dnnl_lstm_forward_primitive_desc_create");
+            case io.cellstate.Cell.Gru g when g.linearBeforeReset() -> check(dnnl.dnnl_lbr_gru_forward_primitive_desc_create(
+                    pd, engine, propKind, direction, srcLayer, srcIter, weightsLayer, weightsIter, bias, dstLayer, dstIter,
+                    dnnl.dnnl_rnn_flags_undef, attr), "dnnl_lbr_gru_forward_primitive_desc_create");
+            case io.cellstate.Cell.Gru g -> check(dnnl.dnnl_gru_forward_primitive_desc_create(pd, engine, propKind,
+                    direction, srcLayer, srcIter, weightsLayer, weightsIter, bias, dstLayer, dstIter,
+                    dnnl.dnnl_rnn_flags_undef, attr), "dnnl_gru_forward_primitive_desc_create");
+            case io.cellstate.Cell.Rnn r -> check(dnnl.dnnl_vanilla_rnn_forward_primitive_desc_create(pd, engine, propKind,
+                    r.nonlinearity() == io.cellstate.Cell.Nonlinearity.TANH ? dnnl.dnnl_eltwise_tanh : dnnl.dnnl_eltwise_relu,
+                    direction, srcLayer, srcIter, weightsLayer, weightsIter, bias, dstLayer, dstIter,
+                    dnnl.dnnl_rnn_flags_undef, 0f, 0f, attr), "dnnl_vanilla_rnn_forward_primitive_desc_create");
+        }
         return own(pd, dnnl::dnnl_primitive_desc_destroy, "dnnl_primitive_desc_destroy");
     }
 

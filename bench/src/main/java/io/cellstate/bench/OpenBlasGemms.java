@@ -39,6 +39,9 @@ final class OpenBlasGemms implements AutoCloseable {
         if (spec.layers() != 1 || spec.directions() != 1) {
             throw new IllegalArgumentException("spec: expected one layer, one direction, got " + spec);
         }
+        if (!(spec.cell() instanceof io.cellstate.Cell.Lstm)) {
+            throw new UnsupportedOperationException("blas-gemms: the GEMMs of an LSTM pass only, got cell " + spec.cell());
+        }
         this.steps = steps;
         this.batch = batch;
         this.in = spec.inputSize();

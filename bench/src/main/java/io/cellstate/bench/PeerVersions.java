@@ -16,7 +16,7 @@ public final class PeerVersions {
 
     public static void main(String[] args) {
         try {
-            System.out.println("oneDNN " + OneDnnLstm.version() + ", OpenMP runtime " + OneDnnLstm.openMpRuntime());
+            System.out.println("oneDNN " + OneDnnRnn.version() + ", OpenMP runtime " + OneDnnRnn.openMpRuntime());
         } catch (RuntimeException | LinkageError e) {
             System.err.println("PeerVersions: oneDNN could not be loaded: " + e);
         }

@@ -87,10 +87,10 @@ public record ResultTable(String benchmark, List<String> backends, List<Row> row
     public static List<ResultTable> of(List<BenchResult> results, List<String> warnings) {
         Map<String, List<BenchResult>> byBenchmark = new LinkedHashMap<>();
         for (BenchResult r : results) {
-            byBenchmark.computeIfAbsent(r.benchmark(), k -> new ArrayList<>()).add(r);
+            byBenchmark.computeIfAbsent(r.benchmark() + "|" + r.cell(), k -> new ArrayList<>()).add(r);
         }
         List<ResultTable> tables = new ArrayList<>();
-        byBenchmark.forEach((name, list) -> tables.add(table(name, list, warnings)));
+        byBenchmark.forEach((key, list) -> tables.add(table(list.getFirst().benchmark(), list, warnings)));
         return List.copyOf(tables);
     }
 
@@ -125,7 +125,8 @@ public record ResultTable(String benchmark, List<String> backends, List<Row> row
     static double ratioToPeer(BenchResult r, List<BenchResult> all) {
         for (BenchResult p : all) {
             if (p.backend().equals(BenchResult.PEER) && p.source().equals(r.source())
-                    && p.benchmark().equals(r.benchmark()) && Config.of(p).equals(Config.of(r))) {
+                    && p.benchmark().equals(r.benchmark()) && java.util.Objects.equals(p.cell(), r.cell())
+                    && Config.of(p).equals(Config.of(r))) {
                 return r.gflops() / p.gflops();
             }
         }

@@ -64,7 +64,7 @@ public class StepBenchmark {
     private Tensor x;
     private Tensor y;
     private Arena arena;
-    private OneDnnLstm dnn;
+    private OneDnnRnn dnn;
     private Tensor x3;
     private Tensor y3;
     /** oneDNN's state in and out, swapped after each step: {h, c} of the two sides. */
@@ -82,9 +82,9 @@ public class StepBenchmark {
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) r.nextDouble(-1, 1);
         }
-        if (LstmForwardBenchmark.ONEDNN.equals(backend)) {
+        if (ForwardBenchmark.ONEDNN.equals(backend)) {
             arena = Arena.ofShared();
-            dnn = new OneDnnLstm(spec, weights, 1, batch, threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+            dnn = new OneDnnRnn(spec, weights, 1, batch, threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
             x3 = Tensor.allocate(arena, 1, batch, hidden).copyFrom(v);
             y3 = Tensor.allocate(arena, 1, batch, hidden);
             for (int i = 0; i < sides.length; i++) {

@@ -24,7 +24,7 @@ import org.w3c.dom.NodeList;
 /** Renders synthetic JMH results (JMH's own JSON layout) and checks the arithmetic and the files. */
 class ReportTest {
 
-    private static final String FORWARD = "io.cellstate.bench.LstmForwardBenchmark.forward";
+    private static final String FORWARD = "io.cellstate.bench.ForwardBenchmark.forward";
     private static final String STEP = "io.cellstate.bench.StepBenchmark.step";
 
     @TempDir
@@ -42,6 +42,32 @@ class ReportTest {
     }
 
     /** A step benchmark does one step per call whatever its params, and may time in us. */
+    /** A cell param splits the tables, and GFLOP/s counts that cell's gates: 3 for the GRU, 1 for the RNN. */
+    @Test
+    void cellsGetTablesOfTheirOwnAndTheirOwnGateCounts() throws IOException {
+        BenchResult gru = new BenchResult("f", FORWARD, "vector", 1, 512, 100, 1, 7.24, 1.40, "ms/op", "gru");
+        assertEquals(314_572_800.0, gru.flop());
+        BenchResult rnn = new BenchResult("f", FORWARD, "vector", 1, 512, 100, 1, 7.24, 1.40, "ms/op", "rnn-tanh");
+        assertEquals(104_857_600.0, rnn.flop());
+        assertEquals("ForwardBenchmark.forward (gru)", gru.shortName());
+        String withCell = result(FORWARD, "vector", "1x512", 100, 1, 7.24, 1.40, "ms/op")
+                .replace("\"backend\" : \"vector\",", "\"backend\" : \"vector\",\n            \"cell\" : \"gru\",");
+        String peerWithCell = result(FORWARD, "onednn", "1x512", 100, 1, 3.62, 0.10, "ms/op")
+                .replace("\"backend\" : \"onednn\",", "\"backend\" : \"onednn\",\n            \"cell\" : \"gru\",");
+        Path json = write("cells.json", array(result(FORWARD, "vector", "1x512", 100, 1, 7.24, 1.40, "ms/op"),
+                withCell, peerWithCell));
+        List<ResultTable> tables = ResultTable.of(JmhRun.read(json).results(), new ArrayList<>());
+        assertEquals(2, tables.size(), "the LSTM results and the GRU's apart");
+        ResultTable lstm = tables.get(0);
+        ResultTable g = tables.get(1);
+        assertEquals("ForwardBenchmark.forward (gru)", g.shortName());
+        assertTrue(Double.isNaN(lstm.rows().getFirst().cells().get("vector").ratio()),
+                "no oneDNN LSTM result: the GRU's peer is not the LSTM's");
+        assertEquals(0.5, g.rows().getFirst().cells().get("vector").ratio(), 1e-12);
+        assertThrows(IllegalArgumentException.class,
+                () -> new BenchResult("f", FORWARD, "vector", 1, 512, 100, 1, 1, 1, "ms/op", "lstmp"));
+    }
+
     @Test
     void aStepCallIsOneStepAndUnitsConvert() {
         BenchResult step = new BenchResult("f", STEP, "vector", 1, 512, 100, 1, 50, 2, "us/op");
@@ -115,12 +141,12 @@ class ReportTest {
         Files.writeString(readme, before + MarkdownReport.START + "\nold placeholder\n" + MarkdownReport.END + after);
 
         assertEquals(0, run(json.toString(), "--out", out.toString(), "--readme", readme.toString(),
-                "--note", "oneDNN 3.11.0", "--command", "java -cp ... org.openjdk.jmh.Main LstmForwardBenchmark"));
+                "--note", "oneDNN 3.11.0", "--command", "java -cp ... org.openjdk.jmh.Main ForwardBenchmark"));
 
         String md = Files.readString(out.resolve("benchmarks.md"));
         assertTrue(md.contains("2026-11-22 12:00 UTC"), md);
         assertTrue(md.contains("* oneDNN 3.11.0\n"), md);
-        assertTrue(md.contains("java -cp ... org.openjdk.jmh.Main LstmForwardBenchmark\n"), md);
+        assertTrue(md.contains("java -cp ... org.openjdk.jmh.Main ForwardBenchmark\n"), md);
         assertTrue(md.contains("* JMH 1.37\n"), md);
         assertTrue(md.contains("| B\u00d7H | T | threads | vector ms | vector GFLOP/s | vector vs oneDNN "
                 + "| scalar ms | scalar GFLOP/s | scalar vs oneDNN | oneDNN ms | oneDNN GFLOP/s |\n"), md);
@@ -157,7 +183,7 @@ class ReportTest {
         assertTrue(text.contains("[docs/benchmarks.svg](docs/benchmarks.svg)"), text);
 
         assertEquals(0, run(json.toString(), "--out", out.toString(), "--readme", readme.toString(),
-                "--note", "oneDNN 3.11.0", "--command", "java -cp ... org.openjdk.jmh.Main LstmForwardBenchmark"));
+                "--note", "oneDNN 3.11.0", "--command", "java -cp ... org.openjdk.jmh.Main ForwardBenchmark"));
         assertEquals(text, Files.readString(readme), "rendering twice changes nothing");
     }
 

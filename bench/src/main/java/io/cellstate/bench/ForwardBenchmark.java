@@ -1,6 +1,7 @@
 package io.cellstate.bench;
 
 import io.cellstate.Backends;
+import io.cellstate.Cell;
 import io.cellstate.PlanOptions;
 import io.cellstate.RnnInput;
 import io.cellstate.RnnOutput;
@@ -26,12 +27,13 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * LSTM forward (inference), one layer, unidirectional, I = H: the time of one call over a batch
- * of B sequences of T steps, per backend. GFLOP/s = 2 T B 4H (I + H) / time.
+ * Forward (inference) of one layer of a cell, unidirectional, I = H: the time of one call over a
+ * batch of B sequences of T steps, per backend and cell. GFLOP/s = 2 T B G H (I + H) / time, G the
+ * cell's gates (4 LSTM, 3 GRU, 1 RNN).
  *
  * <p>Backends: {@code vector} (ours, Panama Vector API), {@code scalar} (the float64-accumulating
- * oracle, as a floor) and {@code onednn}, the peer: oneDNN's LSTM primitive through JavaCPP
- * ({@link OneDnnLstm}), weights reordered into its own format once, at setup. Every backend gets
+ * oracle, as a floor) and {@code onednn}, the peer: oneDNN's primitive of the same cell through JavaCPP
+ * ({@link OneDnnRnn}: {@code lstm}, {@code lbr_gru}, {@code gru}, {@code vanilla_rnn}), weights reordered into its own format once, at setup. Every backend gets
  * the same off-heap tensors (one shared {@link Arena}, closed at teardown), which oneDNN uses in
  * place; our CPU plans, which compute on heap arrays, copy x in and y out within the timed call
  * (O(T B H) against the O(T B H^2) of the GEMMs). {@code threads} is the trial's thread count for
@@ -46,8 +48,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>Run (after {@code ./mvnw -pl bench -am package -DskipTests}):
  * <pre>
- *   java -cp "bench/target/classes:bench/target/lib/*" org.openjdk.jmh.Main LstmForwardBenchmark \
- *        -p backend=vector,onednn -p shape=1x512,64x512 -rf json -rff lstm.json
+ *   java -cp "bench/target/classes:bench/target/lib/*" org.openjdk.jmh.Main ForwardBenchmark \
+ *        -p backend=vector,onednn -p cell=lstm,gru -p shape=1x512,64x512 -rf json -rff forward.json
  * </pre>
  */
 @State(Scope.Benchmark)
@@ -56,7 +58,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-public class LstmForwardBenchmark {
+public class ForwardBenchmark {
     /** Steps of the oracle check: enough to exercise the recurrence, cheap enough for the scalar oracle. */
     private static final int CHECK_STEPS = 6;
 
@@ -67,6 +69,10 @@ public class LstmForwardBenchmark {
      */
     @Param({"vector", "blas", "onednn", "scalar"})
     public String backend;
+
+    /** The cell, by {@link Cell#named} name: {@code lstm}, {@code gru}, {@code gru-original}, {@code rnn-tanh}, {@code rnn-relu}. */
+    @Param({"lstm"})
+    public String cell;
 
     /** Batch x hidden, input = hidden. */
     @Param({"1x512", "64x512"})
@@ -96,7 +102,7 @@ public class LstmForwardBenchmark {
         String[] bh = shape.split("x");
         int batch = Integer.parseInt(bh[0]);
         int hidden = Integer.parseInt(bh[1]);
-        RnnSpec spec = RnnSpec.lstm(hidden, hidden);
+        RnnSpec spec = RnnSpec.builder().cell(Cell.named(cell)).inputSize(hidden).hiddenSize(hidden).build();
         RnnWeights weights = RnnWeights.random(spec, 42);
         arena = Arena.ofShared();
         Tensor x = Tensor.allocate(arena, steps, batch, hidden);
@@ -119,7 +125,7 @@ public class LstmForwardBenchmark {
         }
         if (ONEDNN.equals(backend)) {
             int t = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-            OneDnnLstm dnn = new OneDnnLstm(spec, weights, steps, batch, t);
+            OneDnnRnn dnn = new OneDnnRnn(spec, weights, steps, batch, t);
             kernel = dnn;
             pass = () -> dnn.forward(x, null, null, y, hN, cN);
         } else {

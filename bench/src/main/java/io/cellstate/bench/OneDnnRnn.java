@@ -50,14 +50,17 @@ import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.PointerScope;
 
 /**
- * The benchmarks' peer: oneDNN's LSTM primitive (f32, forward inference, CPU engine) over the same
- * weights and tensors as our kernels, through JavaCPP's {@code org.bytedeco:dnnl} preset and
- * oneDNN's C API.
+ * The benchmarks' peer: oneDNN's RNN primitives (f32, forward inference, CPU engine) for every cell,
+ * over the same weights and tensors as our kernels, through JavaCPP's {@code org.bytedeco:dnnl}
+ * preset and oneDNN's C API: {@code lstm} for the LSTM, {@code lbr_gru} for PyTorch's GRU, {@code gru}
+ * for the original one, {@code vanilla_rnn} with {@code eltwise_tanh} or {@code eltwise_relu} for the RNN.
  *
- * <p><b>Layouts.</b> oneDNN's LSTM gate order {@code i, f, c~, o} is ours ({@code i, f, g, o}), so
- * no permutation is needed; only the weights are transposed: PyTorch's {@code W_ih [4H x in]} and
- * {@code W_hh [4H x H]} become oneDNN's user layout {@code ldigo [layers, dirs, in, 4, H]}, and the
- * bias {@code ldgo [layers, dirs, 4, H]} is {@code b_ih + b_hh}. The primitive is created with
+ * <p><b>Layouts.</b> oneDNN's LSTM gate order {@code i, f, c~, o} is ours ({@code i, f, g, o}); its
+ * GRU order {@code u, r, o} is ours {@code z, r, n} permuted (u is the update gate z). The weights are
+ * permuted and transposed: PyTorch's {@code W_ih [G*H x in]} and {@code W_hh [G*H x H]} become oneDNN's
+ * user layout {@code ldigo [layers, dirs, in, G, H]}, and the bias {@code ldgo [layers, dirs, G, H]} is
+ * {@code b_ih + b_hh}; for {@code lbr_gru} it has a fourth gate, {@code u'}, the recurrent n-bias
+ * {@code b_hn} that sits inside the product by r, and {@code o} holds {@code b_in} alone. The primitive is created with
  * weights of format {@code any} and the constructor reorders them once into the format oneDNN
  * picks (packed GEMM formats on x86), outside any timed region. Data need no conversion:
  * {@code x [T, B, I]} and {@code y [T, B, D*H]} are oneDNN's {@code tnc} (bidirectional output
@@ -93,9 +96,13 @@ import org.bytedeco.javacpp.PointerScope;
  *
  * <p>One thread at a time; {@link #close()} releases every oneDNN object once.
  */
-public final class OneDnnLstm implements AutoCloseable {
-    /** LSTM gates. */
-    private static final int G = 4;
+public final class OneDnnRnn implements AutoCloseable {
+    /** Gates of the cell, and of its bias (one more for {@code lbr_gru}). */
+    private final int gates;
+    private final int biasGates;
+    /** oneDNN's gate q is our gate {@code ourGate[q]}. */
+    private final int[] ourGate;
+    private final boolean cellState;
 
     private final RnnSpec spec;
     private final int steps;
@@ -138,7 +145,7 @@ public final class OneDnnLstm implements AutoCloseable {
     }
 
     /** An instance over all of OpenMP's default threads. */
-    public OneDnnLstm(RnnSpec spec, RnnWeights weights, int steps, int batch) {
+    public OneDnnRnn(RnnSpec spec, RnnWeights weights, int steps, int batch) {
         this(spec, weights, steps, batch, 0);
     }
 
@@ -152,16 +159,13 @@ public final class OneDnnLstm implements AutoCloseable {
      *                                       CPU runtime is not OpenMP
      * @throws IllegalStateException         if oneDNN cannot be loaded or a oneDNN call fails (naming it)
      */
-    public OneDnnLstm(RnnSpec spec, RnnWeights weights, int steps, int batch, int threads) {
+    public OneDnnRnn(RnnSpec spec, RnnWeights weights, int steps, int batch, int threads) {
         if (spec == null) {
             throw new IllegalArgumentException("spec: expected an RnnSpec, got null");
         }
         if (weights == null || !weights.spec().equals(spec)) {
             throw new IllegalArgumentException("weights: expected weights of " + spec + ", got "
                     + (weights == null ? "null" : "weights of " + weights.spec()));
-        }
-        if (!(spec.cell() instanceof Cell.Lstm)) {
-            throw new UnsupportedOperationException("cell: OneDnnLstm runs LSTM only, got " + spec.cell());
         }
         positive("steps", steps);
         positive("batch", batch);
@@ -174,6 +178,11 @@ public final class OneDnnLstm implements AutoCloseable {
                     + " count cannot be set; pass 0");
         }
         this.spec = spec;
+        this.gates = spec.gates();
+        this.biasGates = spec.cell() instanceof Cell.Gru gru && gru.linearBeforeReset() ? 4 : gates;
+        this.ourGate = spec.cell() instanceof Cell.Gru ? new int[] {1, 0, 2} : gates == 4 ? new int[] {0, 1, 2, 3}
+                : new int[] {0};
+        this.cellState = spec.cell().hasCellState();
         this.steps = steps;
         this.batch = batch;
         this.threads = threads;
@@ -247,7 +256,7 @@ public final class OneDnnLstm implements AutoCloseable {
      */
     public void forward(Tensor x, Tensor h0, Tensor c0, Tensor y, Tensor hN, Tensor cN) {
         if (closed) {
-            throw new IllegalStateException("OneDnnLstm is closed");
+            throw new IllegalStateException("OneDnnRnn is closed");
         }
         int[] stateShape = {spec.stateCount(), batch, spec.hiddenSize()};
         long xa = address("x", x, new int[] {steps, batch, spec.inputSize()}, "[T, B, inputSize]", false);
@@ -268,11 +277,14 @@ public final class OneDnnLstm implements AutoCloseable {
                 point(s.srcLayer(), i == 0 ? xa : between[(i - 1) % 2].address());
                 point(s.dstLayer(), i == last ? ya : between[i % 2].address());
                 point(s.srcIter(), h0a + stateOffset);
-                point(s.srcIterC(), c0a + stateOffset);
                 point(s.dstIter(), hNa + stateOffset);
-                point(s.dstIterC(), cNa + stateOffset);
+                if (cellState) {
+                    point(s.srcIterC(), c0a + stateOffset);
+                    point(s.dstIterC(), cNa + stateOffset);
+                }
                 check(dnnl.dnnl_primitive_execute(s.primitive(), stream, s.argCount(), s.args()),
-                        "dnnl_primitive_execute(lstm_forward, layers " + s.first() + ".." + (s.first() + s.layers() - 1) + ")");
+                        "dnnl_primitive_execute(" + spec.cell() + " forward, layers " + s.first() + ".."
+                                + (s.first() + s.layers() - 1) + ")");
             }
             check(dnnl.dnnl_stream_wait(stream), "dnnl_stream_wait");
         } finally {
@@ -322,45 +334,49 @@ public final class OneDnnLstm implements AutoCloseable {
             dnnl_memory_desc srcLayerMd = temp.desc(dnnl_tnc, t, b, in);
             dnnl_memory_desc dstLayerMd = temp.desc(dnnl_tnc, t, b, d * h);
             dnnl_memory_desc stateMd = temp.desc(dnnl_ldnc, layers, d, b, h);
-            dnnl_primitive_desc pd = temp.lstmForward(engine, dnnl_forward_inference, direction(),
-                    srcLayerMd, stateMd, stateMd,
-                    temp.desc(dnnl_format_tag_any, layers, d, in, G, h),
-                    temp.desc(dnnl_format_tag_any, layers, d, h, G, h),
-                    temp.desc(dnnl_ldgo, layers, d, G, h),
-                    dstLayerMd, stateMd, stateMd, temp.userScratchpadAttr());
+            dnnl_primitive_desc pd = temp.rnnForward(engine, spec.cell(), dnnl_forward_inference, direction(),
+                    srcLayerMd, stateMd, cellState ? stateMd : null,
+                    temp.desc(dnnl_format_tag_any, layers, d, in, gates, h),
+                    temp.desc(dnnl_format_tag_any, layers, d, h, gates, h),
+                    temp.desc(dnnl_ldgo, layers, d, biasGates, h),
+                    dstLayerMd, stateMd, cellState ? stateMd : null, temp.userScratchpadAttr());
             dnnl_primitive primitive = handles.primitive(pd);
 
-            dnnl_memory wLayer = weights(engine, pd, DNNL_ARG_WEIGHTS_LAYER, temp.desc(dnnl_ldigo, layers, d, in, G, h),
-                    ldigo(weights, first, layers, false, staging), temp);
-            dnnl_memory wIter = weights(engine, pd, DNNL_ARG_WEIGHTS_ITER, temp.desc(dnnl_ldigo, layers, d, h, G, h),
-                    ldigo(weights, first, layers, true, staging), temp);
-            dnnl_memory bias = weights(engine, pd, DNNL_ARG_BIAS, temp.desc(dnnl_ldgo, layers, d, G, h),
+            dnnl_memory wLayer = weights(engine, pd, DNNL_ARG_WEIGHTS_LAYER,
+                    temp.desc(dnnl_ldigo, layers, d, in, gates, h), ldigo(weights, first, layers, false, staging), temp);
+            dnnl_memory wIter = weights(engine, pd, DNNL_ARG_WEIGHTS_ITER,
+                    temp.desc(dnnl_ldigo, layers, d, h, gates, h), ldigo(weights, first, layers, true, staging), temp);
+            dnnl_memory bias = weights(engine, pd, DNNL_ARG_BIAS, temp.desc(dnnl_ldgo, layers, d, biasGates, h),
                     ldgo(weights, first, layers, staging), temp);
 
             // Data memories over no buffer: forward() points them at the caller's tensors.
             dnnl_memory srcLayer = handles.memory(srcLayerMd, engine, null);
             dnnl_memory srcIter = handles.memory(stateMd, engine, null);
-            dnnl_memory srcIterC = handles.memory(stateMd, engine, null);
+            dnnl_memory srcIterC = cellState ? handles.memory(stateMd, engine, null) : null;
             dnnl_memory dstLayer = handles.memory(dstLayerMd, engine, null);
             dnnl_memory dstIter = handles.memory(stateMd, engine, null);
-            dnnl_memory dstIterC = handles.memory(stateMd, engine, null);
+            dnnl_memory dstIterC = cellState ? handles.memory(stateMd, engine, null) : null;
             dnnl_memory scratchpad = ownBuffer(engine, dnnl.dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
             // Inference keeps no workspace; should a version want one, it gets it here rather than failing.
             dnnl_memory workspace = ownBuffer(engine, dnnl.dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md,
                     DNNL_ARG_WORKSPACE));
 
-            int n = 9 + (scratchpad != null ? 1 : 0) + (workspace != null ? 1 : 0);
+            int n = (cellState ? 9 : 7) + (scratchpad != null ? 1 : 0) + (workspace != null ? 1 : 0);
             dnnl_exec_arg_t args = handles.execArgs(n);
             int i = 0;
             i = put(args, i, DNNL_ARG_SRC_LAYER, srcLayer);
             i = put(args, i, DNNL_ARG_SRC_ITER, srcIter);
-            i = put(args, i, DNNL_ARG_SRC_ITER_C, srcIterC);
+            if (cellState) {
+                i = put(args, i, DNNL_ARG_SRC_ITER_C, srcIterC);
+            }
             i = put(args, i, DNNL_ARG_WEIGHTS_LAYER, wLayer);
             i = put(args, i, DNNL_ARG_WEIGHTS_ITER, wIter);
             i = put(args, i, DNNL_ARG_BIAS, bias);
             i = put(args, i, DNNL_ARG_DST_LAYER, dstLayer);
             i = put(args, i, DNNL_ARG_DST_ITER, dstIter);
-            i = put(args, i, DNNL_ARG_DST_ITER_C, dstIterC);
+            if (cellState) {
+                i = put(args, i, DNNL_ARG_DST_ITER_C, dstIterC);
+            }
             if (scratchpad != null) {
                 i = put(args, i, DNNL_ARG_SCRATCHPAD, scratchpad);
             }
@@ -407,9 +423,13 @@ public final class OneDnnLstm implements AutoCloseable {
         return handles.memory(md, engine, new Address(arena.allocate(size, 64).address()));
     }
 
-    /** W_ih (or W_hh) of layers {@code [first, first + layers)} as {@code ldigo}: each [4H x cols] transposed to [cols x 4H]. */
+    /**
+     * W_ih (or W_hh) of layers {@code [first, first + layers)} as {@code ldigo}: each [G*H x cols]
+     * transposed to [cols x G*H], its gate blocks in oneDNN's order.
+     */
     private MemorySegment ldigo(RnnWeights w, int first, int layers, boolean recurrent, Arena into) {
-        int rows = G * spec.hiddenSize();
+        int hidden = spec.hiddenSize();
+        int rows = gates * hidden;
         int cols = recurrent ? spec.hiddenSize() : spec.layerInputSize(first);
         long block = (long) cols * rows;
         MemorySegment out = into.allocate(layers * spec.directions() * block * Float.BYTES, 64);
@@ -418,8 +438,9 @@ public final class OneDnnLstm implements AutoCloseable {
                 float[] m = recurrent ? w.array(RnnWeights.Param.WEIGHT_HH, first + l, d) : w.array(RnnWeights.Param.WEIGHT_IH, first + l, d);
                 long base = ((long) l * spec.directions() + d) * block;
                 for (int r = 0; r < rows; r++) {
+                    int ours = ourGate[r / hidden] * hidden + r % hidden;
                     for (int c = 0; c < cols; c++) {
-                        out.setAtIndex(ValueLayout.JAVA_FLOAT, base + (long) c * rows + r, m[r * cols + c]);
+                        out.setAtIndex(ValueLayout.JAVA_FLOAT, base + (long) c * rows + r, m[ours * cols + c]);
                     }
                 }
             }
@@ -427,9 +448,13 @@ public final class OneDnnLstm implements AutoCloseable {
         return out;
     }
 
-    /** {@code b_ih + b_hh} of layers {@code [first, first + layers)} as {@code ldgo} (zeros without bias). */
+    /**
+     * {@code b_ih + b_hh} of layers {@code [first, first + layers)} as {@code ldgo} (zeros without bias),
+     * in oneDNN's gate order; for {@code lbr_gru}, gate o holds {@code b_in} and a fourth gate {@code b_hn}.
+     */
     private MemorySegment ldgo(RnnWeights w, int first, int layers, Arena into) {
-        int rows = G * spec.hiddenSize();
+        int hidden = spec.hiddenSize();
+        int rows = biasGates * hidden;
         MemorySegment out = into.allocate((long) layers * spec.directions() * rows * Float.BYTES, 64);
         for (int l = 0; l < layers; l++) {
             for (int d = 0; d < spec.directions(); d++) {
@@ -437,7 +462,17 @@ public final class OneDnnLstm implements AutoCloseable {
                 float[] bh = w.array(RnnWeights.Param.BIAS_HH, first + l, d);
                 long base = ((long) l * spec.directions() + d) * rows;
                 for (int r = 0; r < rows; r++) {
-                    out.setAtIndex(ValueLayout.JAVA_FLOAT, base + r, bi[r] + bh[r]);
+                    int q = r / hidden;
+                    int j = r % hidden;
+                    float v;
+                    if (biasGates == 4 && gates == 3 && q >= 2) {
+                        // lbr_gru: o = b_in (outside r), u' = b_hn (inside r)
+                        v = q == 2 ? bi[2 * hidden + j] : bh[2 * hidden + j];
+                    } else {
+                        int ours = ourGate[q] * hidden + j;
+                        v = bi[ours] + bh[ours];
+                    }
+                    out.setAtIndex(ValueLayout.JAVA_FLOAT, base + r, v);
                 }
             }
         }
@@ -529,6 +564,6 @@ public final class OneDnnLstm implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "OneDnnLstm[" + spec + ", T=" + steps + ", B=" + batch + ", threads=" + threads + "]";
+        return "OneDnnRnn[" + spec + ", T=" + steps + ", B=" + batch + ", threads=" + threads + "]";
     }
 }
