@@ -44,10 +44,10 @@ final class InfoCommand implements Callable<Integer> {
         out.println();
 
         out.println("Backends, best first ('auto' picks the first available one that supports the network):");
-        TextTable backends = new TextTable(new String[] {"name", "available", "priority", "description"},
-                Align.LEFT, Align.LEFT, Align.RIGHT, Align.LEFT);
+        TextTable backends = new TextTable(new String[] {"name", "available", "priority", "cells", "description"},
+                Align.LEFT, Align.LEFT, Align.RIGHT, Align.LEFT, Align.LEFT);
         for (Backends.Info b : Backends.list()) {
-            backends.row(b.name(), b.available() ? "yes" : "no", Integer.toString(b.priority()),
+            backends.row(b.name(), b.available() ? "yes" : "no", Integer.toString(b.priority()), cells(b.name()),
                     b.available() ? b.description() : "unavailable: " + b.reason());
         }
         backends.print(out);
@@ -59,6 +59,16 @@ final class InfoCommand implements Callable<Integer> {
             out.println("  " + i.name() + ": " + i.reason());
         }
         return 0;
+    }
+
+    /** The cells backend {@code name} runs, by name (whether or not it can run here). */
+    static String cells(String name) {
+        Backend b = Backends.byName(name);
+        return String.join(", ", java.util.Arrays.stream(new io.cellstate.Cell[] {io.cellstate.Cell.lstm(),
+                        io.cellstate.Cell.gru(), io.cellstate.Cell.gruOriginal(), io.cellstate.Cell.rnnTanh(),
+                        io.cellstate.Cell.rnnRelu()})
+                .filter(c -> b.unsupported(RnnSpec.builder().cell(c).inputSize(8).hiddenSize(8).build()).isEmpty())
+                .map(io.cellstate.Cell::name).toList());
     }
 
     /** The vector backend's width and micro-kernel, or why it cannot run here. */

@@ -55,6 +55,21 @@ class MainTest {
         assertTrue(r.row("vector").contains("PASS"), r.out());
     }
 
+    /** Every cell through the demo: every CPU backend within the oracle's tolerance, and a bad name a usage error. */
+    @Test
+    void demoRunsEveryCell() {
+        for (String cell : new String[] {"gru", "gru-original", "rnn-tanh", "rnn-relu"}) {
+            Run r = run("demo", "--cell", cell, "--steps", "4", "--batch", "3", "--hidden", "9", "--input", "5",
+                    "--repeat", "1");
+            assertEquals(0, r.exitCode(), cell + ": " + r.out() + r.err());
+            assertTrue(r.out().startsWith("Cellstate demo: " + cell + ","), r.out());
+            assertTrue(r.row("vector").contains("PASS") && r.row("blas").contains("PASS"), cell + ": " + r.out());
+        }
+        Run bad = run("demo", "--cell", "lstmp");
+        assertEquals(CommandLine.ExitCode.USAGE, bad.exitCode());
+        assertTrue(bad.err().contains("--cell") && bad.err().contains("got 'lstmp'"), bad.err());
+    }
+
     @Test
     void badOptionValueIsAUsageErrorNamingTheOption() {
         Run r = run("demo", "--batch", "0");
@@ -89,6 +104,8 @@ class MainTest {
         assertTrue(r.out().contains("java.home"), r.out());
         assertTrue(r.row("scalar").contains("yes"), r.out());
         assertTrue(r.row("vector").contains("yes"), r.out());
+        assertTrue(r.row("vector").contains("lstm, gru, gru-original, rnn-tanh, rnn-relu"), r.out());
+        assertTrue(r.row("cudnn").contains("lstm, gru, rnn-tanh, rnn-relu"), "cudnn lacks the original GRU: " + r.out());
     }
 
     @Test
