@@ -132,7 +132,7 @@ public class ForwardBenchmark {
             RnnPlan plan = Backends.get(backend, spec).plan(spec, weights, PlanOptions.defaults().withThreads(threads));
             kernel = plan;
             RnnInput in = RnnInput.of(x);
-            RnnOutput out = new RnnOutput(y, hN, cN);
+            RnnOutput out = new RnnOutput(y, hN, spec.cell().hasCellState() ? cN : null);
             pass = () -> plan.forward(in, out);
         }
         pass.run();
