@@ -183,6 +183,35 @@ class CudnnGpuTest {
         }
     }
 
+    /** The device path of every cell cuDNN has: PyTorch's GRU and both RNNs, no cell state, lengths that vary. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.MethodSource("cellsWithoutCellState")
+    void devicePathOfEveryCell(io.cellstate.Cell cell) {
+        Gpu.assume("devicePathOfEveryCell " + cell);
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(11).hiddenSize(24).layers(2)
+                .direction(Direction.BIDIRECTIONAL).build();
+        RnnWeights w = RnnWeights.random(spec, 8);
+        int steps = 7;
+        int batch = 3;
+        int[] lengths = {7, 2, 5};
+        Tensor x = random(9, steps, batch, 11);
+        Tensor h0 = random(10, 4, batch, 24);
+        RnnOutput expected = oracle(spec, w, new RnnInput(x, Layout.SEQUENCE_MAJOR, lengths, h0, null));
+        try (CudnnPlan plan = CUDNN.plan(spec, w, PlanOptions.defaults(), CudnnOptions.defaults());
+             DeviceTensor dx = DeviceTensor.of(x);
+             DeviceTensor dh0 = DeviceTensor.of(h0);
+             DeviceTensor dy = DeviceTensor.allocate(steps, batch, 48);
+             DeviceTensor dhN = DeviceTensor.allocate(4, batch, 24)) {
+            plan.forward(dx, Layout.SEQUENCE_MAJOR, lengths, dh0, null, dy, dhN, null);
+            close(spec, steps, 1, cell + " device y", expected.y(), dy.toHost());
+            close(spec, steps, 1, cell + " device hN", expected.hN(), dhN.toHost());
+        }
+    }
+
+    static java.util.stream.Stream<io.cellstate.Cell> cellsWithoutCellState() {
+        return java.util.stream.Stream.of(io.cellstate.Cell.gru(), io.cellstate.Cell.rnnTanh(), io.cellstate.Cell.rnnRelu());
+    }
+
     /**
      * Two plans chained on device tensors with no wait between their calls, the way a framework
      * stacks layers: plan A (layer 0 of a two-layer network) writes y1, plan B (layer 1) reads it
