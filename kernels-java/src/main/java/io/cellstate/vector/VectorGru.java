@@ -28,16 +28,8 @@ final class VectorGru extends VectorKernel {
 
     VectorGru(RnnSpec spec, RnnWeights weights) {
         super(spec, weights, false);
-        int slots = spec.stateCount();
-        wHh = new float[slots][];
-        recurrentBias = new float[slots][];
-        for (int l = 0; l < spec.layers(); l++) {
-            for (int d = 0; d < spec.directions(); d++) {
-                int s = l * spec.directions() + d;
-                wHh[s] = Panels.pack(weights.weightHh(l, d), hidden, hidden, 0, 3);
-                recurrentBias[s] = Panels.packBias(weights.biasHh(l, d), null, hidden, 0, 3);
-            }
-        }
+        wHh = perSlot(spec, (l, d) -> Panels.pack(weights.weightHh(l, d), hidden, hidden, 0, 3));
+        recurrentBias = perSlot(spec, (l, d) -> Panels.packBias(weights.biasHh(l, d), null, hidden, 0, 3));
     }
 
     @Override
@@ -62,13 +54,7 @@ final class VectorGru extends VectorKernel {
             int g = gOff + b * gs + uv0 * G3;
             int q = b * gs + uv0 * G3;
             int r = b * hs + uv0 * L;
-            for (int u = 0; u < n; u++) {
-                int gu = g + u * G3;
-                int qu = q + u * G3;
-                FloatVector.fromArray(FLOATS, px, gu).add(FloatVector.fromArray(FLOATS, ph, qu)).intoArray(px, gu);
-                FloatVector.fromArray(FLOATS, px, gu + L).add(FloatVector.fromArray(FLOATS, ph, qu + L))
-                        .intoArray(px, gu + L);
-            }
+            addResetAndUpdate(px, g, ph, q, G3, n);
             activate(px, g, n, G3, 2 * L, SIGMOID); // r, z
             for (int u = 0; u < n; u++) {
                 int gu = g + u * G3;

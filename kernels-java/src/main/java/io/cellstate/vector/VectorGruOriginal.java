@@ -41,16 +41,8 @@ final class VectorGruOriginal extends VectorKernel {
 
     VectorGruOriginal(RnnSpec spec, RnnWeights weights) {
         super(spec, weights, true);
-        int slots = spec.stateCount();
-        wHrz = new float[slots][];
-        wHn = new float[slots][];
-        for (int l = 0; l < spec.layers(); l++) {
-            for (int d = 0; d < spec.directions(); d++) {
-                int s = l * spec.directions() + d;
-                wHrz[s] = Panels.pack(weights.weightHh(l, d), hidden, hidden, 0, 2);
-                wHn[s] = Panels.pack(weights.weightHh(l, d), hidden, hidden, 2, 1);
-            }
-        }
+        wHrz = perSlot(spec, (l, d) -> Panels.pack(weights.weightHh(l, d), hidden, hidden, 0, 2));
+        wHn = perSlot(spec, (l, d) -> Panels.pack(weights.weightHh(l, d), hidden, hidden, 2, 1));
         gs2 = Panels.panels(units, 2) * Panels.PANEL;
         gs1 = Panels.panels(units, 1) * Panels.PANEL;
         zeros2 = new float[gs2];
@@ -85,13 +77,7 @@ final class VectorGruOriginal extends VectorKernel {
                 int g = gOff + b * gs + uv0 * G3;
                 int q = b * gs2 + uv0 * G2;
                 int r = b * hs + uv0 * L;
-                for (int u = 0; u < n; u++) {
-                    int gu = g + u * G3;
-                    int qu = q + u * G2;
-                    FloatVector.fromArray(FLOATS, px, gu).add(FloatVector.fromArray(FLOATS, rz, qu)).intoArray(px, gu);
-                    FloatVector.fromArray(FLOATS, px, gu + L).add(FloatVector.fromArray(FLOATS, rz, qu + L))
-                            .intoArray(px, gu + L);
-                }
+                addResetAndUpdate(px, g, rz, q, G2, n);
                 activate(px, g, n, G3, 2 * L, SIGMOID); // r, z
                 for (int u = 0; u < n; u++) {
                     int ru = r + u * L;

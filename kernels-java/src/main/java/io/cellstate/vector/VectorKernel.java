@@ -1,10 +1,12 @@
 package io.cellstate.vector;
 
 import static io.cellstate.vector.Panels.L;
+import static io.cellstate.vector.VectorConfig.FLOATS;
 
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.cpu.CellKernel;
+import jdk.incubator.vector.FloatVector;
 
 /**
  * What every cell's vector kernel shares: the input projection over panels ({@link Panels}) of the
@@ -38,18 +40,43 @@ abstract class VectorKernel implements CellKernel {
         perWork = Panels.unitsPerWork(gates);
         hs = units * L;
         gs = Panels.panels(units, gates) * Panels.PANEL;
-        int slots = spec.stateCount();
-        wIh = new float[slots][];
-        projectionBias = new float[slots][];
-        inSize = new int[slots];
+        inSize = new int[spec.stateCount()];
+        for (int s = 0; s < inSize.length; s++) {
+            inSize[s] = spec.layerInputSize(s / spec.directions());
+        }
+        wIh = perSlot(spec, (l, d) -> Panels.pack(weights.weightIh(l, d), spec.layerInputSize(l), hidden, 0, gates));
+        projectionBias = perSlot(spec, (l, d) -> Panels.packBias(weights.biasIh(l, d),
+                foldRecurrentBias ? weights.biasHh(l, d) : null, hidden, 0, gates));
+    }
+
+    /** What {@link #perSlot} makes for the slot of layer {@code l}, direction {@code d}. */
+    @FunctionalInterface
+    interface SlotArray {
+        float[] of(int l, int d);
+    }
+
+    /** One array per state slot ({@code l * directions + d}), as {@code make} makes it: packed weights, biases. */
+    static float[][] perSlot(RnnSpec spec, SlotArray make) {
+        float[][] arrays = new float[spec.stateCount()][];
         for (int l = 0; l < spec.layers(); l++) {
             for (int d = 0; d < spec.directions(); d++) {
-                int s = l * spec.directions() + d;
-                inSize[s] = spec.layerInputSize(l);
-                wIh[s] = Panels.pack(weights.weightIh(l, d), inSize[s], hidden, 0, gates);
-                projectionBias[s] = Panels.packBias(weights.biasIh(l, d), foldRecurrentBias ? weights.biasHh(l, d) : null,
-                        hidden, 0, gates);
+                arrays[l * spec.directions() + d] = make.of(l, d);
             }
+        }
+        return arrays;
+    }
+
+    /**
+     * Adds the recurrent r and z parts to the projection before their sigmoid: for {@code units}
+     * unit-vectors, {@code px[g + u * 3L + j] += q[qo + u * qStride + j]} for j in [0, 2L).
+     */
+    static void addResetAndUpdate(float[] px, int g, float[] q, int qo, int qStride, int units) {
+        for (int u = 0; u < units; u++) {
+            int gu = g + u * 3 * L;
+            int qu = qo + u * qStride;
+            FloatVector.fromArray(FLOATS, px, gu).add(FloatVector.fromArray(FLOATS, q, qu)).intoArray(px, gu);
+            FloatVector.fromArray(FLOATS, px, gu + L).add(FloatVector.fromArray(FLOATS, q, qu + L))
+                    .intoArray(px, gu + L);
         }
     }
 

@@ -22,12 +22,7 @@ final class VectorLstm extends VectorKernel {
 
     VectorLstm(RnnSpec spec, RnnWeights weights) {
         super(spec, weights, true);
-        wHh = new float[spec.stateCount()][];
-        for (int l = 0; l < spec.layers(); l++) {
-            for (int d = 0; d < spec.directions(); d++) {
-                wHh[l * spec.directions() + d] = Panels.pack(weights.weightHh(l, d), hidden, hidden, 0, 4);
-            }
-        }
+        wHh = perSlot(spec, (l, d) -> Panels.pack(weights.weightHh(l, d), hidden, hidden, 0, 4));
     }
 
     @Override

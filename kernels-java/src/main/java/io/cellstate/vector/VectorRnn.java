@@ -22,12 +22,7 @@ final class VectorRnn extends VectorKernel {
     VectorRnn(RnnSpec spec, RnnWeights weights, Cell.Nonlinearity nonlinearity) {
         super(spec, weights, true);
         relu = nonlinearity == Cell.Nonlinearity.RELU;
-        wHh = new float[spec.stateCount()][];
-        for (int l = 0; l < spec.layers(); l++) {
-            for (int d = 0; d < spec.directions(); d++) {
-                wHh[l * spec.directions() + d] = Panels.pack(weights.weightHh(l, d), hidden, hidden, 0, 1);
-            }
-        }
+        wHh = perSlot(spec, (l, d) -> Panels.pack(weights.weightHh(l, d), hidden, hidden, 0, 1));
     }
 
     @Override

@@ -23,6 +23,7 @@ import io.cellstate.testing.Case;
 import io.cellstate.testing.Compare;
 import io.cellstate.testing.OnnxCase;
 import io.cellstate.testing.Reference;
+import io.cellstate.testing.ReferenceCase;
 import io.cellstate.testing.TorchCase;
 import io.cellstate.Tolerance;
 import java.lang.foreign.Arena;
@@ -109,6 +110,25 @@ public abstract class RnnConformanceSuite {
             System.out.println("SKIPPED " + getClass().getSimpleName() + " " + why);
             Assumptions.abort(why);
         }
+    }
+
+    /** Skips, printing why, a case that needs features not built yet ({@code missing} names them). */
+    private static void requireFeatures(String name, String missing) {
+        if (!missing.isEmpty()) {
+            skip(name + " needs " + missing);
+        }
+    }
+
+    /** One test that skips, printing why, in place of the {@code kind} cases when the shared data is absent. */
+    private static Stream<DynamicTest> noSharedData(String label, String kind) {
+        String why = "shared conformance data not found (cellstate.conformance="
+                + System.getProperty("cellstate.conformance") + "): " + kind + " cases skipped";
+        return Stream.of(dynamicTest(label, () -> skip(why)));
+    }
+
+    private static void skip(String why) {
+        System.out.println("SKIPPED " + why);
+        Assumptions.abort(why);
     }
 
     /** Every cell, for the tests that run once per cell. */
@@ -611,21 +631,12 @@ public abstract class RnnConformanceSuite {
      */
     @TestFactory
     Stream<DynamicTest> onnxConformance() throws Exception {
-        Path root = OnnxCase.conformanceRoot();
+        Path root = ReferenceCase.conformanceRoot();
         if (root == null) {
-            String why = "shared conformance data not found (cellstate.conformance="
-                    + System.getProperty("cellstate.conformance") + "): ONNX cases skipped";
-            return Stream.of(dynamicTest("onnx cases", () -> {
-                System.out.println("SKIPPED " + why);
-                Assumptions.abort(why);
-            }));
+            return noSharedData("onnx cases", "ONNX");
         }
         return OnnxCase.all(root).stream().map(c -> dynamicTest(c.name, () -> {
-            if (!c.missingFeature().isEmpty()) {
-                String why = c.name + " needs " + c.missingFeature();
-                System.out.println("SKIPPED " + why);
-                Assumptions.abort(why);
-            }
+            requireFeatures(c.name, c.missingFeature());
             requireSupport(c.spec(), c.name);
             try (RnnPlan plan = backend().plan(c.spec(), c.weights(), options())) {
                 RnnOutput out = plan.forward(c.input());
@@ -646,21 +657,12 @@ public abstract class RnnConformanceSuite {
      */
     @TestFactory
     Stream<DynamicTest> torchConformance() throws Exception {
-        Path root = OnnxCase.conformanceRoot();
+        Path root = ReferenceCase.conformanceRoot();
         if (root == null) {
-            String why = "shared conformance data not found (cellstate.conformance="
-                    + System.getProperty("cellstate.conformance") + "): PyTorch cases skipped";
-            return Stream.of(dynamicTest("torch cases", () -> {
-                System.out.println("SKIPPED " + why);
-                Assumptions.abort(why);
-            }));
+            return noSharedData("torch cases", "PyTorch");
         }
         return TorchCase.all(root).stream().map(c -> dynamicTest(c.name, () -> {
-            if (!c.missingFeature().isEmpty()) {
-                String why = c.name + " needs " + c.missingFeature();
-                System.out.println("SKIPPED " + why);
-                Assumptions.abort(why);
-            }
+            requireFeatures(c.name, c.missingFeature());
             requireSupport(c.spec(), c.name);
             try (RnnPlan plan = backend().plan(c.spec(), c.weights(), options())) {
                 RnnOutput out = plan.forward(c.input());

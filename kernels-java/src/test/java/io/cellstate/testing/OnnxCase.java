@@ -27,25 +27,15 @@ import java.util.stream.Stream;
  * </ul>
  * A case that needs a feature not built yet reports it through {@link #missingFeature()}.
  */
-public final class OnnxCase {
+public final class OnnxCase extends ReferenceCase {
     private static final int[] ONNX_LSTM_GATE_OF = {0, 2, 3, 1}; // ours i, f, g, o -> ONNX i, o, f, c
     private static final int[] ONNX_GRU_GATE_OF = {1, 0, 2};     // ours r, z, n -> ONNX z, r, h
     private static final int[] ONNX_RNN_GATE_OF = {0};
 
-    public final String name;
-    public final Path dir;
     private final Map<String, Object> json;
-    private String missing = "";
-    private RnnSpec spec;
-    private RnnWeights weights;
-    private RnnInput input;
-    private Tensor y;
-    private Tensor yH;
-    private Tensor yC;
 
     private OnnxCase(Path dir) throws IOException {
-        this.dir = dir;
-        this.name = dir.getParent().getFileName() + "/" + dir.getFileName();
+        super(dir.getParent().getFileName() + "/" + dir.getFileName(), dir);
         @SuppressWarnings("unchecked")
         Map<String, Object> j = (Map<String, Object>) MiniJson.parse(Files.readString(dir.resolve("case.json")));
         this.json = j;
@@ -53,16 +43,6 @@ public final class OnnxCase {
         if (missing.isEmpty()) {
             load();
         }
-    }
-
-    /** The folder of shared conformance data, or null where it is absent (a user's clone). */
-    public static Path conformanceRoot() {
-        String p = System.getProperty("cellstate.conformance");
-        if (p == null) {
-            return null;
-        }
-        Path root = Path.of(p).normalize();
-        return Files.isDirectory(root) ? root : null;
     }
 
     /** Every case under {@code onnx/} and {@code onnx-runtime/}. */
@@ -80,36 +60,6 @@ public final class OnnxCase {
             }
         }
         return cases;
-    }
-
-    /** Empty when this project can run the case; otherwise the feature it needs. */
-    public String missingFeature() {
-        return missing;
-    }
-
-    public RnnSpec spec() {
-        return spec;
-    }
-
-    public RnnWeights weights() {
-        return weights;
-    }
-
-    public RnnInput input() {
-        return input;
-    }
-
-    /** Expected Y in this project's layout, or null if the case does not output it. */
-    public Tensor expectedY() {
-        return y;
-    }
-
-    public Tensor expectedHN() {
-        return yH;
-    }
-
-    public Tensor expectedCN() {
-        return yC;
     }
 
     @SuppressWarnings("unchecked")
@@ -255,8 +205,8 @@ public final class OnnxCase {
             }
             y = Tensor.of(v, layout.shape(steps, batch, dirs * hidden));
         }
-        yH = oh == null ? null : state(oh, layout, dirs, batch, hidden);
-        yC = oc == null ? null : state(oc, layout, dirs, batch, hidden);
+        hN = oh == null ? null : state(oh, layout, dirs, batch, hidden);
+        cN = oc == null ? null : state(oc, layout, dirs, batch, hidden);
     }
 
     /** Rows of the ONNX gates of direction d, reordered to ours: our gate g is ONNX's {@code gateOf[g]}. */

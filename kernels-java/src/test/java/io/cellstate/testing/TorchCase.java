@@ -22,22 +22,12 @@ import java.util.stream.Stream;
  * a case like the others. A case that needs a feature not built yet reports it through
  * {@link #missingFeature()}.
  */
-public final class TorchCase {
-    public final String name;
-    public final Path dir;
+public final class TorchCase extends ReferenceCase {
     private final Map<String, Object> meta;
-    private String missing = "";
-    private RnnSpec spec;
-    private RnnWeights weights;
-    private RnnInput input;
-    private Tensor y;
-    private Tensor hN;
-    private Tensor cN;
 
     @SuppressWarnings("unchecked")
     private TorchCase(Path dir) throws IOException {
-        this.dir = dir;
-        this.name = "torch/" + dir.getFileName();
+        super("torch/" + dir.getFileName(), dir);
         this.meta = (Map<String, Object>) MiniJson.parse(Files.readString(dir.resolve("meta.json")));
         if (((Double) meta.get("proj_size")).intValue() != 0) {
             missing = "LSTM projection (proj_size " + ((Double) meta.get("proj_size")).intValue() + ")";
@@ -59,36 +49,6 @@ public final class TorchCase {
             }
         }
         return cases;
-    }
-
-    /** Empty when this project can run the case; otherwise the feature it needs. */
-    public String missingFeature() {
-        return missing;
-    }
-
-    public RnnSpec spec() {
-        return spec;
-    }
-
-    public RnnWeights weights() {
-        return weights;
-    }
-
-    public RnnInput input() {
-        return input;
-    }
-
-    public Tensor expectedY() {
-        return y;
-    }
-
-    public Tensor expectedHN() {
-        return hN;
-    }
-
-    /** Expected cN (the LSTM), else null. */
-    public Tensor expectedCN() {
-        return cN;
     }
 
     private int integer(String key) {
