@@ -1,5 +1,7 @@
 package io.cellstate;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -90,7 +92,17 @@ public sealed interface Cell {
     }
 
     /**
-     * The cell called {@code name} ({@link #name()}).
+     * Every cell this library has, each kind with each of its options, in the order of
+     * {@link #named}'s message.
+     *
+     * @return lstm, gru, gru-original, rnn-tanh, rnn-relu
+     */
+    static List<Cell> all() {
+        return List.of(lstm(), gru(), gruOriginal(), rnnTanh(), rnnRelu());
+    }
+
+    /**
+     * The cell called {@code name} ({@link #name()}), one of {@link #all()}.
      *
      * @param name {@code lstm}, {@code gru}, {@code gru-original}, {@code rnn-tanh} or {@code rnn-relu}
      * @return the cell
@@ -98,15 +110,17 @@ public sealed interface Cell {
      */
     static Cell named(String name) {
         Objects.requireNonNull(name, "name");
-        return switch (name.toLowerCase(Locale.ROOT)) {
-            case "lstm" -> lstm();
-            case "gru" -> gru();
-            case "gru-original" -> gruOriginal();
-            case "rnn-tanh" -> rnnTanh();
-            case "rnn-relu" -> rnnRelu();
-            default -> throw new IllegalArgumentException("cell: expected lstm, gru, gru-original, rnn-tanh or rnn-relu,"
-                    + " got '" + name + "'");
-        };
+        String wanted = name.toLowerCase(Locale.ROOT);
+        List<String> names = new ArrayList<>();
+        for (Cell c : all()) {
+            if (c.name().equals(wanted)) {
+                return c;
+            }
+            names.add(c.name());
+        }
+        String last = names.remove(names.size() - 1);
+        throw new IllegalArgumentException("cell: expected " + String.join(", ", names) + " or " + last + ", got '"
+                + name + "'");
     }
 
     /** Long short-term memory: four gates {@code i, f, g, o}, a hidden and a cell state. */

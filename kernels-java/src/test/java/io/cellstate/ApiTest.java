@@ -47,6 +47,8 @@ class ApiTest {
         assertEquals(1, Cell.rnnRelu().gates());
         assertTrue(Cell.lstm().hasCellState() && !Cell.gru().hasCellState() && !Cell.rnnTanh().hasCellState());
         rejects("cell", () -> Cell.named("lstmp"));
+        assertEquals("cell: expected lstm, gru, gru-original, rnn-tanh or rnn-relu, got 'lstmp'",
+                assertThrows(IllegalArgumentException.class, () -> Cell.named("lstmp")).getMessage());
         rejects("nonlinearity", () -> new Cell.Rnn(null));
         RnnSpec g = RnnSpec.builder().cell(Cell.gruOriginal()).inputSize(3).hiddenSize(4).build();
         assertEquals(3, g.gates());
@@ -57,7 +59,8 @@ class ApiTest {
     /** Each backend says for every cell whether it runs it, and names the cell where it does not; the CPU backends run them all. */
     @Test
     void backendsSayWhichCellsTheyRun() {
-        for (Cell k : new Cell[] {Cell.lstm(), Cell.gru(), Cell.gruOriginal(), Cell.rnnTanh(), Cell.rnnRelu()}) {
+        assertEquals(List.of(Cell.lstm(), Cell.gru(), Cell.gruOriginal(), Cell.rnnTanh(), Cell.rnnRelu()), Cell.all());
+        for (Cell k : Cell.all()) {
             RnnSpec s = RnnSpec.builder().cell(k).inputSize(3).hiddenSize(4).build();
             for (Backend b : Backends.all()) {
                 String why = b.unsupported(s);

@@ -43,7 +43,6 @@ final class DemoCommand implements Callable<Integer> {
 
     static final String ORACLE = "scalar";
     static final int WARMUP_RUNS = 2;
-    /** Unit roundoff of float32. */
     /** The largest heap tensor, in floats (a Java array's limit). */
     private static final long MAX_TENSOR = Integer.MAX_VALUE - 8;
 

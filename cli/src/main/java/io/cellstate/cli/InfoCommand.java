@@ -64,9 +64,7 @@ final class InfoCommand implements Callable<Integer> {
     /** The cells backend {@code name} runs, by name (whether or not it can run here). */
     static String cells(String name) {
         Backend b = Backends.byName(name);
-        return String.join(", ", java.util.Arrays.stream(new io.cellstate.Cell[] {io.cellstate.Cell.lstm(),
-                        io.cellstate.Cell.gru(), io.cellstate.Cell.gruOriginal(), io.cellstate.Cell.rnnTanh(),
-                        io.cellstate.Cell.rnnRelu()})
+        return String.join(", ", io.cellstate.Cell.all().stream()
                 .filter(c -> b.unsupported(RnnSpec.builder().cell(c).inputSize(8).hiddenSize(8).build()).isEmpty())
                 .map(io.cellstate.Cell::name).toList());
     }

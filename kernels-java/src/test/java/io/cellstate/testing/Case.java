@@ -28,7 +28,7 @@ public record Case(long seed, RnnSpec spec, int steps, int batch, Layout layout,
     }
 
     /** Every cell, each with its options: the cases cycle through them. */
-    public static final Cell[] CELLS = {Cell.lstm(), Cell.gru(), Cell.gruOriginal(), Cell.rnnTanh(), Cell.rnnRelu()};
+    public static final Cell[] CELLS = Cell.all().toArray(Cell[]::new);
 
     /** The awkward sizes every dimension is tried at. */
     public static final int[] AWKWARD = {1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 64, 100, 257};
