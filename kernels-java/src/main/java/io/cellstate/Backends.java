@@ -118,12 +118,11 @@ public final class Backends {
         Objects.requireNonNull(options, "options");
         List<Info> passed = new ArrayList<>();
         for (Backend b : Holder.ALL) {
-            Availability a = b.availability();
-            String why = a.available() ? b.unsupported(spec, options) : a.reason();
+            String why = whyNot(b, spec, options);
             if (why.isEmpty()) {
                 return new Choice(b, List.copyOf(passed));
             }
-            passed.add(new Info(b.name(), b.description(), a.available(), why, b.priority()));
+            passed.add(new Info(b.name(), b.description(), b.availability().available(), why, b.priority()));
         }
         StringBuilder why = new StringBuilder();
         for (Info i : passed) {
@@ -152,8 +151,34 @@ public final class Backends {
     public static List<Backend> available(RnnSpec spec, PlanOptions options) {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(options, "options");
-        return Holder.ALL.stream().filter(b -> b.availability().available() && b.unsupported(spec, options).isEmpty())
-                .toList();
+        return Holder.ALL.stream().filter(b -> whyNot(b, spec, options).isEmpty()).toList();
+    }
+
+    /** Empty if {@code b} can run the request here; otherwise its unavailability, or what it lacks. */
+    private static String whyNot(Backend b, RnnSpec spec, PlanOptions options) {
+        Availability a = b.availability();
+        return a.available() ? b.unsupported(spec, options) : a.reason();
+    }
+
+    /**
+     * Throws unless {@code backend} can run the request here: what {@link #get(String, RnnSpec, PlanOptions)}
+     * checks of a backend named, and every {@link Backend#plan} of its request.
+     *
+     * @param backend the backend
+     * @param spec    the network
+     * @param options the plan options
+     * @throws IllegalStateException         if the backend is unavailable here (the message says why)
+     * @throws UnsupportedOperationException if it cannot run the request (the message names what it lacks)
+     */
+    public static void requireRunnable(Backend backend, RnnSpec spec, PlanOptions options) {
+        Availability a = Objects.requireNonNull(backend, "backend").availability();
+        if (!a.available()) {
+            throw new IllegalStateException("backend '" + backend.name() + "' is unavailable: " + a.reason());
+        }
+        String lacks = backend.unsupported(Objects.requireNonNull(spec, "spec"), Objects.requireNonNull(options, "options"));
+        if (!lacks.isEmpty()) {
+            throw new UnsupportedOperationException("backend '" + backend.name() + "' cannot run " + spec + ": " + lacks);
+        }
     }
 
     /**
@@ -189,14 +214,7 @@ public final class Backends {
             return auto(spec, options);
         }
         Backend b = byName(name);
-        Availability a = b.availability();
-        if (!a.available()) {
-            throw new IllegalStateException("backend '" + name + "' is unavailable: " + a.reason());
-        }
-        String lacks = b.unsupported(Objects.requireNonNull(spec, "spec"), Objects.requireNonNull(options, "options"));
-        if (!lacks.isEmpty()) {
-            throw new UnsupportedOperationException("backend '" + name + "' cannot run " + spec + ": " + lacks);
-        }
+        requireRunnable(b, spec, options);
         return b;
     }
 

@@ -78,6 +78,10 @@ class ApiTest {
         UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> Backends.byName("scalar")
                 .plan(s, RnnWeights.random(s, 1), PlanOptions.defaults().withMode(ForwardMode.TRAINING)));
         assertTrue(e.getMessage().contains("TRAINING"), e.getMessage());
+        UnsupportedOperationException r = assertThrows(UnsupportedOperationException.class,
+                () -> Backends.requireRunnable(Backends.byName("scalar"), s, PlanOptions.defaults().withMode(ForwardMode.TRAINING)));
+        assertEquals(e.getMessage(), r.getMessage(), "the plan refuses with the check every plan makes");
+        Backends.requireRunnable(Backends.byName("scalar"), s, PlanOptions.defaults());
     }
 
     /**

@@ -109,14 +109,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
      */
     public static void checkPlan(io.cellstate.Backend backend, RnnSpec spec, RnnWeights weights, PlanOptions options) {
         checkPlan(backend.name(), spec, weights, options);
-        io.cellstate.Availability a = backend.availability();
-        if (!a.available()) {
-            throw new IllegalStateException("backend '" + backend.name() + "' is unavailable: " + a.reason());
-        }
-        String lacks = backend.unsupported(spec, options);
-        if (!lacks.isEmpty()) {
-            throw new UnsupportedOperationException("backend '" + backend.name() + "' cannot run " + spec + ": " + lacks);
-        }
+        io.cellstate.Backends.requireRunnable(backend, spec, options);
     }
 
     /**
