@@ -145,7 +145,9 @@ public abstract class AbstractRnnPlan implements RnnPlan {
     public final void forward(RnnInput in, RnnOutput out) {
         enter();
         try {
-            checkedForward(in, out);
+            checkInput(in);
+            checkOutput(in, out);
+            dispatch(in, out);
         } finally {
             exit();
         }
@@ -156,16 +158,17 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         enter();
         try {
             checkInput(in);
+            // made to the input's measure, apart from it: nothing of it to check
             RnnOutput out = RnnOutput.allocate(spec, in.layout(), in.steps(), in.batch());
-            checkedForward(in, out);
+            dispatch(in, out);
             return out;
         } finally {
             exit();
         }
     }
 
-    private void checkedForward(RnnInput in, RnnOutput out) {
-        checkInput(in);
+    /** Checks a caller's output for a checked input: shapes, live memory, no overlap with the input. */
+    private void checkOutput(RnnInput in, RnnOutput out) {
         if (out == null) {
             throw new IllegalArgumentException("out: expected an RnnOutput, got null");
         }
@@ -187,7 +190,11 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         if (out.y() == in.x() || out.y().segment().asOverlappingSlice(in.x().segment()).isPresent()) {
             throw new IllegalArgumentException("out.y: expected memory apart from in.x, got an overlapping tensor");
         }
-        run(new ForwardCall(in.x(), in.layout(), steps, batch, in.lengths() == null ? null : in.lengths().clone(),
+    }
+
+    /** Runs the kernel on checked arguments (the lengths copied, so the caller cannot change them mid-call). */
+    private void dispatch(RnnInput in, RnnOutput out) {
+        run(new ForwardCall(in.x(), in.layout(), in.steps(), in.batch(), in.lengths() == null ? null : in.lengths().clone(),
                 in.h0(), in.c0(), out.y(), out.hN(), out.cN()));
     }
 
