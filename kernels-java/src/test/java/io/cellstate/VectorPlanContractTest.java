@@ -13,6 +13,11 @@ class VectorPlanContractTest extends PlanContractSuite {
     }
 
     @Override
+    protected boolean usesWorkerGroup() {
+        return true;
+    }
+
+    @Override
     protected boolean required() {
         return !"false".equals(System.getProperty("cellstate.expectVectorModule"));
     }

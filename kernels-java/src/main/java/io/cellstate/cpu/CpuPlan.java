@@ -67,31 +67,26 @@ public final class CpuPlan extends AbstractRnnPlan {
 
     /**
      * @param backend the backend's name, for messages
-     * @param kernel  the kernel, with this spec's weights already packed; the plan owns it from here
-     *                (closes it, also when this constructor fails)
+     * @param kernel  the kernel, with this spec's weights already packed; the plan owns it once made (its
+     *                close closes the kernel); if this constructor throws, the caller still owns it
      */
     public CpuPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options, CellKernel kernel) {
         super(backend, spec, weights, options);
         this.kernel = kernel;
         this.cellState = spec.cell().hasCellState();
-        try {
-            WorkerGroup group = options.workers() != null ? options.workers() : WorkerGroup.common();
-            if (group.isClosed()) {
-                throw new IllegalArgumentException("options.workers: expected an open worker group, got " + group
-                        + ", closed");
-            }
-            this.team = group.team();
-            this.maxThreads = options.threads() == 0 ? group.size() : Math.min(options.threads(), group.size());
-            this.stepOf = new Step[group.size()];
-            for (int i = 0; i < stepOf.length; i++) {
-                stepOf[i] = new Step();
-            }
-            if (options.maxBatch() > 0 && options.maxSteps() > 0) {
-                reserve(options.maxSteps(), options.maxBatch(), true);
-            }
-        } catch (RuntimeException | Error e) {
-            kernel.close();
-            throw e;
+        WorkerGroup group = options.workers() != null ? options.workers() : WorkerGroup.common();
+        if (group.isClosed()) {
+            throw new IllegalArgumentException("options.workers: expected an open worker group, got " + group
+                    + ", closed");
+        }
+        this.team = group.team();
+        this.maxThreads = options.threads() == 0 ? group.size() : Math.min(options.threads(), group.size());
+        this.stepOf = new Step[group.size()];
+        for (int i = 0; i < stepOf.length; i++) {
+            stepOf[i] = new Step();
+        }
+        if (options.maxBatch() > 0 && options.maxSteps() > 0) {
+            reserve(options.maxSteps(), options.maxBatch(), true);
         }
         releaseWith(kernel::close);
     }

@@ -18,6 +18,7 @@ import io.cellstate.RnnSpec;
 import io.cellstate.RnnState;
 import io.cellstate.RnnWeights;
 import io.cellstate.Tensor;
+import io.cellstate.WorkerGroup;
 import io.cellstate.testing.Case;
 import java.lang.foreign.Arena;
 import java.lang.management.ManagementFactory;
@@ -27,6 +28,7 @@ import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -64,6 +66,11 @@ public abstract class PlanContractSuite {
      */
     protected long heldOutsideHeap() {
         return -1;
+    }
+
+    /** Whether the backend's plans run on the worker group of their options (the CPU driver's plans). */
+    protected boolean usesWorkerGroup() {
+        return false;
     }
 
     /** How many plans {@link #droppedPlansGiveBackThreadsAndMemory()} drops unclosed. */
@@ -352,6 +359,36 @@ public abstract class PlanContractSuite {
             System.gc();
             Thread.sleep(20);
         } while (!done.getAsBoolean() && System.nanoTime() < deadline);
+    }
+
+    /**
+     * A plan whose worker group was closed refuses its calls, naming the group, and a plan asked for on
+     * a closed group is refused, naming the option, leaving nothing allocated behind.
+     */
+    @Test
+    void aClosedWorkerGroupIsRefused() {
+        if (!usesWorkerGroup()) {
+            String why = getClass().getSimpleName() + ": backend '" + backend().name() + "' runs on no worker group";
+            System.out.println("SKIPPED " + why);
+            Assumptions.abort(why);
+        }
+        RnnSpec spec = spec();
+        RnnWeights w = RnnWeights.random(spec, 5);
+        RnnInput in = RnnInput.of(Tensor.zeros(3, 2, spec.inputSize()).fill(0.25f));
+        WorkerGroup group = WorkerGroup.create(2);
+        try (RnnPlan plan = backend().plan(spec, w, PlanOptions.defaults().withWorkers(group))) {
+            plan.forward(in); // runs while the group is open
+            group.close();
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> plan.forward(in));
+            assertEquals(group + " is closed", e.getMessage());
+        }
+        long heldBefore = heldOutsideHeap();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> backend().plan(spec, w, PlanOptions.defaults().withWorkers(group)));
+        assertTrue(e.getMessage().startsWith("options.workers: expected an open worker group, got " + group),
+                e.getMessage());
+        assertTrue(heldOutsideHeap() <= heldBefore, "the refused plan's kernel was not released: "
+                + heldBefore + " bytes before, " + heldOutsideHeap() + " after");
     }
 
     /** A tensor whose arena was closed is refused before anything native reads it. */

@@ -16,6 +16,11 @@ class BlasPlanContractTest extends PlanContractSuite {
     }
 
     @Override
+    protected boolean usesWorkerGroup() {
+        return true;
+    }
+
+    @Override
     protected boolean required() {
         return true;
     }
