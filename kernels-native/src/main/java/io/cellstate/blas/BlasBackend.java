@@ -14,7 +14,7 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.openblas.global.openblas_full;
 
 /**
- * The OpenBLAS kernel: the LSTM's GEMMs on OpenBLAS's hand-written kernels (through JavaCPP),
+ * The OpenBLAS kernel: every cell's GEMMs on OpenBLAS's hand-written kernels (through JavaCPP),
  * the rest in the shared CPU driver.
  *
  * <p>Threads: a plan's thread count ({@link PlanOptions#threads()}, 0 for every available

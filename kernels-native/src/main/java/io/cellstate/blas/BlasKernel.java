@@ -17,18 +17,19 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_full;
 
 /**
- * The LSTM's two GEMMs on OpenBLAS: per layer and direction, {@code cblas_sgemm} for the input
- * projection of a chunk of steps ({@code [rows x in] x W_ih^T}), and per step {@code cblas_sgemm}
- * ({@code [B x H] x W_hh^T}), or {@code cblas_sgemv} at batch 1, where sgemm's packing costs more
- * than it saves. The pointwise pass is the one its backend hands it: the Vector API's where available.
+ * Every cell's GEMMs on OpenBLAS: per layer and direction, {@code cblas_sgemm} for the input
+ * projection of a chunk of steps ({@code [rows x in] x W_ih^T}), and per step the recurrent
+ * {@code cblas_sgemm} ({@code [B x H] x W_hh^T}; the original GRU's two, over [W_hr | W_hz] and then
+ * W_hn), or {@code cblas_sgemv} at batch 1, where sgemm's packing costs more than it saves. The
+ * pointwise parts are the ones its backend hands it: the Vector API's where available.
  *
- * <p>Layout: gate rows in PyTorch's blocks {@code [i | f | g | o]}, each padded from H to
+ * <p>Layout: gate rows in PyTorch's blocks ({@code [i | f | g | o]}, {@code [r | z | n]}), each padded from H to
  * {@code Hp} (a multiple of 16 floats) with zero weight rows, so the pointwise pass runs on whole
  * vectors. Weights and the projection live in native memory, allocated through JavaCPP (tracked by
  * {@code Pointer.totalBytes()}) and released by {@link #close()}. A caller's native, sequence-major
  * input is read in place by the first layer's projection. The driver's state and gate buffers are
  * Java arrays (the Vector API kernel's workspace), so each step stages B x Hp floats of h into
- * native memory and B x 4Hp gate floats back: O(B H) copies beside the O(B H^2) GEMM; a heap input,
+ * native memory and B x G*Hp gate floats back: O(B H) copies beside the O(B H^2) GEMM; a heap input,
  * or a batch-major one, is staged too.
  *
  * <p>One work unit: the driver runs this kernel on one thread, and OpenBLAS parallelises each GEMM
@@ -189,16 +190,20 @@ final class BlasKernel implements CellKernel {
     /** gates[r] = bias + row r of {@code xp} (rows {@code ld} floats apart) . W_ih^T, for {@code rows} rows. */
     private void gemmProjection(int slot, FloatPointer xp, int ld, int rows) {
         int k = inSize[slot];
-        MemorySegment gv = view(gates);
-        float[] b = bias[slot];
-        for (int r = 0; r < rows; r++) {
-            MemorySegment.copy(b, 0, gv, ValueLayout.JAVA_FLOAT, (long) r * gs * Float.BYTES, gs);
-        }
+        fillRows(gates, bias[slot], rows);
         if (rows == 1) {
             openblas_full.cblas_sgemv(CblasRowMajor, CblasNoTrans, gs, k, 1f, wIh[slot], k, xp, 1, 1f, gates, 1);
         } else {
             openblas_full.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, gs, k, 1f, xp, ld, wIh[slot], k,
                     1f, gates, gs);
+        }
+    }
+
+    /** Writes {@code row} (G*Hp floats, a bias) into each of the first {@code rows} rows of {@code out}, for a GEMM to add to. */
+    private void fillRows(FloatPointer out, float[] row, int rows) {
+        MemorySegment v = view(out);
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(row, 0, v, ValueLayout.JAVA_FLOAT, (long) r * gs * Float.BYTES, gs);
         }
     }
 
@@ -257,17 +262,14 @@ final class BlasKernel implements CellKernel {
      * ({@code cblas_sgemv} at batch 1), then the step's gates copied to the heap for the pointwise pass.
      */
     private float[] addRecurrent(int slot, Step s) {
-        int batch = s.batch();
-        int gOff = s.gateOffset();
-        FloatPointer hv = stageState(s.hPrev(), batch);
-        gates.position(gOff);
+        FloatPointer hv = stageState(s.hPrev(), s.batch());
+        gates.position(s.gateOffset());
         try {
-            multiply(hv, wHh[slot], 0, gs, hidden, gates, gs, batch, 1f);
+            multiply(hv, wHh[slot], 0, gs, hidden, gates, gs, s.batch(), 1f);
         } finally {
             gates.position(0);
         }
-        MemorySegment.copy(view(gates), ValueLayout.JAVA_FLOAT, (long) gOff * Float.BYTES, s.gates(), gOff, batch * gs);
-        return s.gates();
+        return projection(s);
     }
 
     /** PyTorch's GRU: ph = b_hh + h W_hh^T into a buffer of its own, then r, z, n from the projection and ph. */
@@ -275,12 +277,9 @@ final class BlasKernel implements CellKernel {
         int batch = s.batch();
         int gOff = s.gateOffset();
         FloatPointer hv = stageState(s.hPrev(), batch);
-        MemorySegment rv = view(recurrent);
-        for (int b = 0; b < batch; b++) {
-            MemorySegment.copy(recurrentBias[slot], 0, rv, ValueLayout.JAVA_FLOAT, (long) b * gs * Float.BYTES, gs);
-        }
+        fillRows(recurrent, recurrentBias[slot], batch);
         multiply(hv, wHh[slot], 0, gs, hidden, recurrent, gs, batch, 1f);
-        MemorySegment.copy(rv, ValueLayout.JAVA_FLOAT, 0, heapRecurrent, 0, batch * gs);
+        MemorySegment.copy(view(recurrent), ValueLayout.JAVA_FLOAT, 0, heapRecurrent, 0, batch * gs);
         float[] px = projection(s);
         for (int b = 0; b < batch; b++) {
             int r = b * hp;
@@ -322,7 +321,7 @@ final class BlasKernel implements CellKernel {
         return h;
     }
 
-    /** The step's projection, copied from the native gate buffer to the driver's heap one. */
+    /** The step's gates (the projection, and what a GEMM added to it), copied from the native gate buffer to the driver's heap one. */
     private float[] projection(Step s) {
         MemorySegment.copy(view(gates), ValueLayout.JAVA_FLOAT, (long) s.gateOffset() * Float.BYTES, s.gates(),
                 s.gateOffset(), s.batch() * gs);
