@@ -1,7 +1,6 @@
 package io.cellstate.vector;
 
 import static io.cellstate.vector.Panels.L;
-import static io.cellstate.vector.VectorConfig.FLOATS;
 import static io.cellstate.vector.VectorMath.Kind.SIGMOID;
 import static io.cellstate.vector.VectorMath.Kind.TANH;
 import static io.cellstate.vector.VectorMath.activate;
@@ -9,7 +8,6 @@ import static io.cellstate.vector.VectorMath.activate;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.cpu.Step;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * PyTorch's and cuDNN's GRU, linear before reset: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)). The
@@ -53,27 +51,11 @@ final class VectorGru extends VectorKernel {
         for (int b = 0; b < batch; b++) {
             int g = gOff + b * gs + uv0 * G3;
             int q = b * gs + uv0 * G3;
-            int r = b * hs + uv0 * L;
-            addResetAndUpdate(px, g, ph, q, G3, n);
+            VectorPointwise.add(px, g, G3, ph, q, G3, n, 2 * L);
             activate(px, g, n, G3, 2 * L, SIGMOID); // r, z
-            for (int u = 0; u < n; u++) {
-                int gu = g + u * G3;
-                FloatVector.fromArray(FLOATS, px, gu).fma(FloatVector.fromArray(FLOATS, ph, q + u * G3 + 2 * L),
-                        FloatVector.fromArray(FLOATS, px, gu + 2 * L)).intoArray(px, gu + 2 * L);
-            }
+            VectorPointwise.addResetTimes(px, g + 2 * L, g, G3, ph, q + 2 * L, G3, n, L);
             activate(px, g + 2 * L, n, G3, L, TANH); // n
-            update(px, g, hPrev, hNext, r, n);
-        }
-    }
-
-    /** h' = n + z (h - n) for {@code units} unit-vectors: z and n at {@code g + u * 3L + L} and {@code + 2L}. */
-    static void update(float[] gates, int g, float[] hPrev, float[] hNext, int r, int units) {
-        for (int u = 0; u < units; u++) {
-            int gu = g + u * G3;
-            int ru = r + u * L;
-            FloatVector z = FloatVector.fromArray(FLOATS, gates, gu + L);
-            FloatVector nn = FloatVector.fromArray(FLOATS, gates, gu + 2 * L);
-            z.fma(FloatVector.fromArray(FLOATS, hPrev, ru).sub(nn), nn).intoArray(hNext, ru);
+            VectorPointwise.blend(px, g + L, g + 2 * L, G3, hPrev, hNext, b * hs + uv0 * L, n, L);
         }
     }
 }

@@ -1,7 +1,6 @@
 package io.cellstate.vector;
 
 import static io.cellstate.vector.Panels.L;
-import static io.cellstate.vector.VectorConfig.FLOATS;
 import static io.cellstate.vector.VectorMath.Kind.SIGMOID;
 import static io.cellstate.vector.VectorMath.Kind.TANH;
 import static io.cellstate.vector.VectorMath.activate;
@@ -9,7 +8,6 @@ import static io.cellstate.vector.VectorMath.activate;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.cpu.Step;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * The original GRU: n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn), as oneDNN's {@code gru} splits it
@@ -75,15 +73,9 @@ final class VectorGruOriginal extends VectorKernel {
                     rz, 0, gs2, zeros2);
             for (int b = 0; b < batch; b++) {
                 int g = gOff + b * gs + uv0 * G3;
-                int q = b * gs2 + uv0 * G2;
-                int r = b * hs + uv0 * L;
-                addResetAndUpdate(px, g, rz, q, G2, n);
+                VectorPointwise.add(px, g, G3, rz, b * gs2 + uv0 * G2, G2, n, 2 * L);
                 activate(px, g, n, G3, 2 * L, SIGMOID); // r, z
-                for (int u = 0; u < n; u++) {
-                    int ru = r + u * L;
-                    FloatVector.fromArray(FLOATS, px, g + u * G3).mul(FloatVector.fromArray(FLOATS, hPrev, ru))
-                            .intoArray(resetState, ru);
-                }
+                VectorPointwise.reset(px, g, G3, hPrev, resetState, b * hs + uv0 * L, n, L);
             }
         } else {
             Panels.multiply(resetState, 0, hs, batch, hidden, wHn[slot], Panels.firstPanel(uv0, 1),
@@ -91,14 +83,9 @@ final class VectorGruOriginal extends VectorKernel {
             float[] hNext = s.hNext();
             for (int b = 0; b < batch; b++) {
                 int g = gOff + b * gs + uv0 * G3;
-                int q = b * gs1 + uv0 * L;
-                for (int u = 0; u < n; u++) {
-                    int gn = g + u * G3 + 2 * L;
-                    FloatVector.fromArray(FLOATS, px, gn).add(FloatVector.fromArray(FLOATS, hn, q + u * L))
-                            .intoArray(px, gn);
-                }
+                VectorPointwise.add(px, g + 2 * L, G3, hn, b * gs1 + uv0 * L, L, n, L);
                 activate(px, g + 2 * L, n, G3, L, TANH); // n
-                VectorGru.update(px, g, hPrev, hNext, b * hs + uv0 * L, n);
+                VectorPointwise.blend(px, g + L, g + 2 * L, G3, hPrev, hNext, b * hs + uv0 * L, n, L);
             }
         }
     }

@@ -1,12 +1,10 @@
 package io.cellstate.vector;
 
 import static io.cellstate.vector.Panels.L;
-import static io.cellstate.vector.VectorConfig.FLOATS;
 
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.cpu.CellKernel;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * What every cell's vector kernel shares: the input projection over panels ({@link Panels}) of the
@@ -64,20 +62,6 @@ abstract class VectorKernel implements CellKernel {
             }
         }
         return arrays;
-    }
-
-    /**
-     * Adds the recurrent r and z parts to the projection before their sigmoid: for {@code units}
-     * unit-vectors, {@code px[g + u * 3L + j] += q[qo + u * qStride + j]} for j in [0, 2L).
-     */
-    static void addResetAndUpdate(float[] px, int g, float[] q, int qo, int qStride, int units) {
-        for (int u = 0; u < units; u++) {
-            int gu = g + u * 3 * L;
-            int qu = qo + u * qStride;
-            FloatVector.fromArray(FLOATS, px, gu).add(FloatVector.fromArray(FLOATS, q, qu)).intoArray(px, gu);
-            FloatVector.fromArray(FLOATS, px, gu + L).add(FloatVector.fromArray(FLOATS, q, qu + L))
-                    .intoArray(px, gu + L);
-        }
     }
 
     /** The vector kernel of {@code spec}'s cell. */

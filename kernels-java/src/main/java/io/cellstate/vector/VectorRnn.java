@@ -1,15 +1,11 @@
 package io.cellstate.vector;
 
 import static io.cellstate.vector.Panels.L;
-import static io.cellstate.vector.VectorConfig.FLOATS;
-import static io.cellstate.vector.VectorMath.Kind.TANH;
-import static io.cellstate.vector.VectorMath.activate;
 
 import io.cellstate.Cell;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.cpu.Step;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * The Elman RNN: the recurrent GEMM adds {@code h W_hh^T} to the step's projection (which holds both
@@ -37,17 +33,7 @@ final class VectorRnn extends VectorKernel {
         int width = (uv1 - uv0) * L;
         float[] hNext = s.hNext();
         for (int b = 0; b < batch; b++) {
-            int g = gOff + b * gs + uv0 * L;
-            int r = b * hs + uv0 * L;
-            if (relu) {
-                for (int j = 0; j < width; j += L) {
-                    // max(0, NaN) is NaN, as Math.max: a poisoned sequence stays poisoned
-                    FloatVector.fromArray(FLOATS, gates, g + j).max(0f).intoArray(hNext, r + j);
-                }
-            } else {
-                System.arraycopy(gates, g, hNext, r, width);
-                activate(hNext, r, 1, 0, width, TANH);
-            }
+            VectorPointwise.elman(gates, gOff + b * gs + uv0 * L, hNext, b * hs + uv0 * L, width, relu);
         }
     }
 }
