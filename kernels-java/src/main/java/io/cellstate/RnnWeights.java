@@ -57,7 +57,7 @@ public final class RnnWeights {
         BIAS_HH("bias_hh");
 
         /** The names, as a regular expression alternative. */
-        static final String NAMES = String.join("|", java.util.Arrays.stream(values()).map(Param::pytorchName).toList());
+        static final String NAMES = String.join("|", Arrays.stream(values()).map(Param::pytorchName).toList());
 
         private final String pytorchName;
 
@@ -502,14 +502,13 @@ public final class RnnWeights {
             }
             int[] shape = param.shape(spec, layer);
             long expected = Param.size(shape);
-            String described = shape.length == 2 ? "[" + shape[0] + " x " + shape[1] + "] = " + expected + " floats"
-                    : "[" + shape[0] + "] floats";
+            String dims = shape.length == 2 ? "[" + shape[0] + " x " + shape[1] + "]" : "[" + shape[0] + "]";
             if (data == null) {
-                throw new IllegalArgumentException(name + ": expected a float" + described.replaceFirst(" = .*| floats", "")
-                        + ", got null");
+                throw new IllegalArgumentException(name + ": expected a float" + dims + ", got null");
             }
             if (data.length != expected) {
-                throw new IllegalArgumentException(name + ": expected " + described + ", got " + data.length);
+                throw new IllegalArgumentException(name + ": expected " + dims
+                        + (shape.length == 2 ? " = " + expected : "") + " floats, got " + data.length);
             }
             // a name given twice is a mistake, never meant as an update
             if (tensors.containsKey(param.name(layer, dir))) {

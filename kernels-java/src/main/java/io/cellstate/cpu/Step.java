@@ -61,18 +61,18 @@ public final class Step {
     }
 
     /**
-     * c before the step (cells with a cell state), else null.
+     * c before the step (cells with a cell state; for the others an empty array).
      *
-     * @return the buffer or null
+     * @return the buffer
      */
     public float[] cPrev() {
         return cPrev;
     }
 
     /**
-     * c after the step (cells with a cell state), else null.
+     * c after the step (cells with a cell state; for the others an empty array).
      *
-     * @return the buffer or null
+     * @return the buffer
      */
     public float[] cNext() {
         return cNext;
