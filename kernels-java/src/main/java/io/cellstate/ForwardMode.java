@@ -8,8 +8,9 @@ public enum ForwardMode {
     /** Keep nothing beyond the outputs and final states. */
     INFERENCE,
     /**
-     * Keep what backward needs. No backend implements training yet: asking for a plan in this
-     * mode throws {@link UnsupportedOperationException}.
+     * A plan that can also run training passes: {@link RnnPlan#forward(RnnInput, RnnOutput, RnnWorkspace)}
+     * keeps what {@link RnnPlan#backward} needs in a workspace. Its inference calls run as an
+     * inference plan's do.
      */
     TRAINING
 }

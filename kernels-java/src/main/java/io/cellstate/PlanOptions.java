@@ -12,7 +12,7 @@ package io.cellstate;
  * @param maxBatch batch size to size the workspace for up front (0: sized on first use; a later,
  *                 larger call grows it once)
  * @param maxSteps sequence length to size the workspace for up front (0: sized on first use)
- * @param mode     inference, or training (keeps what backward needs; not implemented yet)
+ * @param mode     inference, or training (the plan also runs training passes and backward)
  * @param workers  the threads the plan's calls share with other plans' ({@link WorkerGroup}); null
  *                 means {@link WorkerGroup#common()}
  */

@@ -89,6 +89,58 @@ public interface RnnPlan extends AutoCloseable {
     Tensor step(Tensor x, RnnState state);
 
     /**
+     * A new workspace for one training forward pass and its backward passes (see {@link RnnWorkspace}):
+     * empty until {@link #forward(RnnInput, RnnOutput, RnnWorkspace)} fills it.
+     *
+     * @return the workspace, belonging to this plan
+     * @throws IllegalStateException if the plan was not made for {@link ForwardMode#TRAINING}, is
+     *                               closed, or another thread is inside it
+     */
+    RnnWorkspace newWorkspace();
+
+    /**
+     * A training forward pass: {@link #forward(RnnInput, RnnOutput)}, keeping in {@code workspace}
+     * what {@link #backward} needs (and replacing what it held). The outputs are those of an
+     * inference pass up to float32 rounding (kernels may order the sums otherwise).
+     *
+     * @param in        the input sequence, its layout, lengths and initial states
+     * @param out       where the output sequence and the final states go
+     * @param workspace one of this plan's workspaces
+     * @throws IllegalArgumentException for a bad argument, before anything is written
+     * @throws IllegalStateException    if the plan was not made for training, is closed, or another thread is inside it
+     */
+    void forward(RnnInput in, RnnOutput out, RnnWorkspace workspace);
+
+    /**
+     * Backpropagation through time of the forward pass {@code workspace} holds: from the gradients
+     * of a loss with respect to its outputs, the gradients with respect to its inputs and initial
+     * states (written into {@code gradIn}) and to every weight and bias (written into or added to
+     * {@code weightGrads}, as {@code mode} says). No gradient flows past a sequence's end. The
+     * workspace still holds its forward afterwards.
+     *
+     * @param workspace   a workspace of this plan holding a training forward pass
+     * @param gradOut     d loss / d (y, hN, cN), each optional; shapes of that forward's outputs
+     * @param gradIn      where d loss / d (x, h0, c0) go, each optional
+     * @param weightGrads where d loss / d weights go, or null when not wanted
+     * @param mode        overwrite the weight gradients, or add to them
+     * @throws IllegalArgumentException for a bad argument, before anything is written
+     * @throws IllegalStateException    if the plan was not made for training, is closed, or another thread is inside it
+     */
+    void backward(RnnWorkspace workspace, RnnOutputGrad gradOut, RnnInputGrad gradIn, RnnWeightGrads weightGrads,
+                  WeightGradMode mode);
+
+    /**
+     * Replaces the weights the plan runs with (after an optimiser's step), keeping its workspace and
+     * options. The plan packs its own copy, so {@code weights} may be reused; this may allocate the
+     * packed copy anew, and a workspace filled before holds a forward pass of the old weights.
+     *
+     * @param weights the new weights, of this plan's spec
+     * @throws IllegalArgumentException for weights of another spec
+     * @throws IllegalStateException    if the plan is closed or another thread is inside it
+     */
+    void setWeights(RnnWeights weights);
+
+    /**
      * A zero state for streaming {@code batch} sequences.
      *
      * @param batch the number of sequences, at least 1

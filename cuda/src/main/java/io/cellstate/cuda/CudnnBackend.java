@@ -131,7 +131,7 @@ public final class CudnnBackend implements Backend {
             return "cell gru-original: cuDNN's GRU is linear before reset (PyTorch's); the original formula runs on"
                     + " the CPU backends";
         }
-        return AbstractRnnPlan.inferenceOf(spec, options, cell -> true);
+        return AbstractRnnPlan.supportOf(spec, options, cell -> true, false);
     }
 
     @Override

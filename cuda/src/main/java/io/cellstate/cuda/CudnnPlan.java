@@ -943,4 +943,9 @@ public final class CudnnPlan extends AbstractRnnPlan {
         return best;
     }
 
+
+    @Override
+    protected void reload(RnnWeights weights) {
+        throw new UnsupportedOperationException("cudnn: setWeights is not implemented yet");
+    }
 }

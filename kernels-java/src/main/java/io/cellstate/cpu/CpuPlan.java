@@ -40,7 +40,10 @@ public final class CpuPlan extends AbstractRnnPlan {
     static final long MIN_MACS_PER_THREAD = 1 << 15;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
-    private final CellKernel kernel;
+    private final java.util.function.Function<RnnWeights, CellKernel> kernels;
+    /** The kernel over the current weights, replaced by {@link #reload}; the box is what the cleaner closes. */
+    private final KernelBox box = new KernelBox();
+    private CellKernel kernel;
     private final boolean cellState;
     private final int maxThreads;
     private final WorkerGroup.Team team;
@@ -67,12 +70,13 @@ public final class CpuPlan extends AbstractRnnPlan {
 
     /**
      * @param backend the backend's name, for messages
-     * @param kernel  the kernel, with this spec's weights already packed; the plan owns it once made (its
-     *                close closes the kernel); if this constructor throws, the caller still owns it
+     * @param kernels makes the kernel for a set of this spec's weights, packing them: called once here and
+     *                once per {@link #setWeights}; the plan owns and closes what it makes
      */
-    public CpuPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options, CellKernel kernel) {
+    public CpuPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options,
+                   java.util.function.Function<RnnWeights, CellKernel> kernels) {
         super(backend, spec, weights, options);
-        this.kernel = kernel;
+        this.kernels = kernels;
         this.cellState = spec.cell().hasCellState();
         WorkerGroup group = options.workers() != null ? options.workers() : WorkerGroup.common();
         if (group.isClosed()) {
@@ -85,10 +89,36 @@ public final class CpuPlan extends AbstractRnnPlan {
         for (int i = 0; i < stepOf.length; i++) {
             stepOf[i] = new Step();
         }
-        if (options.maxBatch() > 0 && options.maxSteps() > 0) {
-            reserve(options.maxSteps(), options.maxBatch(), true);
+        this.kernel = kernels.apply(weights);
+        box.kernel = kernel;
+        try {
+            if (options.maxBatch() > 0 && options.maxSteps() > 0) {
+                reserve(options.maxSteps(), options.maxBatch(), true);
+            }
+        } catch (RuntimeException | Error e) {
+            kernel.close();
+            throw e;
         }
-        releaseWith(kernel::close);
+        releaseWith(box);
+    }
+
+    /** What the plan's close (or its cleaner) closes: the kernel of the moment. */
+    private static final class KernelBox implements AutoCloseable {
+        volatile CellKernel kernel;
+
+        @Override
+        public void close() {
+            kernel.close();
+        }
+    }
+
+    @Override
+    protected void reload(RnnWeights weights) {
+        CellKernel fresh = kernels.apply(weights);
+        CellKernel old = kernel;
+        kernel = fresh;
+        box.kernel = fresh;
+        old.close();
     }
 
     /** Steps whose input projection runs as one GEMM: all T, unless the gate buffer would pass {@link #GATE_BUDGET}. */

@@ -26,13 +26,18 @@ import io.cellstate.spi.ForwardCall;
  * rounding of one step: the yardstick the fast kernels are measured against.
  */
 final class ScalarPlan extends AbstractRnnPlan {
-    private final float[][] wIh;
-    private final float[][] wHh;
-    private final float[][] bIh;
-    private final float[][] bHh;
+    private float[][] wIh;
+    private float[][] wHh;
+    private float[][] bIh;
+    private float[][] bHh;
 
     ScalarPlan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
         super("scalar", spec, weights, options);
+        reload(weights);
+    }
+
+    @Override
+    protected void reload(RnnWeights weights) {
         int n = spec.stateCount();
         wIh = new float[n][];
         wHh = new float[n][];

@@ -3,20 +3,29 @@ package io.cellstate.spi;
 import io.cellstate.Cell;
 import io.cellstate.Direction;
 import io.cellstate.ForwardMode;
+import io.cellstate.Layout;
 import io.cellstate.PlanOptions;
 import io.cellstate.RnnInput;
+import io.cellstate.RnnInputGrad;
 import io.cellstate.RnnOutput;
+import io.cellstate.RnnOutputGrad;
 import io.cellstate.RnnPlan;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnState;
+import io.cellstate.RnnWeightGrads;
 import io.cellstate.RnnWeights;
+import io.cellstate.RnnWorkspace;
 import io.cellstate.Tensor;
+import io.cellstate.WeightGradMode;
 import io.cellstate.internal.Cleanup;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.lang.ref.Reference;
+import java.lang.ref.WeakReference;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -48,6 +57,9 @@ public abstract class AbstractRnnPlan implements RnnPlan {
     /** The network this plan runs. */
     protected final RnnSpec spec;
     private final String backend;
+    private final ForwardMode mode;
+    /** The workspaces made and not yet closed, released by the plan's close. */
+    private final List<WeakReference<TrainingWorkspace>> workspaces = new ArrayList<>();
     private final long serial = SERIALS.incrementAndGet();
     /** The thread inside one of the plan's methods now, or null (see {@link #enter()}). */
     @SuppressWarnings("unused") // through CALLER
@@ -67,6 +79,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         checkPlan(backend, spec, weights, options);
         this.backend = backend;
         this.spec = spec;
+        this.mode = options.mode();
     }
 
     /**
@@ -113,20 +126,22 @@ public abstract class AbstractRnnPlan implements RnnPlan {
     }
 
     /**
-     * What a backend that runs {@code cells}, in inference only, lacks for a request: the common part
-     * of {@code Backend.unsupported}.
+     * What a backend that runs {@code cells} lacks for a request: the common part of
+     * {@code Backend.unsupported}.
      *
      * @param spec    the network
      * @param options the plan options
      * @param cells   the cells the backend runs, as a test of the spec's cell
+     * @param trains  whether the backend has a backward pass for them
      * @return empty, or the cell or mode it lacks
      */
-    public static String inferenceOf(RnnSpec spec, PlanOptions options, java.util.function.Predicate<Cell> cells) {
+    public static String supportOf(RnnSpec spec, PlanOptions options, java.util.function.Predicate<Cell> cells,
+                                   boolean trains) {
         if (!cells.test(spec.cell())) {
             return "cell " + spec.cell() + " is not supported yet";
         }
-        if (options.mode() == ForwardMode.TRAINING) {
-            return "mode TRAINING is not supported yet (no backend implements backward; use INFERENCE)";
+        if (options.mode() == ForwardMode.TRAINING && !trains) {
+            return "mode TRAINING is not supported by this backend (it has no backward pass; use INFERENCE)";
         }
         return "";
     }
@@ -162,6 +177,175 @@ public abstract class AbstractRnnPlan implements RnnPlan {
             RnnOutput out = RnnOutput.allocate(spec, in.layout(), in.steps(), in.batch());
             dispatch(in, out);
             return out;
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public final RnnWorkspace newWorkspace() {
+        enter();
+        try {
+            requireTraining("newWorkspace");
+            TrainingWorkspace ws = createWorkspace();
+            workspaces.removeIf(r -> r.refersTo(null) || r.get().isClosed());
+            workspaces.add(new WeakReference<>(ws));
+            return ws;
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public final void forward(RnnInput in, RnnOutput out, RnnWorkspace workspace) {
+        enter();
+        try {
+            requireTraining("forward with a workspace");
+            checkInput(in);
+            checkOutput(in, out);
+            TrainingWorkspace ws = checkWorkspace(workspace, false);
+            ws.clear();
+            int[] lengths = in.lengths() == null ? null : in.lengths().clone();
+            runTraining(new ForwardCall(in.x(), in.layout(), in.steps(), in.batch(), lengths, in.h0(), in.c0(), out.y(),
+                    out.hN(), out.cN()), ws);
+            ws.record(in.steps(), in.batch(), in.layout(), lengths);
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public final void backward(RnnWorkspace workspace, RnnOutputGrad gradOut, RnnInputGrad gradIn,
+                               RnnWeightGrads weightGrads, WeightGradMode mode) {
+        enter();
+        try {
+            requireTraining("backward");
+            TrainingWorkspace ws = checkWorkspace(workspace, true);
+            int steps = ws.steps();
+            int batch = ws.batch();
+            Layout layout = ws.layout();
+            if (gradOut == null) {
+                throw new IllegalArgumentException("gradOut: expected an RnnOutputGrad (its tensors may be null), got null");
+            }
+            if (gradIn == null) {
+                throw new IllegalArgumentException("gradIn: expected an RnnInputGrad (RnnInputGrad.none() for weight"
+                        + " gradients alone), got null");
+            }
+            if (mode == null) {
+                throw new IllegalArgumentException("mode: expected OVERWRITE or ACCUMULATE, got null");
+            }
+            if (weightGrads != null && !weightGrads.spec().equals(spec)) {
+                throw new IllegalArgumentException("weightGrads: expected gradients of " + spec + ", got gradients of "
+                        + weightGrads.spec());
+            }
+            String ySeq = layout.describe().replace("F", "D*H") + " of the forward held (T = " + steps + ", B = " + batch + ")";
+            String xSeq = layout.describe().replace("F", "inputSize") + " of the forward held (T = " + steps + ", B = "
+                    + batch + ")";
+            String state = "[layers*directions, B, H]";
+            optional("gradOut.dy", gradOut.dy(), layout.shape(steps, batch, spec.outputSize()), ySeq);
+            optional("gradOut.dhN", gradOut.dhN(), stateShape(batch), state);
+            optionalCell("gradOut.dcN", gradOut.dcN(), batch);
+            optional("gradIn.dx", gradIn.dx(), layout.shape(steps, batch, spec.inputSize()), xSeq);
+            optional("gradIn.dh0", gradIn.dh0(), stateShape(batch), state);
+            optionalCell("gradIn.dc0", gradIn.dc0(), batch);
+            String[] readNames = {"gradOut.dy", "gradOut.dhN", "gradOut.dcN"};
+            Tensor[] read = {gradOut.dy(), gradOut.dhN(), gradOut.dcN()};
+            String[] writeNames = {"gradIn.dx", "gradIn.dh0", "gradIn.dc0"};
+            Tensor[] written = {gradIn.dx(), gradIn.dh0(), gradIn.dc0()};
+            for (int i = 0; i < written.length; i++) {
+                for (int j = 0; j < written.length; j++) {
+                    if (written[i] != null && (j < i && written[j] != null && overlap(written[i], written[j]))) {
+                        throw new IllegalArgumentException(writeNames[i] + ": expected memory apart from " + writeNames[j]
+                                + ", got an overlapping tensor");
+                    }
+                    if (written[i] != null && read[j] != null && overlap(written[i], read[j])) {
+                        throw new IllegalArgumentException(writeNames[i] + ": expected memory apart from " + readNames[j]
+                                + ", got an overlapping tensor");
+                    }
+                }
+            }
+            runBackward(new BackwardCall(ws, layout, steps, batch, ws.lengths(), gradOut.dy(), gradOut.dhN(),
+                    gradOut.dcN(), gradIn.dx(), gradIn.dh0(), gradIn.dc0(), weightGrads,
+                    mode == WeightGradMode.ACCUMULATE));
+        } finally {
+            exit();
+        }
+    }
+
+    @Override
+    public final void setWeights(RnnWeights weights) {
+        enter();
+        try {
+            if (weights == null) {
+                throw new IllegalArgumentException("weights: expected RnnWeights of " + spec + ", got null");
+            }
+            if (!weights.spec().equals(spec)) {
+                throw new IllegalArgumentException("weights: expected weights of " + spec + ", got weights of "
+                        + weights.spec());
+            }
+            reload(weights);
+        } finally {
+            exit();
+        }
+    }
+
+    private void requireTraining(String what) {
+        if (mode != ForwardMode.TRAINING) {
+            throw new IllegalStateException(what + ": " + this + " was made for " + mode + "; a training pass needs a"
+                    + " plan made with PlanOptions.withMode(ForwardMode.TRAINING)");
+        }
+    }
+
+    private TrainingWorkspace checkWorkspace(RnnWorkspace workspace, boolean mustHold) {
+        if (workspace == null) {
+            throw new IllegalArgumentException("workspace: expected a workspace of " + this + " (newWorkspace()), got null");
+        }
+        if (!(workspace instanceof TrainingWorkspace ws) || ws.owner() != this) {
+            throw new IllegalArgumentException("workspace: expected a workspace of " + this + ", got one of "
+                    + workspace.plan());
+        }
+        if (ws.isClosed()) {
+            throw new IllegalArgumentException("workspace: expected an open workspace, got a closed one");
+        }
+        if (mustHold && !ws.holdsForward()) {
+            throw new IllegalArgumentException("workspace: expected one holding a training forward pass, got an empty one"
+                    + " (run forward(in, out, workspace) first; a forward that threw leaves it empty)");
+        }
+        return ws;
+    }
+
+    private static void optional(String name, Tensor t, int[] shape, String meaning) {
+        if (t != null) {
+            expectShape(name, t, shape, meaning);
+            expectAlive(name, t);
+        }
+    }
+
+    private void optionalCell(String name, Tensor t, int batch) {
+        if (t == null) {
+            return;
+        }
+        if (!spec.cell().hasCellState()) {
+            throw new IllegalArgumentException(name + ": expected null (" + spec.cell() + " has no cell state), got "
+                    + Arrays.toString(t.shape()));
+        }
+        optional(name, t, stateShape(batch), "[layers*directions, B, H]");
+    }
+
+    private static boolean overlap(Tensor a, Tensor b) {
+        return a == b || a.segment().asOverlappingSlice(b.segment()).isPresent();
+    }
+
+    /** Releases a workspace under the one-caller rule: {@link TrainingWorkspace#close()}. */
+    final void closeWorkspace(TrainingWorkspace ws) {
+        Thread me = Thread.currentThread();
+        Thread other = (Thread) CALLER.compareAndExchange(this, (Thread) null, me);
+        if (other != null) {
+            throw new IllegalStateException("cannot close " + ws + ": thread '" + other.getName() + "' is using the plan;"
+                    + " close it once that call has returned");
+        }
+        try {
+            ws.release();
         } finally {
             exit();
         }
@@ -397,6 +581,43 @@ public abstract class AbstractRnnPlan implements RnnPlan {
     protected abstract void runStep(Tensor x, RnnState state, Tensor y);
 
     /**
+     * A new, empty workspace for this plan's training passes. Called only on a plan made for
+     * {@link ForwardMode#TRAINING}, by a backend whose {@code unsupported} admits training.
+     *
+     * @return the workspace
+     */
+    protected TrainingWorkspace createWorkspace() {
+        throw new UnsupportedOperationException(backend + ": training is not implemented");
+    }
+
+    /**
+     * A training forward pass on validated arguments: what {@link #run} does, keeping in {@code ws}
+     * what {@link #runBackward} needs.
+     *
+     * @param call the call, every shape checked against the spec
+     * @param ws   one of this plan's workspaces, open
+     */
+    protected void runTraining(ForwardCall call, TrainingWorkspace ws) {
+        throw new UnsupportedOperationException(backend + ": training is not implemented");
+    }
+
+    /**
+     * The backward pass on validated arguments, from the forward pass {@code call.workspace()} holds.
+     *
+     * @param call the call, every shape checked against the spec and that forward
+     */
+    protected void runBackward(BackwardCall call) {
+        throw new UnsupportedOperationException(backend + ": training is not implemented");
+    }
+
+    /**
+     * Replaces the weights the plan runs with, on a validated argument of the plan's spec.
+     *
+     * @param weights the new weights
+     */
+    protected abstract void reload(RnnWeights weights);
+
+    /**
      * Releases what the plan holds. Idempotent; refused with {@link IllegalStateException} while
      * another thread is inside the plan (closing would free what that call uses).
      */
@@ -411,6 +632,13 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         try {
             if (!closed) {
                 closed = true;
+                for (WeakReference<TrainingWorkspace> r : workspaces) {
+                    TrainingWorkspace ws = r.get();
+                    if (ws != null) {
+                        ws.release();
+                    }
+                }
+                workspaces.clear();
                 if (resources != null) {
                     resources.close();
                 }

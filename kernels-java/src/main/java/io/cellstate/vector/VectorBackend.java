@@ -46,7 +46,7 @@ public final class VectorBackend implements Backend {
         }
 
         static RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
-            return new io.cellstate.cpu.CpuPlan("vector", spec, weights, options, VectorKernel.of(spec, weights));
+            return new io.cellstate.cpu.CpuPlan("vector", spec, weights, options, w -> VectorKernel.of(spec, w));
         }
     }
 
@@ -73,7 +73,7 @@ public final class VectorBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec, PlanOptions options) {
-        return AbstractRnnPlan.inferenceOf(spec, options, cell -> true);
+        return AbstractRnnPlan.supportOf(spec, options, cell -> true, false);
     }
 
     @Override

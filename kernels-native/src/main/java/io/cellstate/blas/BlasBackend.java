@@ -82,20 +82,15 @@ public final class BlasBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec, PlanOptions options) {
-        return AbstractRnnPlan.inferenceOf(spec, options, cell -> true);
+        return AbstractRnnPlan.supportOf(spec, options, cell -> true, false);
     }
 
     @Override
     public RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
         AbstractRnnPlan.checkPlan(this, spec, weights, options);
         Pointwise pointwise = vectorPointwise ? VectorBackend.pointwise().orElseGet(Pointwise::scalar) : Pointwise.scalar();
-        BlasKernel kernel = new BlasKernel(spec, weights, options.resolvedThreads(), pointwise);
-        try {
-            return new CpuPlan(name(), spec, weights, options, kernel);
-        } catch (RuntimeException | Error e) {
-            kernel.close();
-            throw e;
-        }
+        return new CpuPlan(name(), spec, weights, options,
+                w -> new BlasKernel(spec, w, options.resolvedThreads(), pointwise));
     }
 
     /**

@@ -1,0 +1,66 @@
+package io.cellstate.cpu;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The dense linear algebra a CPU backend lends the training engine: buffers of its own memory
+ * and a single-precision GEMM over them, as BLAS's {@code cblas_sgemm} in row-major order. The
+ * engine keeps every matrix of a training pass (weights, saved gates and states, gradients) in
+ * buffers this allocates, and reads and writes their elements through the segments; the GEMM may
+ * use whatever it knows of the memory behind them (a heap array, a native address).
+ *
+ * <p>All offsets, leading dimensions and sizes are in floats. One instance serves one plan, so one
+ * caller at a time; it may use threads of its own within a call.
+ */
+public interface CpuGemm extends AutoCloseable {
+
+    /**
+     * A zeroed buffer of {@code floats} floats, aligned for the implementation's vectors, of memory
+     * {@link #gemm} takes. The implementation keeps it until {@link #close()}.
+     *
+     * @param floats the size, at least 0
+     * @return the buffer
+     */
+    MemorySegment allocate(long floats);
+
+    /**
+     * {@code C[m x n] = alpha * op(A)[m x k] * op(B)[k x n] + beta * C}, row-major, where
+     * {@code op(A)} is A or its transpose ({@code A} is then stored {@code [k x m]}), and the same for
+     * B. With {@code beta == 0} C is written without being read. Every operand is a buffer of
+     * {@link #allocate}; A and B may be the same buffer, C is apart from both.
+     *
+     * @param transA use A transposed
+     * @param transB use B transposed
+     * @param m      rows of C
+     * @param n      columns of C
+     * @param k      the inner dimension
+     * @param alpha  the product's scale
+     * @param a      A's buffer
+     * @param aOff   where A starts
+     * @param lda    floats between A's stored rows
+     * @param b      B's buffer
+     * @param bOff   where B starts
+     * @param ldb    floats between B's stored rows
+     * @param beta   C's scale, 0 or 1
+     * @param c      C's buffer
+     * @param cOff   where C starts
+     * @param ldc    floats between C's rows
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
+              MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc);
+
+    /**
+     * Called before a training call's first GEMM, on the calling thread (for a process-wide
+     * setting held for the call, OpenBLAS's thread count).
+     */
+    default void beginCall() {
+    }
+
+    /** Ends what {@link #beginCall()} began, in a {@code finally}. */
+    default void endCall() {
+    }
+
+    /** Releases every buffer allocated and anything else held outside the Java heap. Idempotent. */
+    @Override
+    void close();
+}
