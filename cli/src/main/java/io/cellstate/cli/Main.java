@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Fast LSTM kernels for the JVM: one API, interchangeable kernels, one oracle.",
-        subcommands = {InfoCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, DemoCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     /** Exit code of a run whose results are wrong (a backend outside its tolerance) or that failed. */
@@ -48,7 +48,7 @@ public final class Main implements Runnable {
     /** Without a subcommand: the usage, and a usage error's exit code. */
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "Missing required subcommand (info, demo or help)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing required subcommand (info, demo, train or help)");
     }
 
     /** The project's version, filtered in from the POM at build time. */
