@@ -120,6 +120,54 @@ class MainTest {
     }
 
     @Test
+    void trainHelpNamesBothTasksAndTheBudget() {
+        Run help = run("train", "--help");
+        assertEquals(0, help.exitCode(), help.err());
+        assertTrue(help.out().contains("--time") && help.out().contains("--epochs") && help.out().contains("classify"),
+                help.out());
+    }
+
+    @Test
+    void trainRefusesBadSettingsNamingTheOption() {
+        Run lr = run("train", "--lr", "-1");
+        assertEquals(CommandLine.ExitCode.USAGE, lr.exitCode());
+        assertTrue(lr.err().contains("Invalid value for option '--lr': expected a finite value > 0, got -1.0"), lr.err());
+
+        Run budget = run("train", "adding", "--time", "0");
+        assertEquals(CommandLine.ExitCode.USAGE, budget.exitCode());
+        assertTrue(budget.err().contains("Invalid value for options '--time', '--iterations'"), budget.err());
+
+        Run other = run("train", "adding", "--epochs", "3");
+        assertEquals(CommandLine.ExitCode.USAGE, other.exitCode());
+        assertTrue(other.err().contains("Option --epochs does not apply to adding"), other.err());
+
+        Run split = run("train", "classify", "--validation-split", "1");
+        assertEquals(CommandLine.ExitCode.USAGE, split.exitCode());
+        assertTrue(split.err().contains("'--validation-split': expected 0 < split < 1, got 1.0"), split.err());
+
+        Run task = run("train", "sorting");
+        assertEquals(CommandLine.ExitCode.USAGE, task.exitCode());
+        assertTrue(task.err().contains("sorting"), task.err());
+
+        Run backend = run("train", "--backend", "nosuch", "--iterations", "1");
+        assertEquals(Main.EXIT_FAILED, backend.exitCode());
+        assertTrue(backend.err().contains("backend: expected one of") && backend.err().contains("got 'nosuch'"),
+                backend.err());
+        assertEquals("", backend.out());
+    }
+
+    /** A run too short to learn exits with 1 and says the goal was not reached; the chart is still written. */
+    @Test
+    void trainExitsWithOneWhenTheGoalIsNotReached(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        Run r = run("train", "--backend", "scalar", "--steps", "4", "--hidden", "4", "--batch", "4", "--iterations", "20",
+                "--out", dir.toString());
+        assertEquals(Main.EXIT_FAILED, r.exitCode(), r.out() + r.err());
+        assertTrue(r.out().contains("Trained 20 steps (80 sequences)"), r.out());
+        assertTrue(r.out().contains("goal (< 0.0167) NOT reached"), r.out());
+        assertTrue(java.nio.file.Files.exists(dir.resolve("adding-loss.svg")), r.out());
+    }
+
+    @Test
     void toleranceFollowsTheAccumulationLength() {
         RnnSpec rnn = RnnSpec.builder().inputSize(64).hiddenSize(128).layers(2)
                 .direction(Direction.BIDIRECTIONAL).build();

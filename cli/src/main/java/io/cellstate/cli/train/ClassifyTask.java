@@ -124,7 +124,7 @@ public final class ClassifyTask {
      *
      * @param c        the configuration
      * @param out      where the progress and the epochs go
-     * @param terminal whether {@code out} is a terminal (a bar within each epoch)
+     * @param terminal whether {@code out} is a terminal (a bar within each epoch; elsewhere only the epochs' lines)
      * @return the figures of the run
      * @throws UnsupportedOperationException if no backend (or not the one named) can train here
      * @throws IllegalStateException         if training diverged
@@ -183,9 +183,11 @@ public final class ClassifyTask {
                     });
                     lossSum += loss * (to - from);
                     correct += right[0];
-                    progress.update((b + 1.0) / batches, String.format(Locale.ROOT,
+                    if (terminal) {
+                        progress.update((b + 1.0) / batches, String.format(Locale.ROOT,
                             "epoch %d/%d  batch %d/%d  loss %.4f  accuracy %.4f", e, c.epochs(), b + 1, batches,
-                            lossSum / to, (double) correct / to));
+                                lossSum / to, (double) correct / to));
+                    }
                 }
                 double[] val = evaluate(model, data, valOrder, c.batch() * 8, classes);
                 Epoch ep = new Epoch(e, (System.nanoTime() - epochStart) / 1e9, lossSum / trainSize,

@@ -15,10 +15,10 @@ import java.util.Objects;
  * baseline, a target), a logarithmic or linear y axis, a legend on the right.
  */
 public final class LossChart {
-    private static final int WIDTH = 780;
+    private static final int WIDTH = 860;
     private static final int HEIGHT = 440;
     private static final int LEFT = 70;
-    private static final int RIGHT = 200;
+    private static final int RIGHT = 260;
     private static final int TOP = 40;
     private static final int BOTTOM = 50;
 
