@@ -47,6 +47,8 @@ public final class AddingTask {
      * @param batch      sequences per step
      * @param lr         Adam's learning rate
      * @param clip       the largest global gradient norm, 0 for none
+     * @param forgetBias the LSTM's initial forget-gate bias ({@link RecurrentEncoder#withForgetBias}), or NaN
+     *                   to keep PyTorch's initialisation of every bias
      * @param seconds    the time budget of the training loop, 0 for none
      * @param iterations the most training steps, 0 for no limit
      * @param evalEvery  iterations between two validations (points of the validation curve)
@@ -55,7 +57,8 @@ public final class AddingTask {
      * @param threads    CPU threads per call, 0 for all
      * @param out        the directory of the chart and the CSV, or null to write neither
      */
-    public record Config(int steps, int hidden, int batch, double lr, double clip, double seconds, long iterations,
+    public record Config(int steps, int hidden, int batch, double lr, double clip, double forgetBias, double seconds,
+                         long iterations,
                          int evalEvery, long seed, String backend, int threads, Path out) {
 
         /**
@@ -74,6 +77,10 @@ public final class AddingTask {
             }
             if (!(clip >= 0) || Double.isInfinite(clip)) {
                 throw new IllegalArgumentException("clip: expected a finite value >= 0 (0: none), got " + clip);
+            }
+            if (Double.isInfinite(forgetBias)) {
+                throw new IllegalArgumentException("forgetBias: expected a finite value (NaN: PyTorch's initialisation), got "
+                        + forgetBias);
             }
             if (!(seconds >= 0) || Double.isInfinite(seconds)) {
                 throw new IllegalArgumentException("seconds: expected a finite value >= 0 (0: no limit), got " + seconds);
@@ -134,6 +141,9 @@ public final class AddingTask {
         Backend backend = Backends.get(c.backend(), spec, options);
         SplittableRandom root = new SplittableRandom(c.seed());
         RnnWeights initial = RnnWeights.random(spec, root.nextLong());
+        if (!Double.isNaN(c.forgetBias())) {
+            initial = RecurrentEncoder.withForgetBias(initial, (float) c.forgetBias());
+        }
         Dense head = new Dense(c.hidden(), 1, root.split(), "head");
         SplittableRandom trainRng = root.split();
         AddingProblem problem = new AddingProblem(c.steps());
@@ -144,9 +154,9 @@ public final class AddingTask {
             test.add(problem.draw(testRng, Math.min(EVAL_BATCH, TEST_SEQUENCES - n)));
         }
 
-        out.printf(Locale.ROOT, "Cellstate train adding: LSTM, input 2, hidden %d, T = %d steps, B = %d sequences"
+        out.printf(Locale.ROOT, "Cellstate train adding: LSTM, input 2, hidden %d (%s), T = %d steps, B = %d sequences"
                         + " per step, a linear read-out of the last h; Adam lr %s, %s; seed %d%n",
-                c.hidden(), c.steps(), c.batch(), num(c.lr()),
+                c.hidden(), initialisation(c.forgetBias()), c.steps(), c.batch(), num(c.lr()),
                 c.clip() > 0 ? "gradient clipping at norm " + num(c.clip()) : "no clipping", c.seed());
         out.printf(Locale.ROOT, "Backend: %s, %s; budget: %s%n", backend.name(),
                 c.threads() == 0 ? options.resolvedThreads() + " threads (all available processors)" : c.threads() + " threads",
@@ -247,6 +257,11 @@ public final class AddingTask {
             }
         }
         return sum / n;
+    }
+
+    /** How the weights start, in words. */
+    static String initialisation(double forgetBias) {
+        return Double.isNaN(forgetBias) ? "PyTorch's initialisation" : "forget-gate bias " + num(forgetBias);
     }
 
     private static String budget(Config c) {

@@ -44,6 +44,8 @@ public final class ClassifyTask {
      * @param epochs          passes over the training set
      * @param lr              Adam's learning rate
      * @param clip            the largest global gradient norm, 0 for none
+     * @param forgetBias      the LSTM's initial forget-gate bias ({@link RecurrentEncoder#withForgetBias}, Keras's
+     *                        {@code unit_forget_bias}), or NaN to keep PyTorch's initialisation of every bias
      * @param seconds         a time budget: no epoch starts after it has run out; 0 for none
      * @param seed            the seed of the data, the weights and the shuffling
      * @param backend         a backend's name or {@code auto}
@@ -51,7 +53,7 @@ public final class ClassifyTask {
      * @param out             the directory of the charts, or null to write none
      */
     public record Config(int samples, int steps, double noise, double validationSplit, int hidden, int batch, int epochs,
-                         double lr, double clip, double seconds, long seed, String backend, int threads, Path out) {
+                         double lr, double clip, double forgetBias, double seconds, long seed, String backend, int threads, Path out) {
 
         /**
          * Checks every setting.
@@ -80,6 +82,10 @@ public final class ClassifyTask {
             }
             if (!(clip >= 0) || Double.isInfinite(clip)) {
                 throw new IllegalArgumentException("clip: expected a finite value >= 0 (0: none), got " + clip);
+            }
+            if (Double.isInfinite(forgetBias)) {
+                throw new IllegalArgumentException("forgetBias: expected a finite value (NaN: PyTorch's initialisation), got "
+                        + forgetBias);
             }
             if (!(seconds >= 0) || Double.isInfinite(seconds)) {
                 throw new IllegalArgumentException("seconds: expected a finite value >= 0 (0: no limit), got " + seconds);
@@ -139,6 +145,9 @@ public final class ClassifyTask {
         SplittableRandom root = new SplittableRandom(c.seed());
         Waveforms.Dataset data = Waveforms.generate(c.samples(), c.steps(), c.noise(), root.split());
         RnnWeights initial = RnnWeights.random(spec, root.nextLong());
+        if (!Double.isNaN(c.forgetBias())) {
+            initial = RecurrentEncoder.withForgetBias(initial, (float) c.forgetBias());
+        }
         Dense head = new Dense(c.hidden(), classes, root.split(), "dense");
         SplittableRandom shuffleRng = root.split();
         int trainSize = trainSize(c.samples(), c.validationSplit());
@@ -148,8 +157,9 @@ public final class ClassifyTask {
         Arrays.setAll(valOrder, i -> trainSize + i);
         int batches = (trainSize + c.batch() - 1) / c.batch();
 
-        out.printf(Locale.ROOT, "Cellstate train classify: LSTM(%d) then Dense(%d, softmax), categorical cross-entropy,"
-                        + " Adam lr %s, %s; batch %d, seed %d%n", c.hidden(), classes, num(c.lr()),
+        out.printf(Locale.ROOT, "Cellstate train classify: LSTM(%d, %s) then Dense(%d, softmax), categorical"
+                        + " cross-entropy, Adam lr %s, %s; batch %d, seed %d%n", c.hidden(),
+                AddingTask.initialisation(c.forgetBias()), classes, num(c.lr()),
                 c.clip() > 0 ? "gradient clipping at norm " + num(c.clip()) : "no clipping", c.batch(), c.seed());
         out.printf(Locale.ROOT, "Data: %d sequences of T = %d steps, %s in turn, noise %s; %d to train, the last %d"
                         + " (%s) to validate%n", c.samples(), c.steps(),

@@ -119,7 +119,7 @@ class TrainingTest {
     void addingProblemLearnsOnAShortSeededRun(@TempDir Path dir) throws Exception {
         RnnSpec spec = RnnSpec.lstm(AddingProblem.CHANNELS, 16);
         String backend = trainingBackend(spec);
-        AddingTask.Config c = new AddingTask.Config(10, 16, 16, 3e-3, 1.0, 0, 1500, 250, 42, backend, 0, dir);
+        AddingTask.Config c = new AddingTask.Config(10, 16, 16, 3e-3, 1.0, Double.NaN, 0, 1500, 250, 42, backend, 0, dir);
         StringWriter s = new StringWriter();
         AddingTask.Result r = AddingTask.run(c, new PrintWriter(s), false);
         String out = s.toString();
@@ -143,7 +143,7 @@ class TrainingTest {
     void aSeededRunRepeats() {
         RnnSpec spec = RnnSpec.lstm(AddingProblem.CHANNELS, 8);
         String backend = trainingBackend(spec);
-        AddingTask.Config c = new AddingTask.Config(6, 8, 8, 1e-3, 1.0, 0, 30, 30, 7, backend, 1, null);
+        AddingTask.Config c = new AddingTask.Config(6, 8, 8, 1e-3, 1.0, 1.0, 0, 30, 30, 7, backend, 1, null);
         AddingTask.Result a = AddingTask.run(c, new PrintWriter(new StringWriter()), false);
         AddingTask.Result b = AddingTask.run(c, new PrintWriter(new StringWriter()), false);
         assertEquals(a.testMse(), b.testMse(), 0);
@@ -160,7 +160,7 @@ class TrainingTest {
     void classifierFitsForSomeEpochs(@TempDir Path dir) {
         RnnSpec spec = RnnSpec.lstm(1, 12);
         String backend = trainingBackend(spec);
-        ClassifyTask.Config c = new ClassifyTask.Config(800, 20, 0.3, 0.2, 12, 16, 6, 1e-2, 0, 0, 5, backend, 0, dir);
+        ClassifyTask.Config c = new ClassifyTask.Config(800, 20, 0.3, 0.2, 12, 16, 6, 1e-2, 0, 1.0, 0, 5, backend, 0, dir);
         StringWriter s = new StringWriter();
         ClassifyTask.Result r = ClassifyTask.run(c, new PrintWriter(s), false);
         String out = s.toString();
@@ -173,6 +173,29 @@ class TrainingTest {
         assertTrue(last.valLoss() < first.valLoss() && last.valLoss() < 1.2, out);
         assertTrue(last.valAccuracy() > 0.45, out);
         assertTrue(Files.exists(dir.resolve("classify-loss.svg")) && Files.exists(dir.resolve("classify-accuracy.svg")));
+    }
+
+    /** Rows H..2H of b_ih (the forget gate, in i, f, g, o) become the bias, of b_hh 0; nothing else moves. */
+    @Test
+    void forgetBiasSetsTheForgetGateOfEveryLayer() {
+        RnnSpec spec = RnnSpec.builder().inputSize(2).hiddenSize(3).layers(2).build();
+        RnnWeights w = RnnWeights.random(spec, 9);
+        RnnWeights f = RecurrentEncoder.withForgetBias(w, 1f);
+        java.util.Map<String, float[]> before = w.toPyTorch();
+        java.util.Map<String, float[]> after = f.toPyTorch();
+        for (String name : before.keySet()) {
+            float[] a = before.get(name);
+            float[] b = after.get(name);
+            for (int i = 0; i < a.length; i++) {
+                boolean forget = name.startsWith("bias_") && i >= 3 && i < 6;
+                float expected = !forget ? a[i] : name.startsWith("bias_ih") ? 1f : 0f;
+                assertEquals(expected, b[i], 0, name + "[" + i + "]");
+            }
+        }
+        RnnSpec gru = RnnSpec.gru(2, 3);
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> RecurrentEncoder.withForgetBias(RnnWeights.random(gru, 1), 1f));
+        assertTrue(e.getMessage().startsWith("weights: expected an LSTM's weights with bias"), e.getMessage());
     }
 
     @Test
