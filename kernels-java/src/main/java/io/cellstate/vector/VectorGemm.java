@@ -146,28 +146,28 @@ final class VectorGemm implements CpuGemm {
         if (transB) {
             dots(i0, i1, j0, j1, lanes[w]);
         } else {
-            broadcasts(i0, i1, j0, j1);
+            broadcasts(i0, i1, j0, j1, lanes[w]);
         }
     }
 
     // ---------------------------------------------------------------- NN and TN
 
-    private void broadcasts(int i0, int i1, int j0, int j1) {
+    private void broadcasts(int i0, int i1, int j0, int j1, float[] sums) {
         int si = transA ? 1 : lda;
         int sk = transA ? lda : 1;
         int j = j0;
         for (; j + BLOCK <= j1; j += BLOCK) {
             int i = i0;
             for (; i + 2 <= i1; i += 2) {
-                block2x4(i, j, si, sk);
+                block2x4(i, j, si, sk, sums);
             }
             if (i < i1) {
-                block1x4(i, j, si, sk);
+                block1x4(i, j, si, sk, sums);
             }
         }
         for (; j + LANES <= j1; j += LANES) {
             for (int i = i0; i < i1; i++) {
-                block1x1(i, j, si, sk);
+                block1x1(i, j, si, sk, sums);
             }
         }
         for (; j < j1; j++) {
@@ -184,7 +184,7 @@ final class VectorGemm implements CpuGemm {
         }
     }
 
-    private void block2x4(int i, int j, int si, int sk) {
+    private void block2x4(int i, int j, int si, int sk, float[] sums) {
         FloatVector c00 = FloatVector.zero(FLOATS);
         FloatVector c01 = c00;
         FloatVector c02 = c00;
@@ -212,19 +212,19 @@ final class VectorGemm implements CpuGemm {
             c12 = x1.fma(b2, c12);
             c13 = x1.fma(b3, c13);
         }
-        int r0 = cOff + i * ldc + j;
-        int r1 = r0 + ldc;
-        store(c00, r0);
-        store(c01, r0 + LANES);
-        store(c02, r0 + 2 * LANES);
-        store(c03, r0 + 3 * LANES);
-        store(c10, r1);
-        store(c11, r1 + LANES);
-        store(c12, r1 + 2 * LANES);
-        store(c13, r1 + 3 * LANES);
+        c00.intoArray(sums, 0);
+        c01.intoArray(sums, LANES);
+        c02.intoArray(sums, 2 * LANES);
+        c03.intoArray(sums, 3 * LANES);
+        c10.intoArray(sums, 4 * LANES);
+        c11.intoArray(sums, 5 * LANES);
+        c12.intoArray(sums, 6 * LANES);
+        c13.intoArray(sums, 7 * LANES);
+        store(sums, 0, cOff + i * ldc + j, BLOCK);
+        store(sums, BLOCK, cOff + (i + 1) * ldc + j, BLOCK);
     }
 
-    private void block1x4(int i, int j, int si, int sk) {
+    private void block1x4(int i, int j, int si, int sk, float[] sums) {
         FloatVector c0 = FloatVector.zero(FLOATS);
         FloatVector c1 = c0;
         FloatVector c2 = c0;
@@ -238,30 +238,33 @@ final class VectorGemm implements CpuGemm {
             c2 = x.fma(FloatVector.fromArray(FLOATS, b, bq + 2 * LANES), c2);
             c3 = x.fma(FloatVector.fromArray(FLOATS, b, bq + 3 * LANES), c3);
         }
-        int r = cOff + i * ldc + j;
-        store(c0, r);
-        store(c1, r + LANES);
-        store(c2, r + 2 * LANES);
-        store(c3, r + 3 * LANES);
+        c0.intoArray(sums, 0);
+        c1.intoArray(sums, LANES);
+        c2.intoArray(sums, 2 * LANES);
+        c3.intoArray(sums, 3 * LANES);
+        store(sums, 0, cOff + i * ldc + j, BLOCK);
     }
 
-    private void block1x1(int i, int j, int si, int sk) {
+    private void block1x1(int i, int j, int si, int sk, float[] sums) {
         FloatVector acc = FloatVector.zero(FLOATS);
         int a0 = aOff + i * si;
         int bq = bOff + j;
         for (int q = 0; q < k; q++, bq += ldb) {
             acc = FloatVector.broadcast(FLOATS, a[a0 + q * sk]).fma(FloatVector.fromArray(FLOATS, b, bq), acc);
         }
-        store(acc, cOff + i * ldc + j);
+        acc.intoArray(sums, 0);
+        store(sums, 0, cOff + i * ldc + j, LANES);
     }
 
-    /** {@code C = alpha acc + beta C} at {@code at}, as the scalar edge computes it lane by lane. */
-    private void store(FloatVector acc, int at) {
-        FloatVector r = acc.mul(alpha);
-        if (beta != 0) {
-            r = FloatVector.fromArray(FLOATS, c, at).mul(beta).add(r);
+    /**
+     * {@code C = alpha sum + beta C} for {@code n} sums from {@code sums[from]} into C at {@code at}, as the
+     * scalar edge computes it. The sums go through an array, not a vector argument: a helper taking a
+     * vector is not always inlined into the large kernels, and then every vector passed is boxed.
+     */
+    private void store(float[] sums, int from, int at, int n) {
+        for (int l = 0; l < n; l++) {
+            c[at + l] = beta == 0 ? alpha * sums[from + l] : beta * c[at + l] + alpha * sums[from + l];
         }
-        r.intoArray(c, at);
     }
 
     // ---------------------------------------------------------------- NT

