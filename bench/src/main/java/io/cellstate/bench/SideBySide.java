@@ -28,7 +28,10 @@ record SideBySide(String cell, List<String> backends, List<Row> rows) {
     record Row(ResultTable.Config config, Map<String, Ratios> ratios) {
     }
 
-    /** One comparison per cell that has a training table, paired with that cell's forward table if any. */
+    /**
+     * One comparison per cell that has a training table with a backend of ours, paired with that
+     * cell's forward table if any.
+     */
     static List<SideBySide> of(List<ResultTable> tables) {
         List<SideBySide> out = new ArrayList<>();
         for (ResultTable training : tables) {
@@ -37,7 +40,10 @@ record SideBySide(String cell, List<String> backends, List<Row> rows) {
             }
             ResultTable forward = tables.stream().filter(t -> t.isForward() && t.cell().equals(training.cell()))
                     .findFirst().orElse(null);
-            out.add(pair(training.cell(), forward, training));
+            SideBySide p = pair(training.cell(), forward, training);
+            if (!p.backends().isEmpty()) { // oneDNN alone: no ratio to show
+                out.add(p);
+            }
         }
         return List.copyOf(out);
     }
