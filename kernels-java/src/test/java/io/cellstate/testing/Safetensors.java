@@ -14,7 +14,8 @@ import java.util.Map;
  * A reader of the float32 {@code .safetensors} files in the shared PyTorch cases: an 8-byte
  * little-endian header length, a JSON header of {@code name -> {dtype, shape, data_offsets}}, the
  * data. Test-only, for reference data this project did not write; it checks what those files need
- * (F32, or F64 rounded to float32, offsets inside the data, sizes that match the shapes), not every rule of the format.
+ * (F32, or F64 rounded to float32 as the gradient cases store them; offsets inside the data,
+ * sizes that match the shapes), not every rule of the format.
  */
 public final class Safetensors {
     private Safetensors() {
@@ -52,17 +53,16 @@ public final class Safetensors {
             }
             if (begin < 0 || end < begin || data + end > bytes.length || end - begin != count * width) {
                 throw new IOException(file + ": " + e.getKey() + " has offsets [" + begin + ", " + end + ") for "
-                        + count + " floats in " + (bytes.length - data) + " bytes of data");
+                        + count + " " + dtype + " in " + (bytes.length - data) + " bytes of data");
             }
             float[] f = new float[(int) count];
-            ByteBuffer slice = ByteBuffer.wrap(bytes, data + (int) begin, (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN);
-            if (width == Float.BYTES) {
-                slice.asFloatBuffer().get(f);
-            } else {
-                // float64 reference values (the gradient cases'), rounded once to float32 as Npy does
+            ByteBuffer values = ByteBuffer.wrap(bytes, data + (int) begin, (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN);
+            if (width == Double.BYTES) {
                 for (int i = 0; i < f.length; i++) {
-                    f[i] = (float) slice.getDouble();
+                    f[i] = (float) values.getDouble();
                 }
+            } else {
+                values.asFloatBuffer().get(f);
             }
             out.put(e.getKey(), f);
         }
