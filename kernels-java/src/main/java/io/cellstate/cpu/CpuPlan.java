@@ -77,22 +77,6 @@ public final class CpuPlan extends AbstractRnnPlan {
     private int chunk;
 
     /**
-     * A plan whose training passes (if made for training) run on the plain-Java {@link ReferenceGemm}
-     * and {@link TrainingPointwise#scalar()}.
-     *
-     * @param backend the backend's name, for messages
-     * @param spec    the network
-     * @param weights its parameters
-     * @param options the plan's options
-     * @param kernels makes the kernel for a set of this spec's weights, packing them: called once here and
-     *                once per {@link #setWeights}; the plan owns and closes what it makes
-     */
-    public CpuPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options,
-                   java.util.function.Function<RnnWeights, CellKernel> kernels) {
-        this(backend, spec, weights, options, kernels, ReferenceGemm.factory(), TrainingPointwise.scalar());
-    }
-
-    /**
      * @param backend   the backend's name, for messages
      * @param spec      the network
      * @param weights   its parameters

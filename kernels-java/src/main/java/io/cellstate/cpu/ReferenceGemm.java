@@ -5,8 +5,8 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * {@link CpuGemm} in plain loops over heap buffers: the triple loop of the definition, each element
- * summed in float32 in k order. The fallback where nothing faster runs, and the yardstick tests hold
- * the fast implementations to.
+ * summed in float32 in k order. The yardstick tests hold the fast implementations to, and with
+ * {@link TrainingPointwise#scalar()} the training engine in plain Java.
  */
 public final class ReferenceGemm implements CpuGemm {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;

@@ -33,7 +33,6 @@ import io.cellstate.testing.Npy;
 import io.cellstate.testing.ReferenceCase;
 import io.cellstate.testing.Safetensors;
 import io.cellstate.testing.TorchCase;
-import io.cellstate.vector.ReferenceTraining;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -63,9 +62,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <ul>
  *   <li>PyTorch: every {@code grad_*} case of {@code shared/conformance/torch} (dx, dh0, dc0 and every
  *       tensor of {@code grads.safetensors});</li>
- *   <li>a reference on the same seeded input over every cell, layers, directions, layouts, lengths,
- *       initial states, thread counts and awkward sizes: the {@code scalar} oracle's backward where it has
- *       one, else the CPU training engine on plain Java ({@link ReferenceTraining}; the run says which);</li>
+ *   <li>the {@code scalar} oracle's backward (float64) on the same seeded input, over every cell, layers,
+ *       directions, layouts, lengths, initial states, thread counts and awkward sizes;</li>
  *   <li>central differences of the {@code scalar} forward pass along random directions, for every cell:
  *       a check of the algebra that shares no code with the engine;</li>
  * </ul>
@@ -126,8 +124,8 @@ public abstract class GradientConformanceSuite {
         if (skipReported) {
             return;
         }
-        System.out.printf("%s: worst error / tolerance = %.4f against %s, %.4f against PyTorch (backend %s)%n",
-                getClass().getSimpleName(), worstRatio.get(), referenceName(), worstTorch.get(), backend().name());
+        System.out.printf("%s: worst error / tolerance = %.4f against the scalar oracle, %.4f against PyTorch"
+                + " (backend %s)%n", getClass().getSimpleName(), worstRatio.get(), worstTorch.get(), backend().name());
     }
 
     /** Skips, printing the backend's reason, a test whose spec the backend cannot train. */
@@ -145,26 +143,15 @@ public abstract class GradientConformanceSuite {
 
     // ---------------------------------------------------------------- the reference
 
-    private static boolean scalarTrains(RnnSpec spec) {
-        return Backends.byName("scalar").unsupported(spec, PlanOptions.defaults().withMode(ForwardMode.TRAINING)).isEmpty();
-    }
-
-    private static String referenceName() {
-        return scalarTrains(RnnSpec.lstm(1, 1)) ? "the scalar oracle"
-                : "the plain-Java training engine (the scalar oracle has no backward yet)";
-    }
-
-    /** A training plan of the reference for {@code spec}. */
+    /** A training plan of the scalar oracle for {@code spec}; skips, printing why, a spec it cannot train. */
     private static RnnPlan referencePlan(RnnSpec spec, RnnWeights w) {
-        if (scalarTrains(spec)) {
-            return Backends.byName("scalar").plan(spec, w, PlanOptions.defaults().withMode(ForwardMode.TRAINING));
+        Backend scalar = Backends.byName("scalar");
+        PlanOptions training = PlanOptions.defaults().withMode(ForwardMode.TRAINING);
+        String lacks = scalar.unsupported(spec, training);
+        if (!lacks.isEmpty()) {
+            skip("no reference for " + spec + ": the scalar oracle lacks " + lacks);
         }
-        Backend vector = Backends.byName("vector");
-        if (!vector.availability().available()) {
-            skip("no reference for gradients: the scalar oracle has no backward yet, and the plain-Java engine's"
-                    + " plan needs the vector module: " + vector.availability().reason());
-        }
-        return ReferenceTraining.plan(spec, w);
+        return scalar.plan(spec, w, training);
     }
 
     // ---------------------------------------------------------------- running
