@@ -2,6 +2,7 @@ package io.cellstate;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -73,38 +74,36 @@ class ApiTest {
     }
 
     @Test
-    void trainingModeIsRefusedClearly() {
+    void trainingModeIsAPlansChoice() {
         RnnSpec s = RnnSpec.lstm(3, 4);
-        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> Backends.byName("scalar")
-                .plan(s, RnnWeights.random(s, 1), PlanOptions.defaults().withMode(ForwardMode.TRAINING)));
-        assertTrue(e.getMessage().contains("TRAINING"), e.getMessage());
-        UnsupportedOperationException r = assertThrows(UnsupportedOperationException.class,
-                () -> Backends.requireRunnable(Backends.byName("scalar"), s, PlanOptions.defaults().withMode(ForwardMode.TRAINING)));
-        assertEquals(e.getMessage(), r.getMessage(), "the plan refuses with the check every plan makes");
-        Backends.requireRunnable(Backends.byName("scalar"), s, PlanOptions.defaults());
+        RnnWeights w = RnnWeights.random(s, 1);
+        try (RnnPlan inference = Backends.byName("scalar").plan(s, w, PlanOptions.defaults())) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, inference::newWorkspace);
+            assertTrue(e.getMessage().contains("INFERENCE") && e.getMessage().contains("TRAINING"), e.getMessage());
+        }
+        try (RnnPlan training = Backends.byName("scalar").plan(s, w, PlanOptions.defaults().withMode(ForwardMode.TRAINING))) {
+            assertFalse(training.newWorkspace().holdsForward());
+        }
     }
 
     /**
-     * Backends see the whole request, spec and plan options: auto passes over what cannot run it and
-     * names why when nothing can, and a backend forced by name refuses naming what it lacks.
+     * Backends see the whole request, spec and plan options: a backend without a backward pass says
+     * so for TRAINING, and auto chooses among those that train.
      */
     @Test
     void capabilitiesSeeTheWholeRequest() {
         RnnSpec s = RnnSpec.lstm(3, 4);
         PlanOptions training = PlanOptions.defaults().withMode(ForwardMode.TRAINING);
+        String lacks = io.cellstate.spi.AbstractRnnPlan.supportOf(s, training, c -> true, false);
+        assertTrue(lacks.contains("TRAINING"), lacks);
+        assertEquals("", io.cellstate.spi.AbstractRnnPlan.supportOf(s, training, c -> true, true));
+        assertEquals("", io.cellstate.spi.AbstractRnnPlan.supportOf(s, PlanOptions.defaults(), c -> true, false));
         for (Backend b : Backends.all()) {
-            assertTrue(b.unsupported(s, training).contains("TRAINING"), b.name() + ": " + b.unsupported(s, training));
             assertEquals("", b.unsupported(s, PlanOptions.defaults()), b.name());
         }
-        UnsupportedOperationException none = assertThrows(UnsupportedOperationException.class,
-                () -> Backends.choose(s, training));
-        assertTrue(none.getMessage().startsWith("no available backend supports") && none.getMessage().contains("scalar: mode"),
-                none.getMessage());
-        UnsupportedOperationException forced = assertThrows(UnsupportedOperationException.class,
-                () -> Backends.get("scalar", s, training));
-        assertTrue(forced.getMessage().startsWith("backend 'scalar' cannot run") && forced.getMessage().contains("TRAINING"),
-                forced.getMessage());
-        assertEquals(List.of(), Backends.available(s, training));
+        assertTrue(Backends.available(s, training).stream().anyMatch(b -> b.name().equals("scalar")));
+        Backend chosen = Backends.choose(s, training).backend();
+        assertEquals("", chosen.unsupported(s, training), chosen.name());
     }
 
     @Test

@@ -33,7 +33,7 @@ public final class ScalarBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec, PlanOptions options) {
-        return AbstractRnnPlan.supportOf(spec, options, cell -> true, false);
+        return AbstractRnnPlan.supportOf(spec, options, cell -> true, true);
     }
 
     @Override

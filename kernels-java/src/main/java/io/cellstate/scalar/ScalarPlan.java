@@ -1,13 +1,16 @@
 package io.cellstate.scalar;
 
-import io.cellstate.Cell;
+import io.cellstate.Layout;
 import io.cellstate.PlanOptions;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnState;
 import io.cellstate.RnnWeights;
+import io.cellstate.RnnWeights.Param;
 import io.cellstate.Tensor;
 import io.cellstate.spi.AbstractRnnPlan;
+import io.cellstate.spi.BackwardCall;
 import io.cellstate.spi.ForwardCall;
+import io.cellstate.spi.TrainingWorkspace;
 
 /**
  * Every cell straight from its equations ({@link io.cellstate.Cell} has them):
@@ -24,12 +27,13 @@ import io.cellstate.spi.ForwardCall;
  * float64, and the new {@code h} and {@code c} are rounded to float32 once per step, as every
  * float32 kernel stores them. So this is the exactly rounded float32 cell, up to the double
  * rounding of one step: the yardstick the fast kernels are measured against.
+ *
+ * <p>Training keeps the float64 values of every step on a {@link Bptt.Tape} in the workspace, and
+ * the backward pass runs in float64 from the chain rule ({@link Bptt}); its results are rounded to
+ * float32 once, at the end.
  */
 final class ScalarPlan extends AbstractRnnPlan {
-    private float[][] wIh;
-    private float[][] wHh;
-    private float[][] bIh;
-    private float[][] bHh;
+    private Bptt math;
 
     ScalarPlan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
         super("scalar", spec, weights, options);
@@ -39,194 +43,172 @@ final class ScalarPlan extends AbstractRnnPlan {
     @Override
     protected void reload(RnnWeights weights) {
         int n = spec.stateCount();
-        wIh = new float[n][];
-        wHh = new float[n][];
-        bIh = new float[n][];
-        bHh = new float[n][];
+        double[][][] w = new double[Param.values().length][n][];
         for (int l = 0; l < spec.layers(); l++) {
             for (int d = 0; d < spec.directions(); d++) {
-                int s = l * spec.directions() + d;
-                wIh[s] = weights.array(RnnWeights.Param.WEIGHT_IH, l, d);
-                wHh[s] = weights.array(RnnWeights.Param.WEIGHT_HH, l, d);
-                bIh[s] = weights.array(RnnWeights.Param.BIAS_IH, l, d);
-                bHh[s] = weights.array(RnnWeights.Param.BIAS_HH, l, d);
+                for (Param p : Param.values()) {
+                    w[p.ordinal()][l * spec.directions() + d] = widen(weights.array(p, l, d));
+                }
             }
         }
+        math = new Bptt(spec, w[Param.WEIGHT_IH.ordinal()], w[Param.WEIGHT_HH.ordinal()], w[Param.BIAS_IH.ordinal()],
+                w[Param.BIAS_HH.ordinal()]);
     }
 
     @Override
     protected void run(ForwardCall call) {
+        forward(call, null);
+    }
+
+    private void forward(ForwardCall call, Bptt.Tape tape) {
         int steps = call.steps();
         int batch = call.batch();
-        int hidden = spec.hiddenSize();
-        int dirs = spec.directions();
-        // layer input, sequence-major [T][B][F]
-        int features = spec.inputSize();
-        float[] in = new float[steps * batch * features];
-        for (int t = 0; t < steps; t++) {
-            for (int b = 0; b < batch; b++) {
-                int src = call.layout().row(t, b, steps, batch) * features;
-                for (int k = 0; k < features; k++) {
-                    in[(t * batch + b) * features + k] = call.x().getFlat(src + k);
-                }
-            }
-        }
-        float[] h = new float[hidden];
-        float[] c = new float[hidden];
-        float[] hNext = new float[hidden];
-        float[] cNext = new float[hidden];
-        for (int l = 0; l < spec.layers(); l++) {
-            int outFeatures = dirs * hidden;
-            float[] out = new float[steps * batch * outFeatures];
-            for (int d = 0; d < dirs; d++) {
-                int s = l * dirs + d;
-                boolean reversed = spec.direction().reversed(d);
-                for (int b = 0; b < batch; b++) {
-                    load(call.h0(), s, b, h);
-                    load(call.c0(), s, b, c);
-                    int len = call.length(b);
-                    for (int i = 0; i < len; i++) {
-                        int t = reversed ? len - 1 - i : i;
-                        cell(s, in, (t * batch + b) * features, features, h, c, hNext, cNext);
-                        System.arraycopy(hNext, 0, h, 0, hidden);
-                        System.arraycopy(cNext, 0, c, 0, hidden);
-                        System.arraycopy(h, 0, out, (t * batch + b) * outFeatures + d * hidden, hidden);
-                    }
-                    store(call.hN(), s, b, h);
-                    store(call.cN(), s, b, c);
-                }
-            }
-            in = out;
-            features = outFeatures;
-        }
-        for (int t = 0; t < steps; t++) {
-            for (int b = 0; b < batch; b++) {
-                int dst = call.layout().row(t, b, steps, batch) * features;
-                for (int k = 0; k < features; k++) {
-                    call.y().setFlat(dst + k, in[(t * batch + b) * features + k]);
-                }
-            }
-        }
+        double[] y = new double[steps * batch * spec.outputSize()];
+        double[] hN = new double[spec.stateCount() * batch * spec.hiddenSize()];
+        double[] cN = new double[hN.length];
+        math.forward(sequenceMajor(call.x(), call.layout(), steps, batch), steps, batch, call.lengths(),
+                widen(call.h0()), widen(call.c0()), true, y, hN, cN, tape);
+        fromSequenceMajor(y, call.y(), call.layout(), steps, batch);
+        narrow(hN, call.hN());
+        narrow(cN, call.cN());
     }
 
     @Override
     protected void runStep(Tensor x, RnnState state, Tensor y) {
-        int hidden = spec.hiddenSize();
         int batch = x.dim(0);
-        float[] h = new float[hidden];
-        float[] c = new float[hidden];
-        float[] hNext = new float[hidden];
-        float[] cNext = new float[hidden];
-        for (int b = 0; b < batch; b++) {
-            float[] in = new float[spec.inputSize()];
-            for (int k = 0; k < in.length; k++) {
-                in[k] = x.getFlat((long) b * in.length + k);
+        Tensor x3 = Tensor.wrap(x.segment(), 1, batch, spec.inputSize());
+        Tensor y3 = Tensor.wrap(y.segment(), 1, batch, spec.hiddenSize());
+        // [layers, B, H] is [layers*D, B, H] for a forward-only spec: read as h0, written as hN
+        run(new ForwardCall(x3, Layout.SEQUENCE_MAJOR, 1, batch, null, state.h(), state.c(), y3, state.h(), state.c()));
+    }
+
+    /** The oracle's workspace: the tape of the last training forward. */
+    private static final class Workspace extends TrainingWorkspace {
+        Bptt.Tape tape;
+
+        Workspace(ScalarPlan plan) {
+            super(plan);
+        }
+
+        @Override
+        public long bytes() {
+            Bptt.Tape t = tape;
+            if (t == null) {
+                return 0;
             }
+            long n = 0;
+            for (double[][] a : new double[][][] {t.layerIn, t.act, t.hPrev, t.cPrev, t.cNew, t.phn}) {
+                for (double[] b : a) {
+                    n += b == null ? 0 : b.length;
+                }
+            }
+            return n * Double.BYTES;
+        }
+
+        @Override
+        protected void released() {
+            tape = null;
+        }
+    }
+
+    @Override
+    protected TrainingWorkspace createWorkspace() {
+        return new Workspace(this);
+    }
+
+    @Override
+    protected void runTraining(ForwardCall call, TrainingWorkspace ws) {
+        Workspace w = (Workspace) ws;
+        w.tape = null;
+        Bptt.Tape tape = new Bptt.Tape(spec, call.steps(), call.batch(), call.lengths());
+        forward(call, tape);
+        w.tape = tape;
+    }
+
+    @Override
+    protected void runBackward(BackwardCall call) {
+        Bptt.Tape tape = ((Workspace) call.workspace()).tape;
+        int steps = call.steps();
+        int batch = call.batch();
+        double[] dy = call.dy() == null ? null : sequenceMajor(call.dy(), call.layout(), steps, batch);
+        Bptt.Grads g = math.backward(tape, dy, widen(call.dhN()), widen(call.dcN()));
+        if (call.dx() != null) {
+            fromSequenceMajor(g.dx, call.dx(), call.layout(), steps, batch);
+        }
+        narrow(g.dh0, call.dh0());
+        narrow(g.dc0, call.dc0());
+        if (call.weights() != null) {
             for (int l = 0; l < spec.layers(); l++) {
-                load(state.h(), l, b, h);
-                load(state.c(), l, b, c);
-                cell(l, in, 0, in.length, h, c, hNext, cNext);
-                store(state.h(), l, b, hNext);
-                store(state.c(), l, b, cNext);
-                in = hNext.clone();
-            }
-            for (int j = 0; j < hidden; j++) {
-                y.setFlat((long) b * hidden + j, in[j]);
-            }
-        }
-    }
-
-    /** One step of one sequence for weight slot {@code s}: (x, h, c) to (hNext, cNext). */
-    private void cell(int s, float[] x, int xOff, int features, float[] h, float[] c, float[] hNext, float[] cNext) {
-        int hidden = spec.hiddenSize();
-        int rows = spec.gates() * hidden;
-        // px = W_ih x + b_ih, ph = W_hh h + b_hh, each row in float64
-        double[] px = new double[rows];
-        double[] ph = new double[rows];
-        float[] wi = wIh[s];
-        float[] wh = wHh[s];
-        for (int r = 0; r < rows; r++) {
-            double a = bIh[s][r];
-            for (int k = 0; k < features; k++) {
-                a += (double) wi[r * features + k] * x[xOff + k];
-            }
-            px[r] = a;
-            double b = bHh[s][r];
-            for (int k = 0; k < hidden; k++) {
-                b += (double) wh[r * hidden + k] * h[k];
-            }
-            ph[r] = b;
-        }
-        switch (spec.cell()) {
-            case Cell.Lstm lstm -> {
-                for (int j = 0; j < hidden; j++) {
-                    double i = sigmoid(px[j] + ph[j]);
-                    double f = sigmoid(px[hidden + j] + ph[hidden + j]);
-                    double g = Math.tanh(px[2 * hidden + j] + ph[2 * hidden + j]);
-                    double o = sigmoid(px[3 * hidden + j] + ph[3 * hidden + j]);
-                    double cNew = cellState(f, c[j], i, g);
-                    cNext[j] = (float) cNew;
-                    hNext[j] = (float) (o * Math.tanh(cNew));
-                }
-            }
-            case Cell.Gru gru -> {
-                double[] r = new double[hidden];
-                for (int j = 0; j < hidden; j++) {
-                    r[j] = sigmoid(px[j] + ph[j]);
-                }
-                for (int j = 0; j < hidden; j++) {
-                    double z = sigmoid(px[hidden + j] + ph[hidden + j]);
-                    double recurrent;
-                    if (gru.linearBeforeReset()) {
-                        recurrent = r[j] * ph[2 * hidden + j];
-                    } else {
-                        // W_hn (r ⊙ h) + b_hn: the n rows of W_hh again, over the reset state
-                        int row = 2 * hidden + j;
-                        recurrent = bHh[s][row];
-                        for (int k = 0; k < hidden; k++) {
-                            recurrent += (double) wh[row * hidden + k] * (r[k] * h[k]);
-                        }
+                for (int d = 0; d < spec.directions(); d++) {
+                    int s = l * spec.directions() + d;
+                    write(g.dWih[s], call.weights().data(Param.WEIGHT_IH, l, d), call.accumulate());
+                    write(g.dWhh[s], call.weights().data(Param.WEIGHT_HH, l, d), call.accumulate());
+                    if (spec.bias()) {
+                        write(g.dbIh[s], call.weights().data(Param.BIAS_IH, l, d), call.accumulate());
+                        write(g.dbHh[s], call.weights().data(Param.BIAS_HH, l, d), call.accumulate());
                     }
-                    double n = Math.tanh(px[2 * hidden + j] + recurrent);
-                    hNext[j] = (float) ((1 - z) * n + z * h[j]);
-                }
-            }
-            case Cell.Rnn rnn -> {
-                for (int j = 0; j < hidden; j++) {
-                    double a = px[j] + ph[j];
-                    hNext[j] = (float) (rnn.nonlinearity() == Cell.Nonlinearity.TANH ? Math.tanh(a) : Math.max(0, a));
                 }
             }
         }
     }
 
-    /** The cell update c' = f c + i g. */
-    static double cellState(double f, double c, double i, double g) {
-        return f * c + i * g;
-    }
-
-    static double sigmoid(double x) {
-        return 1.0 / (1.0 + Math.exp(-x));
-    }
-
-    private void load(Tensor state, int slot, int b, float[] into) {
-        if (state == null) {
-            java.util.Arrays.fill(into, 0f);
-            return;
-        }
-        long base = ((long) slot * state.dim(1) + b) * into.length;
-        for (int j = 0; j < into.length; j++) {
-            into[j] = state.getFlat(base + j);
+    private static void write(double[] from, float[] into, boolean accumulate) {
+        for (int i = 0; i < from.length; i++) {
+            into[i] = accumulate ? (float) (into[i] + from[i]) : (float) from[i];
         }
     }
 
-    private void store(Tensor state, int slot, int b, float[] from) {
-        if (state == null) {
-            return;
+    /** A tensor of [T, B, F] or [B, T, F] as sequence-major float64. */
+    private static double[] sequenceMajor(Tensor t, Layout layout, int steps, int batch) {
+        int f = t.dim(2);
+        double[] out = new double[steps * batch * f];
+        for (int s = 0; s < steps; s++) {
+            for (int b = 0; b < batch; b++) {
+                long src = (long) layout.row(s, b, steps, batch) * f;
+                for (int k = 0; k < f; k++) {
+                    out[(s * batch + b) * f + k] = t.getFlat(src + k);
+                }
+            }
         }
-        long base = ((long) slot * state.dim(1) + b) * from.length;
-        for (int j = 0; j < from.length; j++) {
-            state.setFlat(base + j, from[j]);
+        return out;
+    }
+
+    private static void fromSequenceMajor(double[] from, Tensor t, Layout layout, int steps, int batch) {
+        int f = t.dim(2);
+        for (int s = 0; s < steps; s++) {
+            for (int b = 0; b < batch; b++) {
+                long dst = (long) layout.row(s, b, steps, batch) * f;
+                for (int k = 0; k < f; k++) {
+                    t.setFlat(dst + k, (float) from[(s * batch + b) * f + k]);
+                }
+            }
+        }
+    }
+
+    private static double[] widen(Tensor t) {
+        if (t == null) {
+            return null;
+        }
+        double[] d = new double[(int) t.size()];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = t.getFlat(i);
+        }
+        return d;
+    }
+
+    private static double[] widen(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            d[i] = a[i];
+        }
+        return d;
+    }
+
+    private static void narrow(double[] from, Tensor into) {
+        if (into != null) {
+            for (int i = 0; i < into.size(); i++) {
+                into.setFlat(i, (float) from[i]);
+            }
         }
     }
 }

@@ -18,7 +18,7 @@ class CellUpdateTest {
     void forgetHalf() {
         double[] expected = {2.8, 4.1, 5.4};
         for (int j = 0; j < 3; j++) {
-            assertEquals(expected[j], ScalarPlan.cellState(0.5, C[j], 0.8, G[j]), 1e-12);
+            assertEquals(expected[j], Bptt.cellState(0.5, C[j], 0.8, G[j]), 1e-12);
         }
     }
 
@@ -26,13 +26,13 @@ class CellUpdateTest {
     void forgetOneGivesTheGuidesNumbers() {
         double[] expected = {4.8, 6.6, 8.4};
         for (int j = 0; j < 3; j++) {
-            assertEquals(expected[j], ScalarPlan.cellState(1.0, C[j], 0.8, G[j]), 1e-12);
+            assertEquals(expected[j], Bptt.cellState(1.0, C[j], 0.8, G[j]), 1e-12);
         }
     }
 
     @Test
     void sigmoidAndItsInverse() {
-        assertEquals(0.8, ScalarPlan.sigmoid(Math.log(4)), 1e-15);
-        assertEquals(0.5, ScalarPlan.sigmoid(0), 0);
+        assertEquals(0.8, Bptt.sigmoid(Math.log(4)), 1e-15);
+        assertEquals(0.5, Bptt.sigmoid(0), 0);
     }
 }
