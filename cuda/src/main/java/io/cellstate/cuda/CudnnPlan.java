@@ -1228,7 +1228,8 @@ public final class CudnnPlan extends AbstractRnnPlan {
     /**
      * Sets each sequence's rows past its length in a padded sequence tensor on the device to 0 (one
      * {@code cudaMemset2DAsync} per shorter sequence, on the plan's stream): the API's promise for dx,
-     * whatever cuDNN leaves in the padding.
+     * whatever cuDNN leaves in the padding, and its promise that dy is ignored there, whatever cuDNN
+     * reads of it.
      */
     private void zeroPadding(Pointer data, Layout layout, int steps, int batch, int features, int[] lengths) {
         if (steps == 1) {
@@ -1283,6 +1284,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 MemorySegment.copy(call.dy().segment(), 0, ys, 0, yBytes);
             }
             toDevice(gradY.pointer(), py.pointer(), yBytes, "dy");
+            zeroPadding(gradY.pointer(), call.layout(), steps, batch, spec.outputSize(), lengths);
         }
         MemorySegment states = pStates.segment(4 * sBytes);
         states.asSlice(0, 2 * sBytes).fill((byte) 0);
@@ -1487,8 +1489,14 @@ public final class CudnnPlan extends AbstractRnnPlan {
             long g = gradStates.address();
             RuntimeException failure = null;
             try {
+                int[] lengths = ws.lengths();
+                Pointer dyAt = dy == null ? gradY.pointer() : dy.pointer();
                 if (dy == null) {
                     zero(gradY.pointer(), yBytes, "dy");
+                } else if (lengths != null) { // the caller's dy, with what lies past the ends set to 0
+                    copyOnDevice(gradY.pointer(), dy.pointer(), yBytes, "dy");
+                    zeroPadding(gradY.pointer(), layout, steps, batch, spec.outputSize(), lengths);
+                    dyAt = gradY.pointer();
                 }
                 if (dhN == null) {
                     zero(Native.at(g), sBytes, "dhN");
@@ -1496,7 +1504,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 if (cell && dcN == null) {
                     zero(Native.at(g + sBytes), sBytes, "dcN");
                 }
-                Grads grads = new Grads(dy == null ? gradY.pointer() : dy.pointer(),
+                Grads grads = new Grads(dyAt,
                         dhN == null ? Native.at(g) : dhN.pointer(),
                         !cell ? null : dcN == null ? Native.at(g + sBytes) : dcN.pointer(),
                         dx == null ? gradX.pointer() : dx.pointer(),
