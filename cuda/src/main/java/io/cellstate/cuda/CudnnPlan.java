@@ -101,6 +101,16 @@ import org.bytedeco.javacpp.SizeTPointer;
  * <p>{@link Direction#REVERSE}: cuDNN has no reverse-only mode, so the host path reverses each
  * sequence within its length on the way in and out around a forward network with the same
  * weights. The device path rejects REVERSE (that reversal would need a kernel of our own).
+ *
+ * <p>Training (a plan made with {@link ForwardMode#TRAINING}): a forward into a workspace runs
+ * {@code cudnnRNNForward} in {@code CUDNN_FWD_MODE_TRAINING}, keeping cuDNN's reserve space and device
+ * copies of x, y, h0 and c0 in the workspace ({@link CudnnWorkspace}); backward runs
+ * {@code cudnnRNNBackwardData_v8}, then, when weight gradients are wanted,
+ * {@code cudnnRNNBackwardWeights_v8} into a zeroed device copy of the weight space, which is read back
+ * and mapped into PyTorch's layout ({@link WeightMap#copyOut}) and written or added per
+ * {@link WeightGradMode}. Both paths train (REVERSE on the host path only); BF16 does not
+ * ({@link CudnnBackend#unsupported}). {@link #setWeights} writes the new weights into the weight
+ * space of every algorithm the plan has used.
  */
 public final class CudnnPlan extends AbstractRnnPlan {
     private static final int TIMING_ROUNDS = 3;
@@ -1411,7 +1421,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
      * {@link #backward(RnnWorkspace, io.cellstate.RnnOutputGrad, io.cellstate.RnnInputGrad, RnnWeightGrads, WeightGradMode)}
      * does, with dy, dhN and dcN read and dx, dh0 and dc0 written on the GPU, of the shapes of that
      * forward (null: a zero output gradient, or an input gradient not wanted). dx is 0 past each
-     * sequence's end. The weight gradients are host memory in PyTorch's layout: when
+     * sequence's end, and dy is ignored there. The weight gradients are host memory in PyTorch's layout: when
      * {@code weightGrads} is given the call waits for them and maps cuDNN's gradient space into it;
      * without, the call only queues its work and returns.
      *
