@@ -14,7 +14,8 @@ import java.util.Map;
  * A reader of the float32 {@code .safetensors} files in the shared PyTorch cases: an 8-byte
  * little-endian header length, a JSON header of {@code name -> {dtype, shape, data_offsets}}, the
  * data. Test-only, for reference data this project did not write; it checks what those files need
- * (F32, offsets inside the data, sizes that match the shapes), not every rule of the format.
+ * (F32, or F64 rounded to float32 as the gradient cases store them; offsets inside the data,
+ * sizes that match the shapes), not every rule of the format.
  */
 public final class Safetensors {
     private Safetensors() {
@@ -38,9 +39,11 @@ public final class Safetensors {
                 continue;
             }
             Map<String, Object> t = (Map<String, Object>) e.getValue();
-            if (!"F32".equals(t.get("dtype"))) {
-                throw new IOException(file + ": " + e.getKey() + " has dtype " + t.get("dtype") + ", expected F32");
+            Object dtype = t.get("dtype");
+            if (!"F32".equals(dtype) && !"F64".equals(dtype)) {
+                throw new IOException(file + ": " + e.getKey() + " has dtype " + dtype + ", expected F32 or F64");
             }
+            int width = "F64".equals(dtype) ? Double.BYTES : Float.BYTES;
             List<Object> offsets = (List<Object>) t.get("data_offsets");
             long begin = ((Double) offsets.get(0)).longValue();
             long end = ((Double) offsets.get(1)).longValue();
@@ -48,13 +51,19 @@ public final class Safetensors {
             for (Object d : (List<Object>) t.get("shape")) {
                 count *= ((Double) d).longValue();
             }
-            if (begin < 0 || end < begin || data + end > bytes.length || end - begin != count * Float.BYTES) {
+            if (begin < 0 || end < begin || data + end > bytes.length || end - begin != count * width) {
                 throw new IOException(file + ": " + e.getKey() + " has offsets [" + begin + ", " + end + ") for "
-                        + count + " floats in " + (bytes.length - data) + " bytes of data");
+                        + count + " " + dtype + " in " + (bytes.length - data) + " bytes of data");
             }
             float[] f = new float[(int) count];
-            ByteBuffer.wrap(bytes, data + (int) begin, (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN)
-                    .asFloatBuffer().get(f);
+            ByteBuffer values = ByteBuffer.wrap(bytes, data + (int) begin, (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN);
+            if (width == Double.BYTES) {
+                for (int i = 0; i < f.length; i++) {
+                    f[i] = (float) values.getDouble();
+                }
+            } else {
+                values.asFloatBuffer().get(f);
+            }
             out.put(e.getKey(), f);
         }
         return out;
