@@ -6,15 +6,21 @@
 #   quick (default)  LSTM: vector, blas, blas-gemms (bare OpenBLAS calls) and oneDNN on six shapes at 1 and 2
 #                    threads, the scalar oracle on the two smallest at 1 thread; GRU (both formulas) and
 #                    RNN: vector, blas and oneDNN on four shapes; 1 fork, 2 warmups x 1 s, 3 measurements
-#                    x 2 s. About 25 minutes on 2 cores (the oracle checks at 256x1024 take a minute or two).
+#                    x 2 s. Training: vector, blas and oneDNN, the LSTM on four shapes at T = 100 and
+#                    benchdnn's 64x500 at T = 50, GRU (both formulas) and RNN on two shapes, at 1 and 2
+#                    threads. About 25 minutes on 2 cores for the forward part (the oracle checks at
+#                    256x1024 take a minute or two), about 20 more for training.
 #   full             every backend on every shape at 1 and 2 threads; 2 forks, 3 warmups, 5 measurements
 #                    (the benchmarks' own 2 s and 1 s). Hours: the scalar oracle needs about two minutes
-#                    per call at 256x1024.
+#                    per call at 256x1024 (it trains at 1x256 only).
 #   --dry-run        print the commands instead of running them
 #
 # Both run ForwardBenchmark (one call = T steps of one layer of a cell; T = 100, 50 at 256x1024 to bound the time),
-# StepBenchmark (one call = one streaming step at B = 1, H = 512) and ConcurrentPlansBenchmark (four
-# threads at once, a plan each: the common worker group against a pool per plan, and oneDNN). JMH writes one JSON file per
+# StepBenchmark (one call = one streaming step at B = 1, H = 512), ConcurrentPlansBenchmark (four
+# threads at once, a plan each: the common worker group against a pool per plan, and oneDNN) and
+# TrainingBenchmark (one call = a training step, forward + backward to every gradient, against oneDNN's
+# forward_training + backward; 64x512 at T = 100 is PyTorch's RNN benchmark default, 64x500 at T = 50
+# benchdnn's l1t50mb64sic500). JMH writes one JSON file per
 # invocation (bench/results/*.tmp); when all are done they are merged into
 # bench/results/<UTC yyyymmddThhmmssZ>-<profile>.json, which is kept (and committed), and
 # io.cellstate.bench.Report renders docs/benchmarks.md, docs/benchmarks.svg and the README's block
@@ -34,6 +40,9 @@ source bin/jdk.sh
 readonly SHAPES_T100=1x256,1x512,1x1024,16x512,64x512
 readonly SHAPES_T50=256x1024
 readonly SHAPES_CELLS=1x256,1x512,16x512,64x512
+readonly SHAPES_TRAIN=1x256,1x512,16x512,64x512
+# benchdnn's RNN training shape l1t50mb64sic500: T = 50, B = 64, I = H = 500
+readonly SHAPE_BENCHDNN=64x500
 readonly ALL_BACKENDS=vector,blas,blas-gemms,scalar,onednn
 # blas-gemms: the OpenBLAS calls of a blas pass alone, the yardstick for the blas backend's glue
 readonly FAST_BACKENDS=vector,blas,blas-gemms,onednn
@@ -72,6 +81,9 @@ case $profile in
       "StepBenchmark -p backend=vector,blas,onednn -p shape=1x512 -p threads=1,2"
       "StepBenchmark -p backend=scalar -p shape=1x512 -p threads=1"
       "ConcurrentPlansBenchmark -p shape=1x256,16x256 -p steps=50 -p threads=0,1"
+      "TrainingBenchmark -p backend=vector,blas,onednn -p shape=$SHAPES_TRAIN -p steps=100 -p threads=1,2"
+      "TrainingBenchmark -p backend=vector,blas,onednn -p shape=$SHAPE_BENCHDNN -p steps=50 -p threads=1,2"
+      "TrainingBenchmark -p backend=vector,blas,onednn -p cell=gru,gru-original,rnn-tanh -p shape=1x512,64x512 -p steps=100 -p threads=1,2"
     )
     ;;
   full)
@@ -82,6 +94,10 @@ case $profile in
       "ForwardBenchmark -p backend=vector,blas,scalar,onednn -p cell=gru,gru-original,rnn-tanh,rnn-relu -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
       "StepBenchmark -p backend=vector,blas,scalar,onednn -p shape=1x512 -p threads=1,2"
       "ConcurrentPlansBenchmark -p shape=1x256,16x256,64x512 -p steps=50 -p threads=0,1"
+      "TrainingBenchmark -p backend=vector,blas,onednn -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
+      "TrainingBenchmark -p backend=vector,blas,onednn -p shape=$SHAPES_T50,$SHAPE_BENCHDNN -p steps=50 -p threads=1,2"
+      "TrainingBenchmark -p backend=scalar -p shape=1x256 -p steps=100 -p threads=1"
+      "TrainingBenchmark -p backend=vector,blas,onednn -p cell=gru,gru-original,rnn-tanh,rnn-relu -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
     )
     ;;
 esac

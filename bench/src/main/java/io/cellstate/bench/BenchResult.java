@@ -5,10 +5,12 @@ import java.util.Locale;
 /**
  * One JMH result of an LSTM benchmark, with the work it did.
  *
- * <p>The work of one call is {@code 2 T B 4H (I + H)} floating-point operations (the two GEMMs of
- * each step; the pointwise pass is left out, as oneDNN's and cuDNN's figures do), with I = H. A
- * forward benchmark does T = {@code steps} steps per call; a streaming-step benchmark (one whose
- * name contains "step") does one.
+ * <p>The work of one forward call is {@code 2 T B G H (I + H)} floating-point operations (the two
+ * GEMMs of each step; the pointwise pass is left out, as oneDNN's and cuDNN's figures do), with I = H
+ * and G the cell's gates. A forward benchmark does T = {@code steps} steps per call; a streaming-step
+ * benchmark (one whose name contains "step") does one; a training benchmark (one whose name contains
+ * "training") does a forward and a backward pass over T steps, three times a forward's work (the
+ * backward's four GEMMs per step: the data gradients through both weights, and both weight gradients).
  *
  * @param source    the JSON file the result came from, as given on the command line
  * @param benchmark the benchmark's full name, e.g. {@code io.cellstate.bench.ForwardBenchmark.forward}
@@ -72,6 +74,11 @@ public record BenchResult(String source, String benchmark, String backend, int b
         return benchmark.toLowerCase(Locale.ROOT).contains("concurrent");
     }
 
+    /** Whether one call is a training step, forward and backward: {@code TrainingBenchmark}. */
+    public boolean isTraining() {
+        return benchmark.toLowerCase(Locale.ROOT).contains("training");
+    }
+
     /** Time steps per call: 1 for a step benchmark, else {@code steps} (1 when absent). */
     public int stepsPerCall() {
         return isStep() || steps <= 0 ? 1 : steps;
@@ -82,9 +89,12 @@ public record BenchResult(String source, String benchmark, String backend, int b
         return batch + "\u00d7" + hidden;
     }
 
-    /** Floating-point operations per call: 2 T B G H (I + H), I = H, G the cell's gates. */
+    /**
+     * Floating-point operations per call: 2 T B G H (I + H), I = H, G the cell's gates; three times
+     * that for a training step.
+     */
     public double flop() {
-        return 2.0 * stepsPerCall() * batch * gates() * hidden * (hidden + hidden);
+        return (isTraining() ? 3 : 1) * 2.0 * stepsPerCall() * batch * gates() * hidden * (hidden + hidden);
     }
 
     /** Milliseconds per call. */

@@ -14,8 +14,15 @@ final class MarkdownReport {
 
     private static final String ERROR_BARS = "Times are per call, in ms, \u00b1 the half-width of JMH's 99.9% "
             + "confidence interval. GFLOP/s = 2 T B G H (I + H) / time, I = H, G the cell's gates (the two GEMMs of each step; the "
-            + "pointwise pass is not counted). \"vs oneDNN\" is the GFLOP/s over oneDNN's for the same "
-            + "configuration in the same run: above 1 is faster than oneDNN.";
+            + "pointwise pass is not counted); a training step counts three times that (the backward pass's four GEMMs "
+            + "per step: data gradients through both weights, and both weight gradients). \"vs oneDNN\" is the "
+            + "GFLOP/s over oneDNN's for the same configuration in the same run: above 1 is faster than oneDNN.";
+
+    private static final String SIDE_BY_SIDE = "Each backend's speed as a multiple of oneDNN's, measured in the same run: "
+            + "the forward call (`ForwardBenchmark`: inference, T steps of one layer) and the training step "
+            + "(`TrainingBenchmark`: oneDNN's `forward_training` + `backward` primitives against our training plan's "
+            + "forward into a workspace + backward to every gradient). Above 1 is faster than oneDNN; \"-\" where a "
+            + "benchmark did not run that configuration.";
 
     private MarkdownReport() {
     }
@@ -58,6 +65,14 @@ final class MarkdownReport {
                 distinct(in.runs().stream().flatMap(r -> r.settings().stream()).toList()))).append(".\n\n");
         md.append(ERROR_BARS).append("\n\n");
 
+        List<SideBySide> pairs = SideBySide.of(in.tables());
+        if (!pairs.isEmpty()) {
+            md.append("## Forward and training against oneDNN\n\n").append(SIDE_BY_SIDE).append("\n\n");
+            for (SideBySide p : pairs) {
+                md.append("**").append(p.cell()).append("**\n\n").append(sideBySide(p)).append('\n');
+            }
+        }
+
         for (ResultTable t : in.tables()) {
             md.append("## ").append(t.shortName()).append("\n\n");
             md.append(t.isStep()
@@ -68,6 +83,11 @@ final class MarkdownReport {
                             + " times the work). `vector` borrows helpers from the common worker group, bounded by the"
                             + " cores; `vector-private` gives each plan a group of its own as large as the machine (each"
                             + " plan's own pool, as before worker groups); threads = the most a call may use.\n\n"
+                    : t.isTraining()
+                    ? "One call is one training step of one layer of the cell, I = H, from a zero state: a forward pass"
+                            + " that keeps what the backward pass needs, then the backward pass to dx, dh0 (dc0) and every"
+                            + " weight gradient (ours overwrite them; oneDNN's accumulate, so they are zeroed first, in the"
+                            + " call). GFLOP/s counts 3 \u00d7 2 T B G H (I + H).\n\n"
                     : "One call runs a batch of B sequences of T steps through one layer of the cell, I = H"
                             + " (GFLOP/s counts the cell's G gates: 4 for the LSTM, 3 for the GRU, 1 for the RNN).\n\n");
             md.append(table(t)).append('\n');
@@ -88,12 +108,22 @@ final class MarkdownReport {
         md.append("LSTM forward, one layer, I = H, float32; ").append(in.date()).append(", ")
                 .append(m.cpu()).append(", ").append(m.cores()).append(" logical processors, ")
                 .append(String.join(", ", distinct(in.runs().stream().map(JmhRun::vm).toList()))).append(".\n\n");
-        List<ResultTable> forward = in.tables().stream().filter(t -> !t.isStep() && !t.isConcurrent()).toList();
+        List<ResultTable> forward = in.tables().stream().filter(ResultTable::isForward).toList();
         for (ResultTable t : forward) {
             if (forward.size() > 1) {
                 md.append("**").append(t.shortName()).append("**\n\n");
             }
             md.append(table(t)).append('\n');
+        }
+        List<SideBySide> pairs = SideBySide.of(in.tables());
+        if (!pairs.isEmpty()) {
+            md.append("Forward and training against oneDNN. ").append(SIDE_BY_SIDE).append("\n\n");
+            for (SideBySide p : pairs) {
+                if (pairs.size() > 1) {
+                    md.append("**").append(p.cell()).append("**\n\n");
+                }
+                md.append(sideBySide(p)).append('\n');
+            }
         }
         md.append(ERROR_BARS).append(" The whole report, with the machine, the JMH commands and every "
                         + "benchmark: [").append(documentLink).append("](").append(documentLink)
@@ -162,6 +192,37 @@ final class MarkdownReport {
             md.append(row(cells));
         }
         return md.toString();
+    }
+
+    /** One side-by-side table: a row per configuration, two ratio columns (forward, training) per backend. */
+    static String sideBySide(SideBySide p) {
+        List<String> header = new ArrayList<>(List.of("B\u00d7H", "T", "threads"));
+        List<String> align = new ArrayList<>(List.of(":---", "---:", "---:"));
+        for (String b : p.backends()) {
+            header.add(label(b) + " forward");
+            header.add(label(b) + " training");
+            align.add("---:");
+            align.add("---:");
+        }
+        StringBuilder md = new StringBuilder();
+        md.append(row(header)).append(row(align));
+        for (SideBySide.Row r : p.rows()) {
+            List<String> cells = new ArrayList<>();
+            cells.add(r.config().shape());
+            cells.add(r.config().steps() > 0 ? Integer.toString(r.config().steps()) : "-");
+            cells.add(r.config().threadsLabel());
+            for (String b : p.backends()) {
+                SideBySide.Ratios q = r.ratios().get(b);
+                cells.add(q == null ? "-" : times(q.forward()));
+                cells.add(q == null ? "-" : times(q.training()));
+            }
+            md.append(row(cells));
+        }
+        return md.toString();
+    }
+
+    private static String times(double ratio) {
+        return Double.isNaN(ratio) ? "-" : Numbers.sig3(ratio) + "\u00d7";
     }
 
     /** How a backend is named in headers and legends. */

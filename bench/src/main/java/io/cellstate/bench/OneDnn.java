@@ -169,6 +169,26 @@ final class OneDnn {
         }
     }
 
+    /**
+     * Sets {@code threads} (if above 0) as the calling thread's OpenMP thread count for the oneDNN calls
+     * that follow; returns the value {@link #leaveThreads} restores.
+     */
+    static int enterThreads(int threads) {
+        if (threads == 0) {
+            return 0;
+        }
+        int previous = maxThreads();
+        setMaxThreads(threads);
+        return previous;
+    }
+
+    /** Restores the calling thread's OpenMP thread count that {@link #enterThreads} returned. */
+    static void leaveThreads(int threads, int previous) {
+        if (threads > 0) {
+            setMaxThreads(previous);
+        }
+    }
+
     private static Runtime requireOmp() {
         Runtime r = runtime();
         if (r.ompSetNumThreads() == null) {

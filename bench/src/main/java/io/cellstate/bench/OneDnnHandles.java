@@ -70,10 +70,6 @@ final class OneDnnHandles implements AutoCloseable {
     }
 
     /**
-     * An LSTM primitive descriptor without peephole and projection. The memory descriptors are
-     * copied by oneDNN; they may be destroyed afterwards.
-     */
-    /**
      * The forward primitive descriptor of {@code cell}: {@code lstm}, {@code lbr_gru}, {@code gru}, or
      * {@code vanilla_rnn} with tanh or ReLU; the {@code *IterC} descriptors are the LSTM's only.
      */
@@ -97,6 +93,50 @@ final class OneDnnHandles implements AutoCloseable {
                     r.nonlinearity() == io.cellstate.Cell.Nonlinearity.TANH ? dnnl.dnnl_eltwise_tanh : dnnl.dnnl_eltwise_relu,
                     direction, srcLayer, srcIter, weightsLayer, weightsIter, bias, dstLayer, dstIter,
                     dnnl.dnnl_rnn_flags_undef, 0f, 0f, attr), "dnnl_vanilla_rnn_forward_primitive_desc_create");
+        }
+        return own(pd, dnnl::dnnl_primitive_desc_destroy, "dnnl_primitive_desc_destroy");
+    }
+
+    /**
+     * The memory descriptors of one side of an RNN primitive: its tensors, or their gradients
+     * ({@code iterC} the LSTM's only, else null). oneDNN copies them; they may be destroyed afterwards.
+     */
+    record RnnMds(dnnl_memory_desc srcLayer, dnnl_memory_desc srcIter, dnnl_memory_desc srcIterC,
+                  dnnl_memory_desc weightsLayer, dnnl_memory_desc weightsIter, dnnl_memory_desc bias,
+                  dnnl_memory_desc dstLayer, dnnl_memory_desc dstIter, dnnl_memory_desc dstIterC) {
+    }
+
+    /**
+     * The backward primitive descriptor of {@code cell} ({@code dnnl_backward}), for the forward-training
+     * descriptor {@code hint}: {@code fwd} describes the forward's tensors, {@code diff} their gradients.
+     */
+    dnnl_primitive_desc rnnBackward(dnnl_engine engine, io.cellstate.Cell cell, int direction, RnnMds fwd, RnnMds diff,
+                                    dnnl_primitive_desc hint, dnnl_primitive_attr attr) {
+        dnnl_primitive_desc pd = new dnnl_primitive_desc();
+        int prop = dnnl.dnnl_backward;
+        int flags = dnnl.dnnl_rnn_flags_undef;
+        switch (cell) {
+            case io.cellstate.Cell.Lstm l -> check(dnnl.dnnl_lstm_backward_primitive_desc_create(pd, engine, prop,
+                    direction, fwd.srcLayer(), fwd.srcIter(), fwd.srcIterC(), fwd.weightsLayer(), fwd.weightsIter(), null,
+                    null, fwd.bias(), fwd.dstLayer(), fwd.dstIter(), fwd.dstIterC(), diff.srcLayer(), diff.srcIter(),
+                    diff.srcIterC(), diff.weightsLayer(), diff.weightsIter(), null, null, diff.bias(), diff.dstLayer(),
+                    diff.dstIter(), diff.dstIterC(), flags, hint, attr), "dnnl_lstm_backward_primitive_desc_create");
+            case io.cellstate.Cell.Gru g when g.linearBeforeReset() -> check(dnnl.dnnl_lbr_gru_backward_primitive_desc_create(
+                    pd, engine, prop, direction, fwd.srcLayer(), fwd.srcIter(), fwd.weightsLayer(), fwd.weightsIter(),
+                    fwd.bias(), fwd.dstLayer(), fwd.dstIter(), diff.srcLayer(), diff.srcIter(), diff.weightsLayer(),
+                    diff.weightsIter(), diff.bias(), diff.dstLayer(), diff.dstIter(), flags, hint, attr),
+                    "dnnl_lbr_gru_backward_primitive_desc_create");
+            case io.cellstate.Cell.Gru g -> check(dnnl.dnnl_gru_backward_primitive_desc_create(pd, engine, prop,
+                    direction, fwd.srcLayer(), fwd.srcIter(), fwd.weightsLayer(), fwd.weightsIter(), fwd.bias(),
+                    fwd.dstLayer(), fwd.dstIter(), diff.srcLayer(), diff.srcIter(), diff.weightsLayer(),
+                    diff.weightsIter(), diff.bias(), diff.dstLayer(), diff.dstIter(), flags, hint, attr),
+                    "dnnl_gru_backward_primitive_desc_create");
+            case io.cellstate.Cell.Rnn r -> check(dnnl.dnnl_vanilla_rnn_backward_primitive_desc_create(pd, engine, prop,
+                    r.nonlinearity() == io.cellstate.Cell.Nonlinearity.TANH ? dnnl.dnnl_eltwise_tanh : dnnl.dnnl_eltwise_relu,
+                    direction, fwd.srcLayer(), fwd.srcIter(), fwd.weightsLayer(), fwd.weightsIter(), fwd.bias(),
+                    fwd.dstLayer(), fwd.dstIter(), diff.srcLayer(), diff.srcIter(), diff.weightsLayer(),
+                    diff.weightsIter(), diff.bias(), diff.dstLayer(), diff.dstIter(), flags, 0f, 0f, hint, attr),
+                    "dnnl_vanilla_rnn_backward_primitive_desc_create");
         }
         return own(pd, dnnl::dnnl_primitive_desc_destroy, "dnnl_primitive_desc_destroy");
     }

@@ -27,7 +27,6 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_tnc;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_unidirectional_left2right;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_unidirectional_right2left;
 
-import io.cellstate.Cell;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.Tensor;
@@ -55,12 +54,8 @@ import org.bytedeco.javacpp.PointerScope;
  * preset and oneDNN's C API: {@code lstm} for the LSTM, {@code lbr_gru} for PyTorch's GRU, {@code gru}
  * for the original one, {@code vanilla_rnn} with {@code eltwise_tanh} or {@code eltwise_relu} for the RNN.
  *
- * <p><b>Layouts.</b> oneDNN's LSTM gate order {@code i, f, c~, o} is ours ({@code i, f, g, o}); its
- * GRU order {@code u, r, o} is ours {@code z, r, n} permuted (u is the update gate z). The weights are
- * permuted and transposed: PyTorch's {@code W_ih [G*H x in]} and {@code W_hh [G*H x H]} become oneDNN's
- * user layout {@code ldigo [layers, dirs, in, G, H]}, and the bias {@code ldgo [layers, dirs, G, H]} is
- * {@code b_ih + b_hh}; for {@code lbr_gru} it has a fourth gate, {@code u'}, the recurrent n-bias
- * {@code b_hn} that sits inside the product by r, and {@code o} holds {@code b_in} alone. The primitive is created with
+ * <p><b>Layouts.</b> The weights are permuted and transposed into oneDNN's user layouts
+ * ({@code ldigo}, {@code ldgo}) as {@link OneDnnLayout} says, once. The primitive is created with
  * weights of format {@code any} and the constructor reorders them once into the format oneDNN
  * picks (packed GEMM formats on x86), outside any timed region. Data need no conversion:
  * {@code x [T, B, I]} and {@code y [T, B, D*H]} are oneDNN's {@code tnc} (bidirectional output
@@ -97,11 +92,8 @@ import org.bytedeco.javacpp.PointerScope;
  * <p>One thread at a time; {@link #close()} releases every oneDNN object once.
  */
 public final class OneDnnRnn implements AutoCloseable {
-    /** Gates of the cell, and of its bias (one more for {@code lbr_gru}). */
-    private final int gates;
-    private final int biasGates;
-    /** oneDNN's gate q is our gate {@code ourGate[q]}. */
-    private final int[] ourGate;
+    /** The weights in oneDNN's layouts, and its gate counts. */
+    private final OneDnnLayout layout;
     private final boolean cellState;
 
     private final RnnSpec spec;
@@ -130,7 +122,7 @@ public final class OneDnnRnn implements AutoCloseable {
     }
 
     /** A JavaCPP pointer at an address we own elsewhere (a {@link MemorySegment}); no deallocator. */
-    private static final class Address extends Pointer {
+    static final class Address extends Pointer {
         Address() {
         }
 
@@ -178,10 +170,7 @@ public final class OneDnnRnn implements AutoCloseable {
                     + " count cannot be set; pass 0");
         }
         this.spec = spec;
-        this.gates = spec.gates();
-        this.biasGates = spec.cell() instanceof Cell.Gru gru && gru.linearBeforeReset() ? 4 : gates;
-        this.ourGate = spec.cell() instanceof Cell.Gru ? new int[] {1, 0, 2} : gates == 4 ? new int[] {0, 1, 2, 3}
-                : new int[] {0};
+        this.layout = OneDnnLayout.of(spec);
         this.cellState = spec.cell().hasCellState();
         this.steps = steps;
         this.batch = batch;
@@ -329,6 +318,7 @@ public final class OneDnnRnn implements AutoCloseable {
         long d = spec.directions();
         long h = spec.hiddenSize();
         int in = spec.layerInputSize(first);
+        long gates = layout.gates();
         // Descriptors, the primitive descriptor and the reorders are temporaries: oneDNN copies what it keeps.
         try (Arena staging = Arena.ofConfined(); OneDnnHandles temp = new OneDnnHandles()) {
             dnnl_memory_desc srcLayerMd = temp.desc(dnnl_tnc, t, b, in);
@@ -338,16 +328,16 @@ public final class OneDnnRnn implements AutoCloseable {
                     srcLayerMd, stateMd, cellState ? stateMd : null,
                     temp.desc(dnnl_format_tag_any, layers, d, in, gates, h),
                     temp.desc(dnnl_format_tag_any, layers, d, h, gates, h),
-                    temp.desc(dnnl_ldgo, layers, d, biasGates, h),
+                    temp.desc(dnnl_ldgo, layers, d, layout.biasGates(), h),
                     dstLayerMd, stateMd, cellState ? stateMd : null, temp.userScratchpadAttr());
             dnnl_primitive primitive = handles.primitive(pd);
 
             dnnl_memory wLayer = weights(engine, pd, DNNL_ARG_WEIGHTS_LAYER,
-                    temp.desc(dnnl_ldigo, layers, d, in, gates, h), ldigo(weights, first, layers, false, staging), temp);
+                    temp.desc(dnnl_ldigo, layers, d, in, gates, h), layout.ldigo(weights, first, layers, false, staging), temp);
             dnnl_memory wIter = weights(engine, pd, DNNL_ARG_WEIGHTS_ITER,
-                    temp.desc(dnnl_ldigo, layers, d, h, gates, h), ldigo(weights, first, layers, true, staging), temp);
-            dnnl_memory bias = weights(engine, pd, DNNL_ARG_BIAS, temp.desc(dnnl_ldgo, layers, d, biasGates, h),
-                    ldgo(weights, first, layers, staging), temp);
+                    temp.desc(dnnl_ldigo, layers, d, h, gates, h), layout.ldigo(weights, first, layers, true, staging), temp);
+            dnnl_memory bias = weights(engine, pd, DNNL_ARG_BIAS, temp.desc(dnnl_ldgo, layers, d, layout.biasGates(), h),
+                    layout.ldgo(weights, first, layers, staging), temp);
 
             // Data memories over no buffer: forward() points them at the caller's tensors.
             dnnl_memory srcLayer = handles.memory(srcLayerMd, engine, null);
@@ -423,62 +413,6 @@ public final class OneDnnRnn implements AutoCloseable {
         return handles.memory(md, engine, new Address(arena.allocate(size, 64).address()));
     }
 
-    /**
-     * W_ih (or W_hh) of layers {@code [first, first + layers)} as {@code ldigo}: each [G*H x cols]
-     * transposed to [cols x G*H], its gate blocks in oneDNN's order.
-     */
-    private MemorySegment ldigo(RnnWeights w, int first, int layers, boolean recurrent, Arena into) {
-        int hidden = spec.hiddenSize();
-        int rows = gates * hidden;
-        int cols = recurrent ? spec.hiddenSize() : spec.layerInputSize(first);
-        long block = (long) cols * rows;
-        MemorySegment out = into.allocate(layers * spec.directions() * block * Float.BYTES, 64);
-        for (int l = 0; l < layers; l++) {
-            for (int d = 0; d < spec.directions(); d++) {
-                float[] m = recurrent ? w.array(RnnWeights.Param.WEIGHT_HH, first + l, d) : w.array(RnnWeights.Param.WEIGHT_IH, first + l, d);
-                long base = ((long) l * spec.directions() + d) * block;
-                for (int r = 0; r < rows; r++) {
-                    int ours = ourGate[r / hidden] * hidden + r % hidden;
-                    for (int c = 0; c < cols; c++) {
-                        out.setAtIndex(ValueLayout.JAVA_FLOAT, base + (long) c * rows + r, m[ours * cols + c]);
-                    }
-                }
-            }
-        }
-        return out;
-    }
-
-    /**
-     * {@code b_ih + b_hh} of layers {@code [first, first + layers)} as {@code ldgo} (zeros without bias),
-     * in oneDNN's gate order; for {@code lbr_gru}, gate o holds {@code b_in} and a fourth gate {@code b_hn}.
-     */
-    private MemorySegment ldgo(RnnWeights w, int first, int layers, Arena into) {
-        int hidden = spec.hiddenSize();
-        int rows = biasGates * hidden;
-        MemorySegment out = into.allocate((long) layers * spec.directions() * rows * Float.BYTES, 64);
-        for (int l = 0; l < layers; l++) {
-            for (int d = 0; d < spec.directions(); d++) {
-                float[] bi = w.array(RnnWeights.Param.BIAS_IH, first + l, d);
-                float[] bh = w.array(RnnWeights.Param.BIAS_HH, first + l, d);
-                long base = ((long) l * spec.directions() + d) * rows;
-                for (int r = 0; r < rows; r++) {
-                    int q = r / hidden;
-                    int j = r % hidden;
-                    float v;
-                    if (biasGates == 4 && gates == 3 && q >= 2) {
-                        // lbr_gru: o = b_in (outside r), u' = b_hn (inside r)
-                        v = q == 2 ? bi[2 * hidden + j] : bh[2 * hidden + j];
-                    } else {
-                        int ours = ourGate[q] * hidden + j;
-                        v = bi[ours] + bh[ours];
-                    }
-                    out.setAtIndex(ValueLayout.JAVA_FLOAT, base + r, v);
-                }
-            }
-        }
-        return out;
-    }
-
     private int direction() {
         return switch (spec.direction()) {
             case FORWARD -> dnnl_unidirectional_left2right;
@@ -487,13 +421,13 @@ public final class OneDnnRnn implements AutoCloseable {
         };
     }
 
-    private static int put(dnnl_exec_arg_t args, int i, int arg, dnnl_memory memory) {
+    static int put(dnnl_exec_arg_t args, int i, int arg, dnnl_memory memory) {
         args.position(i).arg(arg).memory(memory);
         return i + 1;
     }
 
     @SuppressWarnings("try") // the scope is used implicitly: it frees the pointer array allocated inside it
-    private static String implementation(dnnl_primitive_desc pd) {
+    static String implementation(dnnl_primitive_desc pd) {
         try (PointerScope scope = new PointerScope()) {
             PointerPointer<?> name = new PointerPointer<>(1);
             check(dnnl.dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, name),
@@ -506,8 +440,13 @@ public final class OneDnnRnn implements AutoCloseable {
         check(dnnl.dnnl_memory_set_data_handle(memory, cursor.at(address)), "dnnl_memory_set_data_handle");
     }
 
-    /** The native address of a tensor oneDNN may use in place, after checking it can. */
-    private static long address(String name, Tensor t, int[] shape, String meaning, boolean output) {
+    /**
+     * The native address of a tensor oneDNN may use in place, after checking it can.
+     *
+     * @throws IllegalArgumentException naming {@code name} for a null, heap, misshapen, closed or (for an
+     *                                  output) read-only tensor
+     */
+    static long address(String name, Tensor t, int[] shape, String meaning, boolean output) {
         if (t == null) {
             throw new IllegalArgumentException(name + ": expected an off-heap tensor of shape " + Arrays.toString(shape)
                     + " " + meaning + ", got null");
@@ -530,20 +469,12 @@ public final class OneDnnRnn implements AutoCloseable {
         return s.address();
     }
 
-    /** Sets this instance's OpenMP thread count on the calling thread; returns the value to restore. */
     private int enterThreads() {
-        if (threads == 0) {
-            return 0;
-        }
-        int previous = OneDnn.maxThreads();
-        OneDnn.setMaxThreads(threads);
-        return previous;
+        return OneDnn.enterThreads(threads);
     }
 
     private void leaveThreads(int previous) {
-        if (threads > 0) {
-            OneDnn.setMaxThreads(previous);
-        }
+        OneDnn.leaveThreads(threads, previous);
     }
 
     private void releaseAfterFailure(Throwable cause) {
@@ -556,7 +487,7 @@ public final class OneDnnRnn implements AutoCloseable {
         arena.close();
     }
 
-    private static void positive(String name, int value) {
+    static void positive(String name, int value) {
         if (value < 1) {
             throw new IllegalArgumentException(name + ": expected >= 1, got " + value);
         }

@@ -49,6 +49,13 @@ public record ResultTable(String benchmark, List<String> backends, List<Row> row
     public record Row(Config config, Map<String, Cell> cells) {
     }
 
+    /** The order of rows: smallest work per step first, then batch, steps and threads. */
+    static final Comparator<Config> ORDER = Comparator.comparingDouble((Config c) -> (double) c.batch() * c.hidden()
+                    * c.hidden())
+            .thenComparingInt(Config::batch)
+            .thenComparingInt(Config::steps)
+            .thenComparingInt(Config::threads);
+
     /** The short name: class and method. */
     public String shortName() {
         return rows.getFirst().cells().values().iterator().next().result().shortName();
@@ -62,6 +69,22 @@ public record ResultTable(String benchmark, List<String> backends, List<Row> row
     /** Whether threads call at once, each with a plan of its own (see {@link BenchResult#isConcurrent()}). */
     public boolean isConcurrent() {
         return rows.getFirst().cells().values().iterator().next().result().isConcurrent();
+    }
+
+    /** Whether one call of this benchmark is a training step (see {@link BenchResult#isTraining()}). */
+    public boolean isTraining() {
+        return rows.getFirst().cells().values().iterator().next().result().isTraining();
+    }
+
+    /** Whether this is a sequence forward benchmark: not a step, concurrency or training one. */
+    public boolean isForward() {
+        return !isStep() && !isConcurrent() && !isTraining();
+    }
+
+    /** The cell of the benchmark's results: its {@code cell} param, {@code lstm} where it has none. */
+    public String cell() {
+        String c = rows.getFirst().cells().values().iterator().next().result().cell();
+        return c == null ? "lstm" : c;
     }
 
     /** Whether the benchmark has a steps param (a T column is worth showing). */
@@ -113,11 +136,7 @@ public record ResultTable(String benchmark, List<String> backends, List<Row> row
         }
         List<Row> sorted = new ArrayList<>();
         rows.forEach((config, cells) -> sorted.add(new Row(config, Map.copyOf(cells))));
-        sorted.sort(Comparator.comparingDouble((Row r) -> (double) r.config().batch() * r.config().hidden()
-                        * r.config().hidden())
-                .thenComparingInt(r -> r.config().batch())
-                .thenComparingInt(r -> r.config().steps())
-                .thenComparingInt(r -> r.config().threads()));
+        sorted.sort(Comparator.comparing(Row::config, ORDER));
         return new ResultTable(name, List.copyOf(backends), List.copyOf(sorted));
     }
 

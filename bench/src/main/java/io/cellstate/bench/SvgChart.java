@@ -13,7 +13,9 @@ import java.util.Set;
 /**
  * docs/benchmarks.svg: one panel per benchmark, a group of bars per configuration (shape and
  * threads), a bar per backend, GFLOP/s on the y axis with JMH's error bars. oneDNN's bars are
- * hatched and outlined, and the legend calls it the peer. Written by hand: no chart library, so
+ * hatched and outlined, and the legend calls it the peer. Where training ran, a panel per cell
+ * first shows forward and training side by side as multiples of oneDNN ({@link SideBySide}): per
+ * configuration and backend a solid bar (forward) and a pale one (training), and a line at 1. Written by hand: no chart library, so
  * the file diffs well and renders anywhere (browsers, GitHub, rsvg).
  */
 final class SvgChart {
@@ -56,9 +58,14 @@ final class SvgChart {
             double needed = LEFT + RIGHT + t.rows().size() * t.backends().size() * MIN_BAR / GROUP_FILL;
             width = Math.max(width, (int) Math.ceil(needed));
         }
+        List<SideBySide> pairs = SideBySide.of(in.tables());
+        for (SideBySide p : pairs) {
+            double needed = LEFT + RIGHT + p.rows().size() * 2 * p.backends().size() * MIN_BAR / GROUP_FILL;
+            width = Math.max(width, (int) Math.ceil(needed));
+        }
         int panelHeight = 20 + PLOT_HEIGHT + 58;
         int top = 92;
-        int height = top + in.tables().size() * panelHeight + 8;
+        int height = top + (pairs.size() + in.tables().size()) * panelHeight + 8;
 
         svg.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         svg.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -80,6 +87,10 @@ final class SvgChart {
                         + "Shapes are batch \u00d7 hidden, input = hidden.");
         legend(backends, LEFT, 80);
 
+        for (SideBySide p : pairs) {
+            ratioPanel(p, top, width);
+            top += panelHeight;
+        }
         for (ResultTable t : in.tables()) {
             panel(t, top, width);
             top += panelHeight;
@@ -174,6 +185,83 @@ final class SvgChart {
         svg.append("</g>\n");
         text((plotLeft + plotRight) / 2, plotBottom + 48, "middle", "font-size=\"12\" fill=\"#444\"",
                 "shape B\u00d7H" + (t.hasThreads() ? " and CPU threads" : ""));
+    }
+
+    /** Forward and training as multiples of oneDNN, per configuration and backend. */
+    private void ratioPanel(SideBySide p, double top, int width) {
+        double plotTop = top + 22;
+        double plotBottom = plotTop + PLOT_HEIGHT;
+        double plotLeft = LEFT;
+        double plotRight = width - RIGHT;
+        svg.append(String.format(Locale.ROOT, "  <text x=\"%.1f\" y=\"%.1f\" font-size=\"13\">"
+                + "<tspan font-weight=\"bold\">%s: forward and training vs oneDNN</tspan>"
+                + "<tspan dx=\"8\" fill=\"#444\" font-size=\"12\">\u2014 solid: forward; pale: training step;"
+                + " above the line is faster than oneDNN</tspan></text>\n", plotLeft, top + 12, esc(p.cell())));
+        double max = 1;
+        for (SideBySide.Row r : p.rows()) {
+            for (SideBySide.Ratios q : r.ratios().values()) {
+                max = Math.max(max, Double.isNaN(q.forward()) ? 0 : q.forward());
+                max = Math.max(max, Double.isNaN(q.training()) ? 0 : q.training());
+            }
+        }
+        Scale y = new Scale(false, 0, Scale.niceCeil(max * 1.1, 1, 2, 2.5, 5, 10), plotTop, plotBottom);
+        svg.append("<g class=\"axis\">\n");
+        for (double tick : y.ticks()) {
+            double py = y.map(tick);
+            svg.append(String.format(Locale.ROOT, "  <line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                    + "stroke=\"#E4E4E4\" stroke-width=\"1\"/>\n", plotLeft, py, plotRight, py));
+            text(plotLeft - 6, py + 4, "end", "", tickLabel(tick) + "\u00d7");
+        }
+        double mid = (plotTop + plotBottom) / 2;
+        svg.append(String.format(Locale.ROOT, "  <text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\" "
+                + "transform=\"rotate(-90 %.1f %.1f)\">oneDNN's time / ours</text>\n", plotLeft - 48, mid, plotLeft - 48,
+                mid));
+        svg.append("</g>\n");
+        List<SideBySide.Row> rows = p.rows();
+        double groupWidth = (plotRight - plotLeft) / rows.size();
+        double barWidth = Math.min(30, groupWidth * GROUP_FILL / (2 * Math.max(1, p.backends().size())));
+        svg.append("<g class=\"ratios\">\n");
+        for (int g = 0; g < rows.size(); g++) {
+            SideBySide.Row row = rows.get(g);
+            double gx = plotLeft + g * groupWidth;
+            List<String> present = p.backends().stream().filter(row.ratios()::containsKey).toList();
+            double x = gx + (groupWidth - 2 * present.size() * barWidth) / 2;
+            for (String b : present) {
+                SideBySide.Ratios q = row.ratios().get(b);
+                ratioBar(b, "forward", q.forward(), row.config(), x, barWidth, y, plotBottom);
+                ratioBar(b, "training", q.training(), row.config(), x + barWidth, barWidth, y, plotBottom);
+                x += 2 * barWidth;
+            }
+            ResultTable.Config c = row.config();
+            text(gx + groupWidth / 2, plotBottom + 14, "middle", "font-size=\"10\" fill=\"#444\"",
+                    c.threadsLabel() + " thr");
+            text(gx + groupWidth / 2, plotBottom + 29, "middle", "font-size=\"11\"",
+                    c.shape() + (c.steps() > 0 ? ", T=" + c.steps() : ""));
+        }
+        double one = y.map(1);
+        svg.append(String.format(Locale.ROOT, "  <line class=\"peer-line\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                + "y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.5\" stroke-dasharray=\"6 3\"/>\n", plotLeft, one,
+                plotRight, one, PEER_FILL));
+        svg.append("</g>\n");
+        text((plotLeft + plotRight) / 2, plotBottom + 48, "middle", "font-size=\"12\" fill=\"#444\"",
+                "shape B\u00d7H, steps and CPU threads");
+    }
+
+    private void ratioBar(String backend, String kind, double ratio, ResultTable.Config c, double x, double w, Scale y,
+                          double plotBottom) {
+        if (Double.isNaN(ratio)) {
+            return;
+        }
+        double top = y.map(ratio);
+        String tip = String.format(Locale.ROOT, "%s %s, %s%s, threads=%s: %s\u00d7 oneDNN", MarkdownReport.label(backend),
+                kind, c.shape(), c.steps() > 0 ? ", T=" + c.steps() : "", c.threadsLabel(), Numbers.sig3(ratio));
+        String colour = colours.get(backend);
+        String paint = kind.equals("forward") ? "fill=\"" + colour + "\""
+                : "fill=\"" + colour + "\" fill-opacity=\"0.4\" stroke=\"" + colour + "\" stroke-width=\"1\"";
+        svg.append(String.format(Locale.ROOT, "  <rect class=\"ratio\" data-backend=\"%s\" data-kind=\"%s\" "
+                + "x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" %s><title>%s</title></rect>\n", esc(backend), kind,
+                x + 0.5, top, w - 1, Math.max(0, plotBottom - top), paint, esc(tip)));
+        text(x + w / 2, top - 3, "middle", "font-size=\"9\"", Numbers.sig3(ratio));
     }
 
     private void bar(BenchResult r, double x, double w, Scale y, double plotTop, double plotBottom, boolean rotate) {

@@ -26,6 +26,7 @@ class ReportTest {
 
     private static final String FORWARD = "io.cellstate.bench.ForwardBenchmark.forward";
     private static final String STEP = "io.cellstate.bench.StepBenchmark.step";
+    private static final String TRAINING = "io.cellstate.bench.TrainingBenchmark.train";
 
     @TempDir
     Path dir;
@@ -210,6 +211,61 @@ class ReportTest {
         String text = Files.readString(readme);
         assertTrue(text.contains("| 1\u00d7512 | 100 | 1 | 7.24"), text);
         assertFalse(text.contains("16\u00d7256"), "the concurrency table stays in docs/benchmarks.md:\n" + text);
+    }
+
+    /**
+     * Training results: three forward passes' work per call, a table of their own, and beside the
+     * forward ones as ratios to oneDNN in the document, the README and the chart's first panel.
+     */
+    @Test
+    void trainingSitsBesideForward() throws Exception {
+        Path json = write("20261202T120000Z-quick.json", array(
+                result(FORWARD, "vector", "64x512", 100, 1, 200.0, 2.0, "ms/op"),
+                result(FORWARD, "onednn", "64x512", 100, 1, 250.0, 2.0, "ms/op"),
+                result(TRAINING, "vector", "64x512", 100, 1, 800.0, 8.0, "ms/op"),
+                result(TRAINING, "onednn", "64x512", 100, 1, 600.0, 6.0, "ms/op"),
+                result(TRAINING, "vector", "64x500", 50, 2, 150.0, 1.0, "ms/op"),
+                result(TRAINING, "onednn", "64x500", 50, 2, 300.0, 1.0, "ms/op")));
+        List<BenchResult> results = JmhRun.read(json).results();
+        BenchResult train = results.get(2);
+        assertTrue(train.isTraining() && !train.isStep());
+        // 3 * 2 * 100 * 64 * 4 * 512 * 1024 = 80.5 GFLOP; in 800 ms, 101 GFLOP/s
+        assertEquals(3 * results.getFirst().flop(), train.flop());
+        assertEquals(80_530_636_800.0 / 0.8 / 1e9, train.gflops(), 1e-9);
+        List<SideBySide> pairs = SideBySide.of(ResultTable.of(results, new ArrayList<>()));
+        assertEquals(1, pairs.size());
+        assertEquals(List.of("vector"), pairs.getFirst().backends());
+        assertEquals(2, pairs.getFirst().rows().size(), "the forward's row and the benchdnn row");
+
+        Path out = dir.resolve("docs");
+        Path readme = write("README.md", "# T\n\n" + MarkdownReport.START + "\nold\n" + MarkdownReport.END + "\n");
+        assertEquals(0, run(json.toString(), "--out", out.toString(), "--readme", readme.toString()));
+        String md = Files.readString(out.resolve("benchmarks.md"));
+        String header = "| B\u00d7H | T | threads | vector forward | vector training |\n";
+        // forward 250 / 200 = 1.25; training 600 / 800 = 0.75; benchdnn's shape trains only: 300 / 150 = 2
+        String both = "| 64\u00d7512 | 100 | 1 | 1.25\u00d7 | 0.750\u00d7 |\n";
+        String trainingOnly = "| 64\u00d7500 | 50 | 2 | - | 2.00\u00d7 |\n";
+        assertTrue(md.contains("## Forward and training against oneDNN\n"), md);
+        assertTrue(md.contains(header + "| :--- | ---: | ---: | ---: | ---: |\n" + trainingOnly + both), md);
+        assertTrue(md.contains("## TrainingBenchmark.train\n\nOne call is one training step"), md);
+        assertTrue(md.contains("| 64\u00d7512 | 100 | 1 | 800 \u00b1 8 | 101 | 0.750\u00d7 | 600 \u00b1 6 | 134 |\n"), md);
+
+        String text = Files.readString(readme);
+        assertTrue(text.contains(both) && text.contains(trainingOnly), text);
+        assertFalse(text.contains("800 \u00b1 8"), "the training GFLOP/s table stays in docs/benchmarks.md:\n" + text);
+
+        Document svg = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+                .parse(out.resolve("benchmarks.svg").toFile());
+        List<Element> ratios = elements(svg, "rect").stream().filter(e -> e.getAttribute("class").equals("ratio")).toList();
+        assertEquals(3, ratios.size(), "forward and training at 64x512, training alone at 64x500");
+        assertEquals(2, ratios.stream().filter(e -> e.getAttribute("data-kind").equals("training")).count());
+        Element fast = ratios.stream().filter(e -> e.getAttribute("data-kind").equals("training")
+                && e.getTextContent().contains("64\u00d7500")).findFirst().orElseThrow();
+        Element slow = ratios.stream().filter(e -> e.getAttribute("data-kind").equals("training")
+                && e.getTextContent().contains("64\u00d7512")).findFirst().orElseThrow();
+        assertEquals(Double.parseDouble(fast.getAttribute("height")) / 2.0 * 0.75,
+                Double.parseDouble(slow.getAttribute("height")), 0.1, "bar heights are the ratios, from 0");
+        assertEquals(1, elements(svg, "line").stream().filter(e -> e.getAttribute("class").equals("peer-line")).count());
     }
 
     /** docs/benchmarks.md's GPU section comes from another machine: rendering the CPU report keeps it. */

@@ -131,7 +131,20 @@ public final class CudnnBackend implements Backend {
             return "cell gru-original: cuDNN's GRU is linear before reset (PyTorch's); the original formula runs on"
                     + " the CPU backends";
         }
-        return AbstractRnnPlan.supportOf(spec, options, cell -> true, false);
+        String lacking = AbstractRnnPlan.supportOf(spec, options, cell -> true, true);
+        return lacking.isEmpty() ? unsupportedTraining(options, this.options) : lacking;
+    }
+
+    /**
+     * What training lacks with these cuDNN options: BF16, whose data and weight gradients cuDNN would
+     * keep in bfloat16 (the host path converts only forward data); empty otherwise.
+     */
+    static String unsupportedTraining(PlanOptions options, CudnnOptions cudnnOptions) {
+        if (options.mode() == io.cellstate.ForwardMode.TRAINING && cudnnOptions.precision() == CudnnOptions.Precision.BF16) {
+            return "precision BF16 is not supported in mode TRAINING by backend 'cudnn' (its gradients would be"
+                    + " bfloat16 in cuDNN): use FLOAT32, TF32 or FP16";
+        }
+        return "";
     }
 
     @Override
@@ -157,6 +170,10 @@ public final class CudnnBackend implements Backend {
             throw new IllegalArgumentException("cudnnOptions: expected CudnnOptions, got null");
         }
         AbstractRnnPlan.checkPlan(this, spec, weights, options);
+        String training = unsupportedTraining(options, cudnnOptions);
+        if (!training.isEmpty()) {
+            throw new UnsupportedOperationException(training);
+        }
         return new CudnnPlan(spec, weights, options, cudnnOptions);
     }
 

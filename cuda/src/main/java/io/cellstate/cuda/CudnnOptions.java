@@ -16,7 +16,8 @@ import io.cellstate.Tolerance;
  *                  cuDNN makes per call, so the GPU no longer waits on the host between them. The
  *                  first call of each combination runs directly, the second is captured, later ones
  *                  replay it; where capture fails for an algorithm, the plan calls cuDNN directly for
- *                  it from then on ({@link CudnnPlan#graphFailure()} says why).
+ *                  it from then on ({@link CudnnPlan#graphFailure()} says why). Training passes
+ *                  (a forward into a workspace, backward) call cuDNN directly.
  */
 public record CudnnOptions(Algorithm algorithm, Precision precision, boolean graphs) {
 
@@ -158,7 +159,11 @@ public record CudnnOptions(Algorithm algorithm, Precision precision, boolean gra
          * Measure the supported ones once per (batch, T, layout, whether lengths vary) with CUDA
          * events and keep the fastest. In FLOAT32, the persistent ones are candidates only where
          * their extra error fits the CPU tolerance (see {@link CudnnOptions#tolerance}): for very
-         * small networks and sequences AUTO runs STANDARD.
+         * small networks and sequences AUTO runs STANDARD. Training passes run STANDARD (PyTorch's
+         * choice for float32 training): a workspace's reserve space belongs to the algorithm that
+         * filled it, and measuring would run backward passes on the caller's data. Fix an algorithm
+         * to train with a persistent one; cuDNN's refusal of it for a shape (NOT_SUPPORTED) then
+         * becomes an {@link UnsupportedOperationException} before anything of the caller's is written.
          */
         AUTO(-1);
 

@@ -4,6 +4,10 @@ import static org.bytedeco.cuda.global.cudart.cudaEventElapsedTime;
 import static org.bytedeco.cuda.global.cudart.cudaEventRecord;
 import static org.bytedeco.cuda.global.cudart.cudaEventSynchronize;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyAsync;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToDevice;
+import static org.bytedeco.cuda.global.cudart.cudaMemset2DAsync;
+import static org.bytedeco.cuda.global.cudart.cudaMemsetAsync;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
 import static org.bytedeco.cuda.global.cudart.cudaGetLastError;
@@ -18,6 +22,8 @@ import static org.bytedeco.cuda.global.cudnn.CUDNN_DATA_BFLOAT16;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_DATA_FLOAT;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_FMA_MATH;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_FWD_MODE_INFERENCE;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_FWD_MODE_TRAINING;
+import static org.bytedeco.cuda.global.cudnn.CUDNN_WGRAD_MODE_ADD;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_LINEAR_INPUT;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_GRU;
 import static org.bytedeco.cuda.global.cudnn.CUDNN_LSTM;
@@ -37,6 +43,8 @@ import static org.bytedeco.cuda.global.cudnn.cudnnGetRNNTempSpaceSizes;
 import static org.bytedeco.cuda.global.cudnn.cudnnGetRNNWeightParams;
 import static org.bytedeco.cuda.global.cudnn.cudnnGetRNNWeightSpaceSize;
 import static org.bytedeco.cuda.global.cudnn.cudnnGetTensorNdDescriptor;
+import static org.bytedeco.cuda.global.cudnn.cudnnRNNBackwardData_v8;
+import static org.bytedeco.cuda.global.cudnn.cudnnRNNBackwardWeights_v8;
 import static org.bytedeco.cuda.global.cudnn.cudnnRNNForward;
 import static org.bytedeco.cuda.global.cudnn.cudnnSetDropoutDescriptor;
 import static org.bytedeco.cuda.global.cudnn.cudnnSetRNNDataDescriptor;
@@ -45,16 +53,22 @@ import static org.bytedeco.cuda.global.cudnn.cudnnSetStream;
 import static org.bytedeco.cuda.global.cudnn.cudnnSetTensorNdDescriptor;
 
 import io.cellstate.Direction;
+import io.cellstate.ForwardMode;
 import io.cellstate.Layout;
 import io.cellstate.PlanOptions;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnState;
+import io.cellstate.RnnWeightGrads;
 import io.cellstate.RnnWeights;
+import io.cellstate.RnnWorkspace;
 import io.cellstate.Tensor;
+import io.cellstate.WeightGradMode;
 import io.cellstate.cuda.CudnnOptions.Algorithm;
 import io.cellstate.cuda.CudnnOptions.Precision;
 import io.cellstate.spi.AbstractRnnPlan;
+import io.cellstate.spi.BackwardCall;
 import io.cellstate.spi.ForwardCall;
+import io.cellstate.spi.TrainingWorkspace;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -87,14 +101,28 @@ import org.bytedeco.javacpp.SizeTPointer;
  * <p>{@link Direction#REVERSE}: cuDNN has no reverse-only mode, so the host path reverses each
  * sequence within its length on the way in and out around a forward network with the same
  * weights. The device path rejects REVERSE (that reversal would need a kernel of our own).
+ *
+ * <p>Training (a plan made with {@link ForwardMode#TRAINING}): a forward into a workspace runs
+ * {@code cudnnRNNForward} in {@code CUDNN_FWD_MODE_TRAINING}, keeping cuDNN's reserve space and device
+ * copies of x, y, h0 and c0 in the workspace ({@link CudnnWorkspace}); backward runs
+ * {@code cudnnRNNBackwardData_v8}, then, when weight gradients are wanted,
+ * {@code cudnnRNNBackwardWeights_v8} into a zeroed device copy of the weight space, which is read back
+ * and mapped into PyTorch's layout ({@link WeightMap#copyOut}) and written or added per
+ * {@link WeightGradMode}. Both paths train (REVERSE on the host path only); BF16 does not
+ * ({@link CudnnBackend#unsupported}). {@link #setWeights} writes the new weights into the weight
+ * space of every algorithm the plan has used.
  */
 public final class CudnnPlan extends AbstractRnnPlan {
     private static final int TIMING_ROUNDS = 3;
     private static final int TIMED_RUNS = 2;
     private static final int MAX_GRAPHS = 16;
 
-    private final RnnWeights weights;
+    /** The weights the engines' weight spaces hold (replaced by {@link #reload}). */
+    private RnnWeights weights;
     private final CudnnOptions cudnnOptions;
+    /** Made for {@link ForwardMode#TRAINING}: it has workspaces, training passes and backward. */
+    private final boolean training;
+    private final List<WeightMap.Piece> pieces;
     private final boolean reversed;
     /** BF16: cuDNN's data and weights are bfloat16; the host path converts (see {@link Bf16}). */
     private final boolean bf16;
@@ -122,6 +150,13 @@ public final class CudnnPlan extends AbstractRnnPlan {
     private final Native.PinnedBuffer py;
     private final Native.PinnedBuffer pStates;
     private final Native.PinnedBuffer pLengths;
+    // Backward: dy, dx, and the four state gradients (dhy, dcy, dhx, dcx) on the device, the
+    // weight-gradient space, and the pinned image it is read back through. Empty until the first backward.
+    private final Native.DeviceBuffer gradY;
+    private final Native.DeviceBuffer gradX;
+    private final Native.DeviceBuffer gradStates;
+    private final Native.DeviceBuffer gradWeights;
+    private final Native.PinnedBuffer pGradWeights;
     private final FloatPointer paddingFill;
     private final SizeTPointer workSize;
     private final SizeTPointer reserveSize;
@@ -201,6 +236,8 @@ public final class CudnnPlan extends AbstractRnnPlan {
         super("cudnn", spec, weights, options);
         this.weights = weights;
         this.cudnnOptions = cudnnOptions;
+        this.training = options.mode() == ForwardMode.TRAINING;
+        this.pieces = WeightMap.pieces(spec);
         this.reversed = spec.direction() == Direction.REVERSE;
         this.bf16 = cudnnOptions.precision() == Precision.BF16;
         this.element = bf16 ? 2 : Float.BYTES;
@@ -231,6 +268,11 @@ public final class CudnnPlan extends AbstractRnnPlan {
             py = owner.own(new Native.PinnedBuffer("y staging", outputBytes(maxSteps, maxBatch)));
             pStates = owner.own(new Native.PinnedBuffer("state staging", 4 * stateBytes(maxBatch)));
             pLengths = owner.own(new Native.PinnedBuffer("length staging", (long) maxBatch * Integer.BYTES));
+            gradY = owner.own(new Native.DeviceBuffer("dy", 0));
+            gradX = owner.own(new Native.DeviceBuffer("dx", 0));
+            gradStates = owner.own(new Native.DeviceBuffer("dhy, dcy, dhx, dcx", 0));
+            gradWeights = owner.own(new Native.DeviceBuffer("weight-gradient space", 0));
+            pGradWeights = owner.own(new Native.PinnedBuffer("weight-gradient staging", 0));
             paddingFill = owner.own(new FloatPointer(1).put(0f));
             workSize = owner.own(new SizeTPointer(1));
             reserveSize = owner.own(new SizeTPointer(1));
@@ -328,6 +370,12 @@ public final class CudnnPlan extends AbstractRnnPlan {
         long sizedFor = -1;
         long workBytes;
         long reserveBytes;
+        /** As {@link #sizedFor}, {@link #workBytes} and {@link #reserveBytes}, for {@code CUDNN_FWD_MODE_TRAINING}. */
+        long trainingSizedFor = -1;
+        long trainingWorkBytes;
+        long trainingReserveBytes;
+        /** Where cuDNN keeps each of {@link #pieces} in this engine's weight space (and weight-gradient space). */
+        List<WeightMap.Location> where;
 
         Engine(Algorithm algorithm) {
             this.algorithm = algorithm;
@@ -353,28 +401,42 @@ public final class CudnnPlan extends AbstractRnnPlan {
             upload();
         }
 
-        private void upload() {
-            try (Arena arena = Arena.ofConfined();
-                 Native.TensorDesc mDesc = new Native.TensorDesc();
+        /**
+         * Writes the plan's current weights into the weight space where cuDNN says, asking cuDNN
+         * ({@code cudnnGetRNNWeightParams}) once per engine. A synchronous copy: the weight space is
+         * not read by work queued before it returns, since the plan's blocking stream is ordered with
+         * the legacy default stream the copy runs on.
+         */
+        void upload() {
+            if (where == null) {
+                where = locate();
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment image = arena.allocate(weightBytes, 256);
+                WeightMap.copyIn(pieces, where, weights, image, bf16);
+                Status.cuda(cudaMemcpy(weightSpace.pointer(), Native.at(image.address()), weightBytes,
+                        cudaMemcpyHostToDevice), "cudaMemcpy", "weights to the weight space");
+            }
+        }
+
+        private List<WeightMap.Location> locate() {
+            try (Native.TensorDesc mDesc = new Native.TensorDesc();
                  Native.TensorDesc bDesc = new Native.TensorDesc();
                  PointerPointer<Pointer> mAddr = new PointerPointer<>(1L);
                  PointerPointer<Pointer> bAddr = new PointerPointer<>(1L)) {
-                MemorySegment image = arena.allocate(weightBytes, 256);
                 long base = weightSpace.address();
-                WeightMap.fill(spec, weights, image, p -> {
+                return WeightMap.locate(pieces, weightBytes, p -> {
                     mAddr.put(0, (Pointer) null);
                     bAddr.put(0, (Pointer) null);
                     Status.cudnn(cudnnGetRNNWeightParams(handle.ptr, desc.ptr, p.pseudoLayer(), weightBytes,
                             weightSpace.pointer(), p.linLayerId(), mDesc.ptr, mAddr, bDesc.ptr, bAddr),
                             "cudnnGetRNNWeightParams", p.describe());
-                    Pointer where = p.source().isBias() ? bAddr.get(0) : mAddr.get(0);
-                    if (where == null || where.address() == 0) {
+                    Pointer at = p.source().isBias() ? bAddr.get(0) : mAddr.get(0);
+                    if (at == null || at.address() == 0) {
                         return null;
                     }
-                    return new WeightMap.Location(where.address() - base, dims(p.source().isBias() ? bDesc : mDesc));
-                }, bf16);
-                Status.cuda(cudaMemcpy(weightSpace.pointer(), Native.at(image.address()), weightBytes,
-                        cudaMemcpyHostToDevice), "cudaMemcpy", "weights to the weight space");
+                    return new WeightMap.Location(at.address() - base, dims(p.source().isBias() ? bDesc : mDesc));
+                }, element);
             }
         }
 
@@ -446,6 +508,16 @@ public final class CudnnPlan extends AbstractRnnPlan {
 
     @Override
     protected void run(ForwardCall call) {
+        hostForward(call, null);
+    }
+
+    /**
+     * The host path's forward: x, h0 and c0 staged through pinned memory to the device (into the
+     * workspace's copies for a training pass, which the backward calls read again), one forward, y,
+     * hN and cN back. With {@code ws} null an inference pass (AUTO chooses, graphs replay), otherwise
+     * a training pass into {@code ws}.
+     */
+    private void hostForward(ForwardCall call, CudnnWorkspace ws) {
         int steps = call.steps();
         int batch = call.batch();
         int[] lengths = lengths(call.lengths(), steps, batch);
@@ -456,6 +528,9 @@ public final class CudnnPlan extends AbstractRnnPlan {
         long yBytes = outputBytes(steps, batch);
         long sBytes = stateBytes(batch);
         grow(steps, batch);
+        if (ws != null) {
+            ws.ensure(xBytes, yBytes, sBytes);
+        }
         px.ensure(xBytes);
         py.ensure(yBytes);
         pStates.ensure(4 * sBytes);
@@ -469,26 +544,40 @@ public final class CudnnPlan extends AbstractRnnPlan {
         } else {
             stageIn(call.x().segment(), xs, 0, xFloats);
         }
-        toDevice(dx.pointer(), px.pointer(), xBytes, "x");
+        Pointer x = ws == null ? dx.pointer() : ws.x.pointer();
+        Pointer y = ws == null ? dy.pointer() : ws.y.pointer();
+        toDevice(x, px.pointer(), xBytes, "x");
         MemorySegment states = pStates.segment(4 * sBytes);
         long dStatesBase = dStates.address();
         Pointer h0 = null;
         Pointer c0 = null;
         if (call.h0() != null) {
             stageIn(call.h0().segment(), states, 0, sFloats);
-            h0 = Native.at(dStatesBase);
+            h0 = ws == null ? Native.at(dStatesBase) : ws.h0.pointer();
         }
         if (call.c0() != null) {
             stageIn(call.c0().segment(), states, sBytes, sFloats);
-            c0 = Native.at(dStatesBase + sBytes);
+            c0 = ws == null ? Native.at(dStatesBase + sBytes) : ws.c0.pointer();
         }
-        if (h0 != null || c0 != null) {
+        if (ws == null && (h0 != null || c0 != null)) {
             toDevice(Native.at(dStatesBase), pStates.pointer(), 2 * sBytes, "h0, c0");
+        } else if (ws != null) {
+            if (h0 != null) {
+                toDevice(h0, pStates.pointer(), sBytes, "h0");
+            }
+            if (c0 != null) {
+                toDevice(c0, Native.at(pStates.pointer().address() + sBytes), sBytes, "c0");
+            }
         }
         Pointer hN = Native.at(dStatesBase + 2 * sBytes);
         Pointer cN = call.cN() == null ? null : Native.at(dStatesBase + 3 * sBytes);
-        launch(call.layout(), steps, batch, lengths, dx.pointer(), dy.pointer(), h0, c0, hN, cN);
-        toHost(py.pointer(), dy.pointer(), yBytes, "y");
+        if (ws == null) {
+            launch(call.layout(), steps, batch, lengths, x, y, h0, c0, hN, cN);
+        } else {
+            describe(call.layout(), steps, batch, lengths);
+            trainingForward(trainingEngine(), batch, ws, new Args(x, y, h0, c0, hN, cN));
+        }
+        toHost(py.pointer(), y, yBytes, "y");
         toHost(Native.at(pStates.pointer().address() + 2 * sBytes), hN, 2 * sBytes, "hN, cN");
         MemorySegment ys = py.segment(yBytes);
         if (reversed) {
@@ -586,6 +675,32 @@ public final class CudnnPlan extends AbstractRnnPlan {
 
     private void forwardOnDevice(DeviceTensor x, Layout layout, int[] lengths, DeviceTensor h0, DeviceTensor c0,
                                  DeviceTensor y, DeviceTensor hN, DeviceTensor cN) {
+        int[] sizes = checkOnDevice(x, layout, lengths, h0, c0, y, hN, cN);
+        int steps = sizes[0];
+        int batch = sizes[1];
+        grow(steps, batch);
+        DeviceTensor[] touched = {x, h0, c0, y, hN, cN};
+        for (DeviceTensor t : touched) {
+            if (t != null) {
+                t.awaitLastUse(handle.stream);
+            }
+        }
+        RuntimeException failure = null;
+        try {
+            launch(layout, steps, batch, lengths(lengths == null ? null : lengths.clone(), steps, batch),
+                    x.pointer(), y.pointer(), h0 == null ? null : h0.pointer(), c0 == null ? null : c0.pointer(),
+                    hN.pointer(), cN == null ? null : cN.pointer());
+        } catch (RuntimeException e) {
+            failure = e;
+            throw e;
+        } finally {
+            fenceAfter(touched, failure); // also after a failure: part of the work may be queued
+        }
+    }
+
+    /** The checks of a forward on device tensors, before anything is queued; returns {T, B}. */
+    private int[] checkOnDevice(DeviceTensor x, Layout layout, int[] lengths, DeviceTensor h0, DeviceTensor c0,
+                                DeviceTensor y, DeviceTensor hN, DeviceTensor cN) {
         if (reversed) {
             throw new UnsupportedOperationException("direction REVERSE is not supported on device tensors by backend"
                     + " 'cudnn' (cuDNN has no reverse-only mode; the host path reverses the sequences): use forward(RnnInput)");
@@ -614,24 +729,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
         expect("cN", cN, state, true);
         expect("h0", h0, state, true);
         expect("c0", c0, state, true);
-        grow(steps, batch);
-        DeviceTensor[] touched = {x, h0, c0, y, hN, cN};
-        for (DeviceTensor t : touched) {
-            if (t != null) {
-                t.awaitLastUse(handle.stream);
-            }
-        }
-        RuntimeException failure = null;
-        try {
-            launch(layout, steps, batch, lengths(lengths == null ? null : lengths.clone(), steps, batch),
-                    x.pointer(), y.pointer(), h0 == null ? null : h0.pointer(), c0 == null ? null : c0.pointer(),
-                    hN.pointer(), cN == null ? null : cN.pointer());
-        } catch (RuntimeException e) {
-            failure = e;
-            throw e;
-        } finally {
-            fenceAfter(touched, failure); // also after a failure: part of the work may be queued
-        }
+        return new int[] {steps, batch};
     }
 
     /** Records the fence after this call's work and hands it to every tensor the call touched. */
@@ -943,9 +1041,528 @@ public final class CudnnPlan extends AbstractRnnPlan {
         return best;
     }
 
+    // ------------------------------------------------------------------ weights
 
+    /** Writes the new weights into the weight space of every engine made so far (later ones read them when made). */
     @Override
     protected void reload(RnnWeights weights) {
-        throw new UnsupportedOperationException("cudnn: setWeights is not implemented yet");
+        this.weights = weights;
+        for (Engine e : engines.values()) {
+            e.upload();
+        }
+    }
+
+    // ------------------------------------------------------------------ training
+
+    /**
+     * A training workspace of this plan: cuDNN's reserve space of one training forward, and device
+     * copies of the x, y, h0 and c0 it ran on, which {@code cudnnRNNBackwardData_v8} and
+     * {@code cudnnRNNBackwardWeights_v8} take again. Each buffer grows only for a larger call. It
+     * also remembers the algorithm that filled the reserve space: the backward calls need the same
+     * RNN descriptor and weight space.
+     */
+    static final class CudnnWorkspace extends TrainingWorkspace {
+        private final Native.Owner owner = new Native.Owner();
+        final Native.DeviceBuffer x;
+        final Native.DeviceBuffer y;
+        final Native.DeviceBuffer h0;
+        final Native.DeviceBuffer c0;
+        final Native.DeviceBuffer reserve;
+        Algorithm algorithm;
+        long reserveBytes;
+        boolean hasH0;
+        boolean hasC0;
+
+        CudnnWorkspace(CudnnPlan plan) {
+            super(plan);
+            try {
+                x = owner.own(new Native.DeviceBuffer("workspace x", 0));
+                y = owner.own(new Native.DeviceBuffer("workspace y", 0));
+                h0 = owner.own(new Native.DeviceBuffer("workspace h0", 0));
+                c0 = owner.own(new Native.DeviceBuffer("workspace c0", 0));
+                reserve = owner.own(new Native.DeviceBuffer("reserve space", 0));
+            } catch (RuntimeException | Error e) {
+                try {
+                    owner.close();
+                } catch (RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                throw e;
+            }
+            // cudaFree waits for the work queued on the device, so freeing does not pull memory from
+            // under a call still running (as for DeviceTensor).
+            releaseWith(owner);
+        }
+
+        void ensure(long xBytes, long yBytes, long stateBytes) {
+            x.ensure(xBytes);
+            y.ensure(yBytes);
+            h0.ensure(stateBytes);
+            c0.ensure(stateBytes);
+        }
+
+        Pointer hx() {
+            return hasH0 ? h0.pointer() : null;
+        }
+
+        Pointer cx() {
+            return hasC0 ? c0.pointer() : null;
+        }
+
+        /** {@link TrainingWorkspace#clear()}, for the plan's device path. */
+        void empty() {
+            clear();
+        }
+
+        /** {@link TrainingWorkspace#record}, for the plan's device path. */
+        void holding(int steps, int batch, Layout layout, int[] lengths) {
+            record(steps, batch, layout, lengths);
+        }
+
+        @Override
+        public long bytes() {
+            return isClosed() ? 0 : x.capacity() + y.capacity() + h0.capacity() + c0.capacity() + reserve.capacity();
+        }
+    }
+
+    @Override
+    protected TrainingWorkspace createWorkspace() {
+        return new CudnnWorkspace(this);
+    }
+
+    @Override
+    protected void runTraining(ForwardCall call, TrainingWorkspace ws) {
+        hostForward(call, (CudnnWorkspace) ws); // AbstractRnnPlan hands a plan only its own workspaces
+    }
+
+    /**
+     * The engine of the training passes: the fixed algorithm, or STANDARD for AUTO. AUTO does not
+     * measure training passes: a reserve space belongs to the algorithm that filled it, and choosing
+     * would mean running backward passes on the caller's data; STANDARD is PyTorch's choice for
+     * float32 training too.
+     */
+    private Engine trainingEngine() {
+        return engine(cudnnOptions.algorithm() == Algorithm.AUTO ? Algorithm.STANDARD : cudnnOptions.algorithm());
+    }
+
+    /** Asks cuDNN for the training workspace and reserve sizes of the descriptors set now. */
+    private void sizeForTraining(Engine e) {
+        if (e.trainingSizedFor != generation) {
+            Status.cudnn(cudnnGetRNNTempSpaceSizes(handle.ptr, e.desc.ptr, CUDNN_FWD_MODE_TRAINING, xDesc.ptr, workSize,
+                    reserveSize), "cudnnGetRNNTempSpaceSizes", "training, algorithm " + e.algorithm);
+            e.trainingWorkBytes = workSize.get();
+            e.trainingReserveBytes = reserveSize.get();
+            e.trainingSizedFor = generation;
+        }
+    }
+
+    /**
+     * One {@code cudnnRNNForward} in {@code CUDNN_FWD_MODE_TRAINING} into {@code ws}'s reserve space, on
+     * the descriptors {@link #describe} set. Called directly, never captured into a graph. An algorithm
+     * cuDNN refuses for training becomes an {@link UnsupportedOperationException}; nothing of the
+     * caller's has been written then.
+     */
+    private void trainingForward(Engine e, int batch, CudnnWorkspace ws, Args a) {
+        try {
+            e.prepare(batch);
+            sizeForTraining(e);
+            if (work.ensure(e.trainingWorkBytes)) {
+                dropGraphs();
+            }
+            ws.reserve.ensure(e.trainingReserveBytes);
+            Status.cudnn(cudnnRNNForward(handle.ptr, e.desc.ptr, CUDNN_FWD_MODE_TRAINING, devLengths,
+                    xDesc.ptr, a.x(), yDesc.ptr, a.y(), hDesc.ptr, a.h0(), a.hN(), cDesc.ptr, a.c0(), a.cN(),
+                    e.weightBytes, e.weightSpace.pointer(), e.trainingWorkBytes, work.pointer(),
+                    e.trainingReserveBytes, ws.reserve.pointer()),
+                    "cudnnRNNForward", "training, algorithm " + e.algorithm + ", batch " + batch);
+        } catch (CudaException ex) {
+            if (Status.notSupported(ex.status())) {
+                throw unsupported(e.algorithm, ex);
+            }
+            throw ex;
+        }
+        ws.algorithm = e.algorithm;
+        ws.reserveBytes = e.trainingReserveBytes;
+        ws.hasH0 = a.h0() != null;
+        ws.hasC0 = a.c0() != null;
+    }
+
+    /**
+     * Device pointers of one backward pass: the output gradients it reads (zeros where the caller
+     * gave none) and where the input gradients go.
+     */
+    private record Grads(Pointer dy, Pointer dhy, Pointer dcy, Pointer dx, Pointer dhx, Pointer dcx) {
+    }
+
+    /**
+     * The backward pass on the device, from the forward {@code ws} holds: {@code cudnnRNNBackwardData_v8}
+     * (dy, dhy, dcy to dx, dhx, dcx; it also leaves in the reserve space what the weight gradients
+     * need, so it runs even when only those are wanted), dx set to 0 past each sequence's end, then,
+     * when {@code weightsWanted}, the weight-gradient space zeroed ({@code cudaMemsetAsync}),
+     * {@code cudnnRNNBackwardWeights_v8} with {@code CUDNN_WGRAD_MODE_ADD} (it adds to that space; ADD
+     * is the mode cuDNN documents for it) and the space copied to {@link #pGradWeights}, which waits
+     * for it.
+     *
+     * @return the engine whose weight-space layout {@link #pGradWeights} holds
+     */
+    private Engine backwardOnDevice(CudnnWorkspace ws, Grads g, boolean weightsWanted) {
+        Engine e = engines.get(ws.algorithm);
+        int steps = ws.steps();
+        int batch = ws.batch();
+        int[] lengths = lengths(ws.lengths(), steps, batch);
+        describe(ws.layout(), steps, batch, lengths);
+        e.prepare(batch);
+        sizeForTraining(e);
+        if (work.ensure(e.trainingWorkBytes)) {
+            dropGraphs();
+        }
+        Status.cudnn(cudnnRNNBackwardData_v8(handle.ptr, e.desc.ptr, devLengths, yDesc.ptr, ws.y.pointer(), g.dy(),
+                xDesc.ptr, g.dx(), hDesc.ptr, ws.hx(), g.dhy(), g.dhx(), cDesc.ptr, ws.cx(), g.dcy(), g.dcx(),
+                e.weightBytes, e.weightSpace.pointer(), e.trainingWorkBytes, work.pointer(), ws.reserveBytes,
+                ws.reserve.pointer()), "cudnnRNNBackwardData_v8", "algorithm " + e.algorithm + ", batch " + batch);
+        zeroPadding(g.dx(), ws.layout(), steps, batch, spec.inputSize(), lengths);
+        if (weightsWanted) {
+            gradWeights.ensure(e.weightBytes);
+            Status.cuda(cudaMemsetAsync(gradWeights.pointer(), 0, e.weightBytes, handle.stream), "cudaMemsetAsync",
+                    "weight-gradient space");
+            Status.cudnn(cudnnRNNBackwardWeights_v8(handle.ptr, e.desc.ptr, CUDNN_WGRAD_MODE_ADD, devLengths,
+                    xDesc.ptr, ws.x.pointer(), hDesc.ptr, ws.hx(), yDesc.ptr, ws.y.pointer(), e.weightBytes,
+                    gradWeights.pointer(), e.trainingWorkBytes, work.pointer(), ws.reserveBytes, ws.reserve.pointer()),
+                    "cudnnRNNBackwardWeights_v8", "algorithm " + e.algorithm + ", batch " + batch);
+            pGradWeights.ensure(e.weightBytes);
+            toHost(pGradWeights.pointer(), gradWeights.pointer(), e.weightBytes, "weight gradients");
+        }
+        return e;
+    }
+
+    /**
+     * Sets each sequence's rows past its length in a padded sequence tensor on the device to 0 (one
+     * {@code cudaMemset2DAsync} per shorter sequence, on the plan's stream): the API's promise for dx,
+     * whatever cuDNN leaves in the padding, and its promise that dy is ignored there, whatever cuDNN
+     * reads of it.
+     */
+    private void zeroPadding(Pointer data, Layout layout, int steps, int batch, int features, int[] lengths) {
+        if (steps == 1) {
+            return;
+        }
+        long row = (long) features * Float.BYTES;
+        long pitch = (long) (layout.row(1, 0, steps, batch) - layout.row(0, 0, steps, batch)) * row;
+        for (int b = 0; b < batch; b++) {
+            int len = lengths[b];
+            if (len < steps) {
+                long at = data.address() + (long) layout.row(len, b, steps, batch) * row;
+                Status.cuda(cudaMemset2DAsync(Native.at(at), pitch, 0, row, steps - len, handle.stream),
+                        "cudaMemset2DAsync", "dx past the end of sequence " + b);
+            }
+        }
+    }
+
+    /** Zeros {@code bytes} at {@code p} on the plan's stream: an output gradient the caller left out. */
+    private void zero(Pointer p, long bytes, String what) {
+        Status.cuda(cudaMemsetAsync(p, 0, bytes, handle.stream), "cudaMemsetAsync", what);
+    }
+
+    /**
+     * The host path's backward: dy, dhN and dcN staged to the device (zeros for those not given; dy
+     * reversed within the lengths for REVERSE, as x was), {@link #backwardOnDevice}, then everything
+     * copied back to pinned staging before the first of the caller's tensors or gradients is written.
+     */
+    @Override
+    protected void runBackward(BackwardCall call) {
+        CudnnWorkspace ws = (CudnnWorkspace) call.workspace();
+        int steps = call.steps();
+        int batch = call.batch();
+        int[] lengths = lengths(call.lengths(), steps, batch);
+        long xFloats = (long) steps * batch * spec.inputSize();
+        long yFloats = (long) steps * batch * spec.outputSize();
+        long sFloats = (long) spec.stateCount() * batch * spec.hiddenSize();
+        long xBytes = xFloats * Float.BYTES;
+        long yBytes = yFloats * Float.BYTES;
+        long sBytes = sFloats * Float.BYTES;
+        growGradients(xBytes, yBytes, sBytes);
+        px.ensure(xBytes);
+        py.ensure(yBytes);
+        pStates.ensure(4 * sBytes);
+        if (call.dy() == null) {
+            zero(gradY.pointer(), yBytes, "dy");
+        } else {
+            MemorySegment ys = py.segment(yBytes);
+            if (reversed) {
+                Sequences.reverseWithinLengths(call.dy().segment(), ys, call.layout(), steps, batch, spec.outputSize(),
+                        lengths);
+            } else {
+                MemorySegment.copy(call.dy().segment(), 0, ys, 0, yBytes);
+            }
+            toDevice(gradY.pointer(), py.pointer(), yBytes, "dy");
+            zeroPadding(gradY.pointer(), call.layout(), steps, batch, spec.outputSize(), lengths);
+        }
+        MemorySegment states = pStates.segment(4 * sBytes);
+        states.asSlice(0, 2 * sBytes).fill((byte) 0);
+        if (call.dhN() != null) {
+            MemorySegment.copy(call.dhN().segment(), 0, states, 0, sBytes);
+        }
+        if (call.dcN() != null) {
+            MemorySegment.copy(call.dcN().segment(), 0, states, sBytes, sBytes);
+        }
+        toDevice(gradStates.pointer(), pStates.pointer(), 2 * sBytes, "dhN, dcN");
+        long g = gradStates.address();
+        boolean cell = spec.cell().hasCellState();
+        Engine e = backwardOnDevice(ws, new Grads(gradY.pointer(), Native.at(g), cell ? Native.at(g + sBytes) : null,
+                gradX.pointer(), Native.at(g + 2 * sBytes), cell ? Native.at(g + 3 * sBytes) : null), call.weights() != null);
+        if (call.dx() != null) {
+            toHost(px.pointer(), gradX.pointer(), xBytes, "dx");
+        }
+        if (call.dh0() != null || call.dc0() != null) {
+            toHost(Native.at(pStates.pointer().address() + 2 * sBytes), Native.at(g + 2 * sBytes), 2 * sBytes, "dh0, dc0");
+        }
+        // every cuDNN and CUDA call has returned: now the caller's memory
+        if (call.weights() != null) {
+            WeightMap.copyOut(pieces, e.where, pGradWeights.segment(e.weightBytes), call.weights(), call.accumulate());
+        }
+        if (call.dx() != null) {
+            MemorySegment xs = px.segment(xBytes);
+            if (reversed) {
+                Sequences.reverseWithinLengths(xs, call.dx().segment(), call.layout(), steps, batch, spec.inputSize(), lengths);
+            } else {
+                MemorySegment.copy(xs, 0, call.dx().segment(), 0, xBytes);
+            }
+        }
+        if (call.dh0() != null) {
+            MemorySegment.copy(states, 2 * sBytes, call.dh0().segment(), 0, sBytes);
+        }
+        if (call.dc0() != null) {
+            MemorySegment.copy(states, 3 * sBytes, call.dc0().segment(), 0, sBytes);
+        }
+    }
+
+    private void growGradients(long xBytes, long yBytes, long sBytes) {
+        gradY.ensure(yBytes);
+        gradX.ensure(xBytes);
+        gradStates.ensure(4 * sBytes);
+    }
+
+    // ------------------------------------------------------------------ training on the device path
+
+    /**
+     * A training forward pass on device-resident tensors, into {@code workspace}: what
+     * {@link #forward(DeviceTensor, Layout, int[], DeviceTensor, DeviceTensor, DeviceTensor, DeviceTensor, DeviceTensor)}
+     * does, in {@code CUDNN_FWD_MODE_TRAINING}, keeping cuDNN's reserve space and device copies of x,
+     * h0, c0 and y in the workspace (copies on the GPU, queued like the rest: the caller may overwrite
+     * its tensors once this returns). Asynchronous and ordered with other plans' work on the same
+     * tensors as that forward. The workspace then holds this pass for
+     * {@link #backward(RnnWorkspace, DeviceTensor, DeviceTensor, DeviceTensor, DeviceTensor, DeviceTensor, DeviceTensor, RnnWeightGrads, WeightGradMode)}
+     * or {@link #backward(RnnWorkspace, io.cellstate.RnnOutputGrad, io.cellstate.RnnInputGrad, RnnWeightGrads, WeightGradMode)}.
+     * Training passes run the algorithm fixed in the options, or STANDARD for AUTO, and are not
+     * captured into CUDA graphs.
+     *
+     * @param x         the input sequence, in {@code layout}
+     * @param layout    the layout of {@code x} and {@code y}
+     * @param lengths   null when every sequence has length T
+     * @param h0        null for zeros
+     * @param c0        null for zeros
+     * @param y         the output sequence
+     * @param hN        the final hidden state
+     * @param cN        null when not wanted
+     * @param workspace one of this plan's workspaces ({@link #newWorkspace()})
+     * @throws IllegalArgumentException      for a bad argument, before anything is queued
+     * @throws IllegalStateException         if the plan was not made for training, is closed, or another thread is inside it
+     * @throws UnsupportedOperationException for a REVERSE spec, BF16, or an algorithm cuDNN refuses for training
+     */
+    public void forward(DeviceTensor x, Layout layout, int[] lengths, DeviceTensor h0, DeviceTensor c0,
+                        DeviceTensor y, DeviceTensor hN, DeviceTensor cN, RnnWorkspace workspace) {
+        enter();
+        try {
+            requireTraining("forward with a workspace");
+            CudnnWorkspace ws = workspace(workspace, false);
+            int[] sizes = checkOnDevice(x, layout, lengths, h0, c0, y, hN, cN);
+            int steps = sizes[0];
+            int batch = sizes[1];
+            int[] kept = lengths == null ? null : lengths.clone();
+            ws.empty();
+            grow(steps, batch);
+            long xBytes = inputBytes(steps, batch);
+            long yBytes = outputBytes(steps, batch);
+            long sBytes = stateBytes(batch);
+            ws.ensure(xBytes, yBytes, sBytes);
+            DeviceTensor[] touched = {x, h0, c0, y, hN, cN};
+            for (DeviceTensor t : touched) {
+                if (t != null) {
+                    t.awaitLastUse(handle.stream);
+                }
+            }
+            RuntimeException failure = null;
+            try {
+                copyOnDevice(ws.x.pointer(), x.pointer(), xBytes, "x into the workspace");
+                if (h0 != null) {
+                    copyOnDevice(ws.h0.pointer(), h0.pointer(), sBytes, "h0 into the workspace");
+                }
+                if (c0 != null) {
+                    copyOnDevice(ws.c0.pointer(), c0.pointer(), sBytes, "c0 into the workspace");
+                }
+                describe(layout, steps, batch, lengths(kept, steps, batch));
+                trainingForward(trainingEngine(), batch, ws, new Args(ws.x.pointer(), ws.y.pointer(),
+                        h0 == null ? null : ws.h0.pointer(), c0 == null ? null : ws.c0.pointer(), hN.pointer(),
+                        cN == null ? null : cN.pointer()));
+                copyOnDevice(y.pointer(), ws.y.pointer(), yBytes, "y from the workspace");
+            } catch (RuntimeException e) {
+                failure = e;
+                throw e;
+            } finally {
+                fenceAfter(touched, failure);
+            }
+            ws.holding(steps, batch, layout, kept);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * The backward pass of the forward {@code workspace} holds, on device-resident tensors: what
+     * {@link #backward(RnnWorkspace, io.cellstate.RnnOutputGrad, io.cellstate.RnnInputGrad, RnnWeightGrads, WeightGradMode)}
+     * does, with dy, dhN and dcN read and dx, dh0 and dc0 written on the GPU, of the shapes of that
+     * forward (null: a zero output gradient, or an input gradient not wanted). dx is 0 past each
+     * sequence's end, and dy is ignored there. The weight gradients are host memory in PyTorch's layout: when
+     * {@code weightGrads} is given the call waits for them and maps cuDNN's gradient space into it;
+     * without, the call only queues its work and returns.
+     *
+     * @param workspace   a workspace of this plan holding a training forward (on either path)
+     * @param dy          d loss / d y, or null
+     * @param dhN         d loss / d hN, or null
+     * @param dcN         d loss / d cN (LSTM), or null
+     * @param dx          receives d loss / d x, or null
+     * @param dh0         receives d loss / d h0, or null
+     * @param dc0         receives d loss / d c0 (LSTM), or null
+     * @param weightGrads receives (or adds) d loss / d weights, or null
+     * @param mode        overwrite the weight gradients, or add to them
+     * @throws IllegalArgumentException for a bad argument, before anything is queued or written
+     * @throws IllegalStateException    if the plan was not made for training, is closed, or another thread is inside it
+     */
+    public void backward(RnnWorkspace workspace, DeviceTensor dy, DeviceTensor dhN, DeviceTensor dcN, DeviceTensor dx,
+                         DeviceTensor dh0, DeviceTensor dc0, RnnWeightGrads weightGrads, WeightGradMode mode) {
+        enter();
+        try {
+            requireTraining("backward");
+            if (reversed) {
+                throw new UnsupportedOperationException("direction REVERSE is not supported on device tensors by backend"
+                        + " 'cudnn' (cuDNN has no reverse-only mode; the host path reverses the sequences): use"
+                        + " backward(workspace, RnnOutputGrad, RnnInputGrad, RnnWeightGrads, WeightGradMode)");
+            }
+            CudnnWorkspace ws = workspace(workspace, true);
+            int steps = ws.steps();
+            int batch = ws.batch();
+            Layout layout = ws.layout();
+            if (mode == null) {
+                throw new IllegalArgumentException("mode: expected OVERWRITE or ACCUMULATE, got null");
+            }
+            if (weightGrads != null && !weightGrads.spec().equals(spec)) {
+                throw new IllegalArgumentException("weightGrads: expected gradients of " + spec + ", got gradients of "
+                        + weightGrads.spec());
+            }
+            int[] state = {spec.stateCount(), batch, spec.hiddenSize()};
+            boolean cell = spec.cell().hasCellState();
+            expect("dy", dy, layout.shape(steps, batch, spec.outputSize()), true);
+            expect("dhN", dhN, state, true);
+            expect("dx", dx, layout.shape(steps, batch, spec.inputSize()), true);
+            expect("dh0", dh0, state, true);
+            if (!cell && (dcN != null || dc0 != null)) {
+                throw new IllegalArgumentException((dcN != null ? "dcN" : "dc0") + ": expected null (" + spec.cell()
+                        + " has no cell state), got a device tensor");
+            }
+            expect("dcN", dcN, state, true);
+            expect("dc0", dc0, state, true);
+            DeviceTensor[] read = {dy, dhN, dcN};
+            DeviceTensor[] written = {dx, dh0, dc0};
+            String[] readNames = {"dy", "dhN", "dcN"};
+            String[] writtenNames = {"dx", "dh0", "dc0"};
+            for (int i = 0; i < written.length; i++) {
+                for (int j = 0; j < written.length; j++) {
+                    if (written[i] != null && j < i && written[i] == written[j]) {
+                        throw new IllegalArgumentException(writtenNames[i] + ": expected a tensor apart from "
+                                + writtenNames[j] + ", got the same one");
+                    }
+                    if (written[i] != null && written[i] == read[j]) {
+                        throw new IllegalArgumentException(writtenNames[i] + ": expected a tensor apart from "
+                                + readNames[j] + ", got the same one");
+                    }
+                }
+            }
+            long xBytes = inputBytes(steps, batch);
+            long yBytes = outputBytes(steps, batch);
+            long sBytes = stateBytes(batch);
+            growGradients(xBytes, yBytes, sBytes);
+            DeviceTensor[] touched = {dy, dhN, dcN, dx, dh0, dc0};
+            for (DeviceTensor t : touched) {
+                if (t != null) {
+                    t.awaitLastUse(handle.stream);
+                }
+            }
+            long g = gradStates.address();
+            RuntimeException failure = null;
+            try {
+                int[] lengths = ws.lengths();
+                Pointer dyAt = dy == null ? gradY.pointer() : dy.pointer();
+                if (dy == null) {
+                    zero(gradY.pointer(), yBytes, "dy");
+                } else if (lengths != null) { // the caller's dy, with what lies past the ends set to 0
+                    copyOnDevice(gradY.pointer(), dy.pointer(), yBytes, "dy");
+                    zeroPadding(gradY.pointer(), layout, steps, batch, spec.outputSize(), lengths);
+                    dyAt = gradY.pointer();
+                }
+                if (dhN == null) {
+                    zero(Native.at(g), sBytes, "dhN");
+                }
+                if (cell && dcN == null) {
+                    zero(Native.at(g + sBytes), sBytes, "dcN");
+                }
+                Grads grads = new Grads(dyAt,
+                        dhN == null ? Native.at(g) : dhN.pointer(),
+                        !cell ? null : dcN == null ? Native.at(g + sBytes) : dcN.pointer(),
+                        dx == null ? gradX.pointer() : dx.pointer(),
+                        dh0 == null ? Native.at(g + 2 * sBytes) : dh0.pointer(),
+                        !cell ? null : dc0 == null ? Native.at(g + 3 * sBytes) : dc0.pointer());
+                Engine e = backwardOnDevice(ws, grads, weightGrads != null);
+                if (weightGrads != null) {
+                    WeightMap.copyOut(pieces, e.where, pGradWeights.segment(e.weightBytes), weightGrads,
+                            mode == WeightGradMode.ACCUMULATE);
+                }
+            } catch (RuntimeException e) {
+                failure = e;
+                throw e;
+            } finally {
+                fenceAfter(touched, failure);
+            }
+        } finally {
+            exit();
+        }
+    }
+
+    private void requireTraining(String what) {
+        if (!training) {
+            throw new IllegalStateException(what + ": " + this + " was made for INFERENCE; a training pass needs a"
+                    + " plan made with PlanOptions.withMode(ForwardMode.TRAINING)");
+        }
+    }
+
+    /** {@code workspace} as one of this plan's open workspaces (holding a forward if {@code mustHold}). */
+    private CudnnWorkspace workspace(RnnWorkspace workspace, boolean mustHold) {
+        if (workspace == null) {
+            throw new IllegalArgumentException("workspace: expected a workspace of " + this + " (newWorkspace()), got null");
+        }
+        if (!(workspace instanceof CudnnWorkspace ws) || ws.plan() != this) {
+            throw new IllegalArgumentException("workspace: expected a workspace of " + this + ", got one of "
+                    + workspace.plan());
+        }
+        if (ws.isClosed()) {
+            throw new IllegalArgumentException("workspace: expected an open workspace, got a closed one");
+        }
+        if (mustHold && !ws.holdsForward()) {
+            throw new IllegalArgumentException("workspace: expected one holding a training forward pass, got an empty one"
+                    + " (run a training forward into it first; a forward that threw leaves it empty)");
+        }
+        return ws;
+    }
+
+    private void copyOnDevice(Pointer to, Pointer from, long bytes, String what) {
+        Status.cuda(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToDevice, handle.stream), "cudaMemcpyAsync", what);
     }
 }

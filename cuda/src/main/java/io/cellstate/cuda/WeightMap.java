@@ -1,6 +1,7 @@
 package io.cellstate.cuda;
 
 import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeightGrads;
 import io.cellstate.RnnWeights;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -20,6 +21,9 @@ import java.util.List;
  * linLayerID k is {@code b_ih}'s gate k for k &lt; G and {@code b_hh}'s gate k - G otherwise. Our gate k of {@code W_ih} is rows {@code k*H .. k*H+H-1},
  * a row-major {@code [H x in]} block, which is the row-major matrix cuDNN reports; the offsets are
  * always those cuDNN returns, never computed.
+ *
+ * <p>The weight-gradient space cuDNN's backward pass fills has the weight space's layout, so
+ * {@link #gather} reads gradients back into PyTorch's layout through the same locations.
  */
 final class WeightMap {
     private WeightMap() {
@@ -117,8 +121,72 @@ final class WeightMap {
      * bfloat16 values when {@code bf16} (each float rounded to nearest, see {@link Bf16}).
      */
     static void fill(RnnSpec spec, RnnWeights weights, MemorySegment image, Locator locator, boolean bf16) {
-        int element = bf16 ? 2 : Float.BYTES;
         List<Piece> pieces = pieces(spec);
+        copyIn(pieces, locate(pieces, image.byteSize(), locator, bf16 ? 2 : Float.BYTES), weights, image, bf16);
+    }
+
+    /**
+     * The copying half of {@link #fill(RnnSpec, RnnWeights, MemorySegment, Locator, boolean)}, with
+     * the locations {@link #locate} checked already: what a plan runs again when its weights change.
+     */
+    static void copyIn(List<Piece> pieces, List<Location> where, RnnWeights weights, MemorySegment image, boolean bf16) {
+        for (int i = 0; i < pieces.size(); i++) {
+            Piece p = pieces.get(i);
+            long at = where.get(i).offsetBytes();
+            if (bf16) {
+                Bf16.encode(p.from(weights), image, at, p.floats());
+            } else {
+                MemorySegment.copy(p.from(weights), 0, image, at, p.floats() * Float.BYTES);
+            }
+        }
+    }
+
+    /**
+     * The inverse of {@link #fill(RnnSpec, RnnWeights, MemorySegment, Locator)}: reads every piece of
+     * {@code image}, a host copy of a float32 weight space (cuDNN's weight-gradient space after
+     * {@code cudnnRNNBackwardWeights_v8}, which has the weight space's layout), where {@code locator}
+     * says, and writes it into the piece's rows of {@code grads}, PyTorch's layout, or adds it there
+     * when {@code accumulate}. The same checks of cuDNN's answer as the fill, before anything is written.
+     *
+     * @throws IllegalStateException if cuDNN's answer does not fit the canonical weights
+     */
+    static void gather(RnnSpec spec, MemorySegment image, Locator locator, RnnWeightGrads grads, boolean accumulate) {
+        List<Piece> pieces = pieces(spec);
+        copyOut(pieces, locate(pieces, image.byteSize(), locator, Float.BYTES), image, grads, accumulate);
+    }
+
+    /**
+     * The copying half of {@link #gather}, with the locations {@link #locate} checked already: what a
+     * plan runs on each backward pass.
+     */
+    static void copyOut(List<Piece> pieces, List<Location> where, MemorySegment image, RnnWeightGrads grads,
+                        boolean accumulate) {
+        for (int i = 0; i < pieces.size(); i++) {
+            Piece p = pieces.get(i);
+            float[] target = grads.data(p.source(), p.layer(), p.dir());
+            int from = Math.toIntExact(p.sourceOffset());
+            int n = Math.toIntExact(p.floats());
+            long at = where.get(i).offsetBytes();
+            if (accumulate) {
+                for (int k = 0; k < n; k++) {
+                    target[from + k] += image.get(ValueLayout.JAVA_FLOAT_UNALIGNED, at + (long) k * Float.BYTES);
+                }
+            } else {
+                MemorySegment.copy(image, ValueLayout.JAVA_FLOAT_UNALIGNED, at, target, from, n);
+            }
+        }
+    }
+
+    /**
+     * Asks {@code locator} for every piece and checks its answers: a place for each, of the piece's
+     * size, inside a space of {@code spaceBytes} and aligned to {@code element} bytes, no two
+     * overlapping.
+     *
+     * @return the locations, in the order of {@code pieces}
+     * @throws IllegalStateException naming the first answer that does not fit
+     */
+    static List<Location> locate(List<Piece> pieces, long spaceBytes, Locator locator, int element) {
+        List<Location> out = new ArrayList<>(pieces.size());
         long[][] ranges = new long[pieces.size()][];
         int i = 0;
         for (Piece p : pieces) {
@@ -131,17 +199,12 @@ final class WeightMap {
                         + " floats for " + p.describe() + ", expected " + p.rows() + " x " + p.cols());
             }
             long bytes = p.floats() * element;
-            if (loc.offsetBytes() < 0 || loc.offsetBytes() % element != 0
-                    || loc.offsetBytes() + bytes > image.byteSize()) {
+            if (loc.offsetBytes() < 0 || loc.offsetBytes() % element != 0 || loc.offsetBytes() + bytes > spaceBytes) {
                 throw new IllegalStateException("cuDNN places " + p.describe() + " at byte " + loc.offsetBytes()
-                        + ", outside the weight space of " + image.byteSize() + " bytes (or misaligned)");
+                        + ", outside the weight space of " + spaceBytes + " bytes (or misaligned)");
             }
             ranges[i++] = new long[] {loc.offsetBytes(), loc.offsetBytes() + bytes};
-            if (bf16) {
-                Bf16.encode(p.from(weights), image, loc.offsetBytes(), p.floats());
-            } else {
-                MemorySegment.copy(p.from(weights), 0, image, loc.offsetBytes(), bytes);
-            }
+            out.add(loc);
         }
         Arrays.sort(ranges, (a, b) -> Long.compare(a[0], b[0]));
         for (int k = 1; k < ranges.length; k++) {
@@ -149,6 +212,7 @@ final class WeightMap {
                 throw new IllegalStateException("cuDNN's weight locations overlap at byte " + ranges[k][0]);
             }
         }
+        return out;
     }
 
     /** Reads the floats of one piece back out of an image (for tests and checks). */

@@ -45,6 +45,35 @@ class CudnnBackendTest {
         assertTrue(!Backends.auto(original).name().equals("cudnn"), "auto runs the original GRU on a CPU backend");
     }
 
+    /**
+     * cuDNN trains every cell it runs (cudnnRNNBackwardData_v8 and cudnnRNNBackwardWeights_v8), so
+     * TRAINING is admitted, except with BF16, which is refused naming the precision; the original GRU
+     * stays refused in both modes.
+     */
+    @Test
+    void trainingIsAdmittedExceptInBf16() {
+        PlanOptions training = PlanOptions.defaults().withMode(io.cellstate.ForwardMode.TRAINING);
+        CudnnBackend b = new CudnnBackend();
+        RnnSpec relu = RnnSpec.builder().cell(io.cellstate.Cell.rnnRelu()).inputSize(3).hiddenSize(4).build();
+        RnnSpec bidir = RnnSpec.builder().inputSize(3).hiddenSize(4).layers(2)
+                .direction(io.cellstate.Direction.BIDIRECTIONAL).build();
+        RnnSpec reverse = RnnSpec.builder().cell(io.cellstate.Cell.gru()).inputSize(3).hiddenSize(4)
+                .direction(io.cellstate.Direction.REVERSE).build();
+        for (RnnSpec s : new RnnSpec[] {RnnSpec.lstm(3, 4), RnnSpec.gru(3, 4), RnnSpec.rnn(3, 4), relu, bidir, reverse}) {
+            assertEquals("", b.unsupported(s, training), s.toString());
+            for (CudnnOptions.Algorithm a : CudnnOptions.Algorithm.values()) {
+                assertEquals("", b.withOptions(CudnnOptions.defaults().withAlgorithm(a)).unsupported(s, training), a + " " + s);
+            }
+        }
+        CudnnBackend bf16 = b.withOptions(CudnnOptions.defaults().withPrecision(CudnnOptions.Precision.BF16));
+        String why = bf16.unsupported(RnnSpec.lstm(3, 4), training);
+        assertTrue(why.startsWith("precision BF16 is not supported in mode TRAINING"), why);
+        assertEquals("", bf16.unsupported(RnnSpec.lstm(3, 4), PlanOptions.defaults()), "BF16 inference stays");
+        assertEquals("", CudnnBackend.unsupportedTraining(PlanOptions.defaults(), bf16.options()));
+        RnnSpec original = RnnSpec.builder().cell(io.cellstate.Cell.gruOriginal()).inputSize(3).hiddenSize(4).build();
+        assertTrue(b.unsupported(original, training).startsWith("cell gru-original"), b.unsupported(original, training));
+    }
+
     @Test
     void withoutGpuSaysWhyAndRefusesPlans() {
         Availability a = Backends.byName("cudnn").availability();

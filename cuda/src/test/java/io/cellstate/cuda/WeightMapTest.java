@@ -137,6 +137,92 @@ class WeightMapTest {
             assertTrue(e.getMessage().contains("overlap"), e.getMessage());
         }
     }
+    /**
+     * The inverse mapping: weights in PyTorch's layout into a cuDNN weight image and back out through
+     * {@link WeightMap#gather} give every parameter back bit for bit (the weight-gradient space has the
+     * weight space's layout, so this is how the backward pass returns its gradients), for every cell,
+     * layer count, direction and bias setting.
+     */
+    @Test
+    void gatherIsTheInverseOfFill() {
+        for (RnnSpec spec : specs()) {
+            RnnWeights w = RnnWeights.random(spec, 11);
+            long[] size = new long[1];
+            Map<Piece, Location> where = fakeLayout(spec, 5, size);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment image = arena.allocate(size[0]);
+                image.fill((byte) 0x7f); // the gaps between pieces: garbage that must not reach a gradient
+                WeightMap.fill(spec, w, image, where::get);
+                Map<String, float[]> pytorch = w.toPyTorch();
+                io.cellstate.RnnWeightGrads back = io.cellstate.RnnWeightGrads.zeros(spec);
+                fillWith(back, 99f); // OVERWRITE replaces what was there
+                WeightMap.gather(spec, image, where::get, back, false);
+                for (Map.Entry<String, io.cellstate.Tensor> e : back.toStateDict().entrySet()) {
+                    assertArrayEquals(pytorch.get(e.getKey()), e.getValue().toArray(), spec + " " + e.getKey());
+                }
+                WeightMap.gather(spec, image, where::get, back, true); // ACCUMULATE adds
+                for (Map.Entry<String, io.cellstate.Tensor> e : back.toStateDict().entrySet()) {
+                    float[] once = pytorch.get(e.getKey());
+                    float[] twice = e.getValue().toArray();
+                    for (int i = 0; i < once.length; i++) {
+                        assertEquals(once[i] + once[i], twice[i], spec + " " + e.getKey() + "[" + i + "]");
+                    }
+                }
+            }
+        }
+    }
+
+    /** The pieces of each gradient tensor cover it exactly: a gather into NaN-filled gradients leaves none. */
+    @Test
+    void gatherWritesEveryElementOfEveryGradient() {
+        for (RnnSpec spec : specs()) {
+            long[] size = new long[1];
+            Map<Piece, Location> where = fakeLayout(spec, 9, size);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment image = arena.allocate(size[0]);
+                io.cellstate.RnnWeightGrads grads = io.cellstate.RnnWeightGrads.zeros(spec);
+                fillWith(grads, Float.NaN);
+                WeightMap.gather(spec, image, where::get, grads, false);
+                grads.toStateDict().forEach((name, t) -> {
+                    for (float v : t.toArray()) {
+                        assertEquals(0f, v, spec + " " + name);
+                    }
+                });
+            }
+        }
+    }
+
+    /** A cuDNN answer that does not fit is refused before any gradient is touched. */
+    @Test
+    void gatherRefusesBadAnswersBeforeWriting() {
+        RnnSpec spec = RnnSpec.builder().inputSize(3).hiddenSize(4).layers(2).direction(Direction.BIDIRECTIONAL).build();
+        long[] size = new long[1];
+        Map<Piece, Location> good = fakeLayout(spec, 3, size);
+        List<Piece> pieces = WeightMap.pieces(spec);
+        Piece last = pieces.get(pieces.size() - 1);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment image = arena.allocate(size[0]);
+            io.cellstate.RnnWeightGrads grads = io.cellstate.RnnWeightGrads.zeros(spec);
+            fillWith(grads, 5f);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> WeightMap.gather(spec, image,
+                    p -> p.equals(last) ? new Location(size[0] - 4, good.get(p).dims()) : good.get(p), grads, false));
+            assertTrue(e.getMessage().contains("outside the weight space"), e.getMessage());
+            grads.toStateDict().forEach((name, t) -> {
+                for (float v : t.toArray()) {
+                    assertEquals(5f, v, name + " was written before the refusal");
+                }
+            });
+        }
+    }
+
+    private static void fillWith(io.cellstate.RnnWeightGrads grads, float value) {
+        for (io.cellstate.Tensor t : grads.toStateDict().values()) {
+            for (long i = 0; i < t.size(); i++) {
+                t.setFlat(i, value);
+            }
+        }
+    }
+
     /** With bfloat16 weights each piece lands, rounded, at half the float offsets: packed like cuDNN's space. */
     @Test
     void bf16FillWritesRoundedHalvesAtTheGivenOffsets() {

@@ -63,4 +63,17 @@ public interface CpuGemm extends AutoCloseable {
     /** Releases every buffer allocated and anything else held outside the Java heap. Idempotent. */
     @Override
     void close();
+
+    /** Makes the {@link CpuGemm}s of a plan: one for its GEMMs and weights, more for memory alone (workspaces). */
+    @FunctionalInterface
+    interface Factory {
+        /**
+         * A new instance with no buffers yet.
+         *
+         * @param team    the plan's threads, for an implementation that runs on them
+         * @param threads the most threads a GEMM may use, the caller included
+         * @return the instance
+         */
+        CpuGemm create(io.cellstate.WorkerGroup.Team team, int threads);
+    }
 }

@@ -7,8 +7,11 @@ import io.cellstate.RnnState;
 import io.cellstate.RnnWeights;
 import io.cellstate.Tensor;
 import io.cellstate.WorkerGroup;
+import io.cellstate.ForwardMode;
 import io.cellstate.spi.AbstractRnnPlan;
+import io.cellstate.spi.BackwardCall;
 import io.cellstate.spi.ForwardCall;
+import io.cellstate.spi.TrainingWorkspace;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -32,6 +35,9 @@ import java.util.function.IntConsumer;
  * no result, since a kernel computes each unit the same way whoever runs it. Workspace is kept
  * between calls and grows only when a call is larger than any before, so a steady stream of calls
  * allocates nothing.
+ *
+ * <p>A plan made for {@link ForwardMode#TRAINING} also holds a {@link TrainingEngine} over the backend's
+ * {@link CpuGemm} and {@link TrainingPointwise}, which runs its training forward and backward passes.
  */
 public final class CpuPlan extends AbstractRnnPlan {
     /** Largest gate buffer in floats (16 MiB): longer sequences are projected in chunks of steps. */
@@ -48,6 +54,8 @@ public final class CpuPlan extends AbstractRnnPlan {
     private final int maxThreads;
     private final WorkerGroup.Team team;
     private final IntConsumer body = this::body;
+    /** The training passes, for a plan made for training (else null). */
+    private final TrainingEngine engine;
 
     // workspace, grown on demand
     private float[] x0 = new float[0];
@@ -69,12 +77,18 @@ public final class CpuPlan extends AbstractRnnPlan {
     private int chunk;
 
     /**
-     * @param backend the backend's name, for messages
-     * @param kernels makes the kernel for a set of this spec's weights, packing them: called once here and
-     *                once per {@link #setWeights}; the plan owns and closes what it makes
+     * @param backend   the backend's name, for messages
+     * @param spec      the network
+     * @param weights   its parameters
+     * @param options   the plan's options
+     * @param kernels   makes the kernel for a set of this spec's weights, packing them: called once here and
+     *                  once per {@link #setWeights}; the plan owns and closes what it makes
+     * @param gemms     the GEMMs and buffers of the training passes (used only by a plan made for training)
+     * @param pointwise the pointwise parts of the training passes
      */
     public CpuPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options,
-                   java.util.function.Function<RnnWeights, CellKernel> kernels) {
+                   java.util.function.Function<RnnWeights, CellKernel> kernels, CpuGemm.Factory gemms,
+                   TrainingPointwise pointwise) {
         super(backend, spec, weights, options);
         this.kernels = kernels;
         this.cellState = spec.cell().hasCellState();
@@ -91,24 +105,40 @@ public final class CpuPlan extends AbstractRnnPlan {
         }
         this.kernel = kernels.apply(weights);
         box.kernel = kernel;
+        TrainingEngine made = null;
         try {
+            if (options.mode() == ForwardMode.TRAINING) {
+                made = new TrainingEngine(spec, weights, pointwise, gemms, team, maxThreads);
+                box.engine = made;
+            }
             if (options.maxBatch() > 0 && options.maxSteps() > 0) {
                 reserve(options.maxSteps(), options.maxBatch(), true);
             }
         } catch (RuntimeException | Error e) {
             kernel.close();
+            if (made != null) {
+                made.close();
+            }
             throw e;
         }
+        this.engine = made;
         releaseWith(box);
     }
 
-    /** What the plan's close (or its cleaner) closes: the kernel of the moment. */
+    /** What the plan's close (or its cleaner) closes: the kernel of the moment, and the training engine. */
     private static final class KernelBox implements AutoCloseable {
         volatile CellKernel kernel;
+        volatile TrainingEngine engine;
 
         @Override
         public void close() {
-            kernel.close();
+            try {
+                kernel.close();
+            } finally {
+                if (engine != null) {
+                    engine.close();
+                }
+            }
         }
     }
 
@@ -119,6 +149,26 @@ public final class CpuPlan extends AbstractRnnPlan {
         kernel = fresh;
         box.kernel = fresh;
         old.close();
+        if (engine != null) {
+            engine.reload(weights);
+        }
+    }
+
+    @Override
+    protected TrainingWorkspace createWorkspace() {
+        return engine.newWorkspace(this);
+    }
+
+    @Override
+    protected void runTraining(ForwardCall c, TrainingWorkspace ws) {
+        checkSize(c);
+        // the base class gave this plan's own workspace, so it is the engine's kind
+        engine.forward(c, (TrainingEngine.Workspace) ws);
+    }
+
+    @Override
+    protected void runBackward(BackwardCall c) {
+        engine.backward(c);
     }
 
     /** Steps whose input projection runs as one GEMM: all T, unless the gate buffer would pass {@link #GATE_BUDGET}. */
@@ -137,12 +187,7 @@ public final class CpuPlan extends AbstractRnnPlan {
     protected void run(ForwardCall c) {
         int steps = c.steps();
         int batch = c.batch();
-        long rows = (long) steps * batch;
-        long widest = Math.max(spec.inputSize(), Math.max(spec.outputSize(), kernel.gateStride()));
-        if (rows * widest > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("in.x: expected T*B*max(inputSize, D*H, G*H) <= " + (Integer.MAX_VALUE - 8)
-                    + " for the CPU kernels' heap workspace, got T*B = " + rows + " rows of " + widest);
-        }
+        checkSize(c);
         boolean seqMajor = c.layout() == Layout.SEQUENCE_MAJOR;
         float[] xa = c.x().heapArray();
         float[] ya = c.y().heapArray();
@@ -184,6 +229,16 @@ public final class CpuPlan extends AbstractRnnPlan {
         }
         if (!directOut) {
             copyOut(c, layerOut[(spec.layers() - 1) & 1]);
+        }
+    }
+
+    /** Refuses a call whose sequence buffers would not fit a Java array. */
+    private void checkSize(ForwardCall c) {
+        long rows = (long) c.steps() * c.batch();
+        long widest = Math.max(spec.inputSize(), Math.max(spec.outputSize(), kernel.gateStride()));
+        if (rows * widest > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("in.x: expected T*B*max(inputSize, D*H, G*H) <= " + (Integer.MAX_VALUE - 8)
+                    + " for the CPU kernels' heap workspace, got T*B = " + rows + " rows of " + widest);
         }
     }
 

@@ -154,7 +154,8 @@ final class ScalarPlan extends AbstractRnnPlan {
 
     private static void write(double[] from, float[] into, boolean accumulate) {
         for (int i = 0; i < from.length; i++) {
-            into[i] = accumulate ? (float) (into[i] + from[i]) : (float) from[i];
+            // accumulating adds the float32 result, so two calls give exactly the float32 sum of each alone
+            into[i] = accumulate ? into[i] + (float) from[i] : (float) from[i];
         }
     }
 

@@ -83,11 +83,26 @@ public abstract class TrainingWorkspace implements RnnWorkspace {
         return closed;
     }
 
-    final void clear() {
+    /**
+     * Marks the workspace empty: the start of every training forward into it, so one that throws
+     * leaves nothing to run backward from. {@link AbstractRnnPlan} calls it around the forward it
+     * dispatches; a backend calls it only around a training forward of its own entry points (a GPU
+     * backend's forward on device-resident tensors), under the plan's one-caller rule.
+     */
+    protected final void clear() {
         holds = false;
     }
 
-    final void record(int steps, int batch, Layout layout, int[] lengths) {
+    /**
+     * Marks the workspace as holding a forward pass of these sizes: the end of every training forward
+     * that returned (see {@link #clear()}).
+     *
+     * @param steps   T
+     * @param batch   B
+     * @param layout  layout of that forward's x and y
+     * @param lengths its lengths, a copy the workspace keeps, or null when every sequence had length T
+     */
+    protected final void record(int steps, int batch, Layout layout, int[] lengths) {
         this.steps = steps;
         this.batch = batch;
         this.layout = layout;

@@ -46,7 +46,12 @@ public final class VectorBackend implements Backend {
         }
 
         static RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
-            return new io.cellstate.cpu.CpuPlan("vector", spec, weights, options, w -> VectorKernel.of(spec, w));
+            return new io.cellstate.cpu.CpuPlan("vector", spec, weights, options, w -> VectorKernel.of(spec, w),
+                    VectorGemm::new, new VectorTrainingPointwise());
+        }
+
+        static io.cellstate.cpu.TrainingPointwise trainingPointwise() {
+            return new VectorTrainingPointwise();
         }
     }
 
@@ -73,7 +78,7 @@ public final class VectorBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec, PlanOptions options) {
-        return AbstractRnnPlan.supportOf(spec, options, cell -> true, false);
+        return AbstractRnnPlan.supportOf(spec, options, cell -> true, true);
     }
 
     @Override
@@ -85,6 +90,12 @@ public final class VectorBackend implements Backend {
     /** The vector pointwise pass for other CPU kernels, where this backend is available. */
     public static java.util.Optional<io.cellstate.cpu.Pointwise> pointwise() {
         return Probe.AVAILABILITY.available() ? java.util.Optional.of(Kernel.pointwise()) : java.util.Optional.empty();
+    }
+
+    /** The vector pointwise parts of the training engine for other CPU kernels, where this backend is available. */
+    public static java.util.Optional<io.cellstate.cpu.TrainingPointwise> trainingPointwise() {
+        return Probe.AVAILABILITY.available() ? java.util.Optional.of(Kernel.trainingPointwise())
+                : java.util.Optional.empty();
     }
 
     /** Short description of the width in use, or the reason the backend is unavailable. */

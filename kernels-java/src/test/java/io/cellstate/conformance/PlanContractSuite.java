@@ -9,15 +9,21 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.cellstate.Backend;
 import io.cellstate.Direction;
+import io.cellstate.ForwardMode;
 import io.cellstate.Layout;
 import io.cellstate.PlanOptions;
 import io.cellstate.RnnInput;
+import io.cellstate.RnnInputGrad;
 import io.cellstate.RnnOutput;
+import io.cellstate.RnnOutputGrad;
 import io.cellstate.RnnPlan;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnState;
+import io.cellstate.RnnWeightGrads;
 import io.cellstate.RnnWeights;
+import io.cellstate.RnnWorkspace;
 import io.cellstate.Tensor;
+import io.cellstate.WeightGradMode;
 import io.cellstate.WorkerGroup;
 import io.cellstate.testing.Case;
 import java.lang.foreign.Arena;
@@ -162,6 +168,136 @@ public abstract class PlanContractSuite {
             assertTrue(completed.get() > 0, "no call completed");
             assertArrayEquals(expectedY, plan.forward(in).y().toArray(), "the plan after the hammering");
         }
+    }
+
+    /**
+     * Training calls keep the same rules: four threads each run forward into a workspace of their
+     * own and backward from it on one shared plan; every call either completes with exactly the
+     * gradients the plan gives alone or is refused naming the plan and the holder. Closing a
+     * workspace while another thread is inside the plan is refused; closing the plan closes its
+     * workspaces, and a closed workspace is refused by name.
+     */
+    @Test
+    void trainingCallsFollowTheSameRules() throws Exception {
+        Case c = hammerCase();
+        PlanOptions training = PlanOptions.defaults().withMode(ForwardMode.TRAINING);
+        String lacks = backend().unsupported(c.spec(), training);
+        if (!lacks.isEmpty()) {
+            System.out.println("SKIPPED " + getClass().getSimpleName() + ".trainingCallsFollowTheSameRules: " + lacks);
+            Assumptions.abort(lacks);
+        }
+        RnnInput in = c.input();
+        Tensor dy = Tensor.zeros(c.layout().shape(c.steps(), c.batch(), c.spec().outputSize())).fill(0.25f);
+        RnnPlan plan = backend().plan(c.spec(), c.weights(), training);
+        float[] expected = trainOnce(plan, c, in, dy, plan.newWorkspace());
+        int threads = 4;
+        AtomicInteger refused = new AtomicInteger();
+        AtomicInteger completed = new AtomicInteger();
+        AtomicReference<Throwable> wrong = new AtomicReference<>();
+        AtomicBoolean stop = new AtomicBoolean();
+        List<Thread> workers = new ArrayList<>();
+        List<RnnWorkspace> spaces = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+            spaces.add(plan.newWorkspace());
+        }
+        java.util.concurrent.atomic.AtomicIntegerArray done = new java.util.concurrent.atomic.AtomicIntegerArray(threads);
+        CyclicBarrier start = new CyclicBarrier(threads);
+        for (int i = 0; i < threads; i++) {
+            RnnWorkspace ws = spaces.get(i);
+            int me = i;
+            workers.add(Thread.ofPlatform().name("trainer-" + i).start(() -> {
+                try {
+                    start.await();
+                    while (!stop.get()) {
+                        try {
+                            assertArrayEquals(expected, trainOnce(plan, c, in, dy, ws), "training on " + plan);
+                            completed.incrementAndGet();
+                            done.incrementAndGet(me);
+                        } catch (IllegalStateException e) {
+                            String m = String.valueOf(e.getMessage());
+                            if (!m.contains(plan.toString()) || !m.contains("in use by thread 'trainer-")) {
+                                throw new AssertionError("refusal without the plan and the holder: " + m, e);
+                            }
+                            refused.incrementAndGet();
+                            Thread.yield();
+                        } catch (IllegalArgumentException e) {
+                            // the main thread closed this workspace between two calls: refused by name, as it must be
+                            assertTrue(me == 0 && e.getMessage().equals("workspace: expected an open workspace, got a"
+                                    + " closed one"), e.getMessage());
+                            return;
+                        }
+                    }
+                } catch (Throwable t) {
+                    wrong.compareAndSet(null, t);
+                    stop.set(true);
+                }
+            }));
+        }
+        long deadline = System.nanoTime() + PATIENCE_NANOS;
+        int closeRefused = 0;
+        boolean closed = false;
+        while (!stop.get() && System.nanoTime() < deadline && (refused.get() < 20 || completed.get() < 40 || !closed)) {
+            if (!closed && completed.get() >= 4) {
+                try {
+                    spaces.get(0).close();
+                    closed = true;
+                } catch (IllegalStateException e) {
+                    assertTrue(e.getMessage().startsWith("cannot close workspace of " + plan), e.getMessage());
+                    closeRefused++;
+                }
+            }
+            Thread.sleep(2);
+        }
+        stop.set(true);
+        for (Thread t : workers) {
+            t.join(60_000);
+            assertFalse(t.isAlive(), t.getName() + " hung inside " + plan);
+        }
+        if (wrong.get() != null) {
+            throw new AssertionError("a training call on a shared plan went wrong", wrong.get());
+        }
+        System.out.printf("%s: 4 threads training on one plan: %d calls completed (all exact), %d refused;"
+                + " a workspace's close refused %d times while the plan was busy%n", getClass().getSimpleName(),
+                completed.get(), refused.get(), closeRefused);
+        assertTrue(completed.get() > 0 && refused.get() > 0, "the threads never collided, so the guard was not tested");
+        assertTrue(closed, "the workspace never closed");
+        int keptIndex = 1;
+        while (keptIndex < threads - 1 && done.get(keptIndex) == 0) {
+            keptIndex++;
+        }
+        RnnWorkspace kept = spaces.get(keptIndex);
+        assertTrue(done.get(keptIndex) == 0 || kept.holdsForward(), "a workspace that ran forward holds it");
+        plan.close();
+        assertFalse(kept.holdsForward(), "the plan's close closes its workspaces");
+        assertThrows(IllegalStateException.class, () -> trainOnce(plan, c, in, dy, kept));
+        kept.close();
+        try (RnnPlan other = backend().plan(c.spec(), c.weights(), training)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> other.forward(in, RnnOutput.allocate(c.spec(), c.layout(), c.steps(), c.batch()), kept));
+            assertTrue(e.getMessage().startsWith("workspace: expected a workspace of " + other), e.getMessage());
+        }
+    }
+
+    /** One forward into {@code ws} and one backward; the weight and input gradients, concatenated. */
+    private static float[] trainOnce(RnnPlan plan, Case c, RnnInput in, Tensor dy, RnnWorkspace ws) {
+        RnnOutput out = RnnOutput.allocate(c.spec(), c.layout(), c.steps(), c.batch());
+        plan.forward(in, out, ws);
+        RnnWeightGrads g = RnnWeightGrads.zeros(c.spec());
+        RnnInputGrad dIn = RnnInputGrad.allocate(c.spec(), c.layout(), c.steps(), c.batch());
+        plan.backward(ws, RnnOutputGrad.of(dy), dIn, g, WeightGradMode.OVERWRITE);
+        List<float[]> parts = new ArrayList<>();
+        parts.add(out.y().toArray());
+        parts.add(dIn.dx().toArray());
+        parts.add(dIn.dh0().toArray());
+        g.toStateDict().values().forEach(t -> parts.add(t.toArray()));
+        int n = parts.stream().mapToInt(a -> a.length).sum();
+        float[] all = new float[n];
+        int at = 0;
+        for (float[] a : parts) {
+            System.arraycopy(a, 0, all, at, a.length);
+            at += a.length;
+        }
+        return all;
     }
 
     private static Tensor stepOnce(RnnPlan plan, Case c) {

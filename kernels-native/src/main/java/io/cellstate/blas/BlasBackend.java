@@ -8,6 +8,7 @@ import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.cpu.CpuPlan;
 import io.cellstate.cpu.Pointwise;
+import io.cellstate.cpu.TrainingPointwise;
 import io.cellstate.vector.VectorBackend;
 import io.cellstate.spi.AbstractRnnPlan;
 import org.bytedeco.javacpp.Loader;
@@ -15,7 +16,7 @@ import org.bytedeco.openblas.global.openblas_full;
 
 /**
  * The OpenBLAS kernel: every cell's GEMMs on OpenBLAS's hand-written kernels (through JavaCPP),
- * the rest in the shared CPU driver.
+ * the rest in the shared CPU driver; training on the CPU training engine with {@link BlasGemm}.
  *
  * <p>Threads: a plan's thread count ({@link PlanOptions#threads()}, 0 for every available
  * processor) becomes OpenBLAS's for the plan's calls; OpenBLAS's threads are its own, one pool for
@@ -82,15 +83,18 @@ public final class BlasBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec, PlanOptions options) {
-        return AbstractRnnPlan.supportOf(spec, options, cell -> true, false);
+        return AbstractRnnPlan.supportOf(spec, options, cell -> true, true);
     }
 
     @Override
     public RnnPlan plan(RnnSpec spec, RnnWeights weights, PlanOptions options) {
         AbstractRnnPlan.checkPlan(this, spec, weights, options);
         Pointwise pointwise = vectorPointwise ? VectorBackend.pointwise().orElseGet(Pointwise::scalar) : Pointwise.scalar();
-        return new CpuPlan(name(), spec, weights, options,
-                w -> new BlasKernel(spec, w, options.resolvedThreads(), pointwise));
+        TrainingPointwise training = vectorPointwise ? VectorBackend.trainingPointwise().orElseGet(TrainingPointwise::scalar)
+                : TrainingPointwise.scalar();
+        int threads = options.resolvedThreads();
+        return new CpuPlan(name(), spec, weights, options, w -> new BlasKernel(spec, w, threads, pointwise),
+                (team, unused) -> new BlasGemm(threads), training);
     }
 
     /**

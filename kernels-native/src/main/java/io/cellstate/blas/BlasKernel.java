@@ -129,7 +129,7 @@ final class BlasKernel implements CellKernel {
         return out;
     }
 
-    private static MemorySegment view(FloatPointer p) {
+    static MemorySegment view(FloatPointer p) {
         return MemorySegment.ofAddress(p.address()).reinterpret(p.capacity() * Float.BYTES);
     }
 
@@ -208,7 +208,7 @@ final class BlasKernel implements CellKernel {
     }
 
     /** A JavaCPP pointer at memory someone else owns (the caller's input): no allocation, no deallocator. */
-    private static final class At extends FloatPointer {
+    static final class At extends FloatPointer {
         At at(long address) {
             this.address = address;
             this.position = 0;
@@ -370,13 +370,15 @@ final class BlasKernel implements CellKernel {
         return n;
     }
 
-    private static FloatPointer allocate(long floats) {
+    /** A native buffer of {@code floats} floats, counted in {@link #liveBytes()}. */
+    static FloatPointer allocate(long floats) {
         FloatPointer p = new FloatPointer(floats);
         LIVE_BYTES.addAndGet(floats * Float.BYTES);
         return p;
     }
 
-    private static void free(FloatPointer p) {
+    /** Frees a buffer of {@link #allocate}, uncounting it. */
+    static void free(FloatPointer p) {
         if (p != null) {
             LIVE_BYTES.addAndGet(-p.capacity() * Float.BYTES);
             p.close();

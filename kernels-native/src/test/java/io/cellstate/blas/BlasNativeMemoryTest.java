@@ -44,6 +44,41 @@ class BlasNativeMemoryTest {
         assertEquals(before, after, "native bytes left behind by closed plans");
     }
 
+    /**
+     * Training plans hold native weights, scratch and workspaces: a workspace's close releases its own, the
+     * plan's close everything left (workspaces not closed included), and a grown workspace frees the old.
+     */
+    @Test
+    void trainingPlansAndWorkspacesLeaveNoNativeMemory() {
+        Backend blas = Backends.get("blas", RnnSpec.lstm(1, 1));
+        RnnSpec spec = RnnSpec.builder().cell(io.cellstate.Cell.gru()).inputSize(6).hiddenSize(10).layers(2).build();
+        RnnWeights weights = RnnWeights.random(spec, 1);
+        PlanOptions training = PlanOptions.defaults().withMode(io.cellstate.ForwardMode.TRAINING);
+        try (RnnPlan warm = blas.plan(spec, weights)) {
+            warm.forward(RnnInput.of(Tensor.zeros(2, 2, 6))); // loads OpenBLAS before the count starts
+        }
+        long before = Pointer.totalBytes();
+        for (int i = 0; i < 300; i++) {
+            try (RnnPlan plan = blas.plan(spec, weights, training.withThreads(1 + i % 2))) {
+                io.cellstate.RnnWorkspace ws = plan.newWorkspace();
+                for (int t : new int[] {3, 7}) { // the second call grows the workspace
+                    RnnInput in = RnnInput.of(Tensor.zeros(t, 2, 6).fill(0.25f));
+                    plan.forward(in, io.cellstate.RnnOutput.allocate(spec, in.layout(), t, 2), ws);
+                    plan.backward(ws, io.cellstate.RnnOutputGrad.of(Tensor.zeros(t, 2, 10).fill(1f)),
+                            io.cellstate.RnnInputGrad.none(), io.cellstate.RnnWeightGrads.zeros(spec),
+                            io.cellstate.WeightGradMode.OVERWRITE);
+                }
+                if (i % 2 == 0) {
+                    long held = Pointer.totalBytes();
+                    ws.close();
+                    assertEquals(0, ws.bytes(), "bytes() of a closed workspace");
+                    assertTrue(Pointer.totalBytes() < held, "a workspace's close releases its native memory");
+                }
+            }
+        }
+        assertEquals(before, Pointer.totalBytes(), "native bytes left behind by closed training plans and workspaces");
+    }
+
     @Test
     void reportsItsOpenBlasCore() {
         String core = BlasBackend.core();

@@ -22,8 +22,12 @@ import java.util.Map;
  *
  * <pre>
  *   java -cp "bench/target/classes:bench/target/lib/*" io.cellstate.bench.gpu.GpuReport \
- *        bench/results/STAMP-gpu-cudnn.json bench/results/STAMP-gpu-pytorch.json --doc docs/benchmarks.md
+ *        bench/results/STAMP-gpu-cudnn.json bench/results/STAMP-gpu-pytorch.json \
+ *        [--train bench/results/STAMP-gpu-cudnn-train.json bench/results/STAMP-gpu-pytorch-train.json] \
+ *        --doc docs/benchmarks.md
  * </pre>
+ * With {@code --train}, a table of the training step ({@link CudnnTrainBench},
+ * {@code bench/gpu/pytorch_lstm.py --train}) follows the forward tables.
  */
 public final class GpuReport {
     static final String START = "<!-- gpu:start -->";
@@ -34,14 +38,19 @@ public final class GpuReport {
     }
 
     public static void main(String[] args) throws IOException {
-        if (args.length != 4 || !args[2].equals("--doc")) {
-            System.err.println("usage: GpuReport CUDNN.json PYTORCH.json --doc docs/benchmarks.md");
+        boolean train = args.length == 7 && args[2].equals("--train") && args[5].equals("--doc");
+        if (!train && (args.length != 4 || !args[2].equals("--doc"))) {
+            System.err.println("usage: GpuReport CUDNN.json PYTORCH.json [--train CUDNN_TRAIN.json PYTORCH_TRAIN.json]"
+                    + " --doc docs/benchmarks.md");
             System.exit(2);
         }
         Path cudnn = Path.of(args[0]);
         Path torch = Path.of(args[1]);
-        Path doc = Path.of(args[3]);
+        Path doc = Path.of(args[args.length - 1]);
         String block = render(read(cudnn), read(torch), cudnn.toString(), torch.toString());
+        if (train) {
+            block += renderTraining(read(Path.of(args[3])), read(Path.of(args[4])), args[3], args[4]);
+        }
         String text = Files.exists(doc) ? Files.readString(doc, StandardCharsets.UTF_8) : "";
         Files.writeString(doc, withBlock(text, block), StandardCharsets.UTF_8);
         System.out.println("GpuReport: GPU section of " + doc + " written");
@@ -202,6 +211,71 @@ public final class GpuReport {
                 : "over it on " + String.join(", ", over)).append(String.format(Locale.ROOT,
                 "; the largest median overhead is %s (%s).%n%n", pct(worst), worstAt));
         return md.toString();
+    }
+
+    record Shape(int steps, int batch, int hidden) {
+    }
+
+    /** The training-step table: our variants beside PyTorch's two, per (T, B, H). */
+    static String renderTraining(JsonObject cudnn, JsonObject torch, String cudnnFile, String torchFile) {
+        Map<Shape, Map<String, JsonObject>> ours = new LinkedHashMap<>();
+        for (JsonElement e : cudnn.getAsJsonArray("results")) {
+            JsonObject r = e.getAsJsonObject();
+            ours.computeIfAbsent(shape(r), k -> new LinkedHashMap<>())
+                    .put(r.get("variant").getAsString() + "/" + r.get("algorithm").getAsString(), r);
+        }
+        Map<Shape, Map<String, JsonObject>> peer = new LinkedHashMap<>();
+        for (JsonElement e : torch.getAsJsonArray("results")) {
+            JsonObject r = e.getAsJsonObject();
+            peer.computeIfAbsent(shape(r), k -> new LinkedHashMap<>()).put(r.get("variant").getAsString(), r);
+        }
+        StringBuilder md = new StringBuilder();
+        md.append("### Training step: forward in training mode + backward, data and weights (ms per step)\n\n");
+        md.append(String.format(Locale.ROOT, "LSTM, one layer, unidirectional, I = H, float32 without TF32, h0 and c0"
+                + " given and their gradients computed, loss gradients dy, dhN, dcN given. Ours: `CudnnTrainBench` (%s,"
+                + " run %s), a training forward into a workspace then `backward` on device tensors, the weight"
+                + " gradients mapped into `RnnWeightGrads` on the host (the step waits for them); \"data only\" leaves"
+                + " the weight gradients out; \"host tensors\" stages everything through the host. PyTorch:"
+                + " `pytorch_lstm.py --train` (%s), `nn.LSTM` forward + `autograd.backward`, its `.grad` left on the GPU,"
+                + " and with the parameter gradients copied to the host each step (like for like with ours). Host"
+                + " clock around a run of steps and one synchronisation (ours), CUDA events (PyTorch); medians over"
+                + " rounds. From `%s` and `%s`.%n%n", str(cudnn.getAsJsonObject("meta"), "cudnn"),
+                str(cudnn.getAsJsonObject("meta"), "date"), str(torch.getAsJsonObject("meta"), "torch"), cudnnFile, torchFile));
+        md.append("| T, B×H | PyTorch | PyTorch, grads to host | STANDARD | best persistent | data only (STANDARD)"
+                + " | host tensors | speed-up over PyTorch, grads to host |\n");
+        md.append("| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        for (Map.Entry<Shape, Map<String, JsonObject>> e : ours.entrySet()) {
+            Shape k = e.getKey();
+            Map<String, JsonObject> v = e.getValue();
+            Map<String, JsonObject> p = peer.getOrDefault(k, Map.of());
+            Double standard = msOf(v.get("train-device/STANDARD"));
+            Double best = null;
+            String bestName = "";
+            for (String a : new String[] {"PERSIST_STATIC", "PERSIST_DYNAMIC", "PERSIST_STATIC_SMALL_H"}) {
+                Double t = msOf(v.get("train-device/" + a));
+                if (t != null && (best == null || t < best)) {
+                    best = t;
+                    bestName = a;
+                }
+            }
+            Double torchHost = msOf(p.get("train-host-grads"));
+            md.append(String.format(Locale.ROOT, "| %d, %d×%d | %s | %s | %s | %s | %s | %s | %s |%n", k.steps(), k.batch(),
+                    k.hidden(), msOrDash(msOf(p.get("train"))), msOrDash(torchHost), msOrDash(standard),
+                    best == null ? "not supported" : ms(best) + " (" + bestName + ")",
+                    msOrDash(msOf(v.get("train-device-data/STANDARD"))), msOrDash(msOf(v.get("train-host/STANDARD"))),
+                    torchHost == null || standard == null ? "-" : String.format(Locale.ROOT, "%.2f×", torchHost / standard)));
+        }
+        md.append("\nTraining passes run STANDARD unless an algorithm is fixed in `CudnnOptions` (AUTO does not measure"
+                + " training); the persistent column shows what fixing one would give.\n\n");
+        return md.toString();
+    }
+
+    private static Shape shape(JsonObject r) {
+        return new Shape(r.get("steps").getAsInt(), r.get("batch").getAsInt(), r.get("hidden").getAsInt());
+    }
+
+    private static String msOrDash(Double v) {
+        return v == null ? "-" : ms(v);
     }
 
     private static Double msOf(JsonObject r) {

@@ -45,6 +45,26 @@ class GpuReportTest {
                 + "{\"batch\":1,\"hidden\":256,\"ms\":1.04},{\"batch\":64,\"hidden\":512,\"ms\":2.1}]}").getAsJsonObject();
     }
 
+    /** The training table: our variants per (T, B, H) beside PyTorch's, the speed-up like for like. */
+    @Test
+    void trainingTable() {
+        JsonObject ours = JsonParser.parseString("{\"meta\":{\"cudnn\":\"cuDNN 9.19.0\",\"date\":\"2026-12-02\"},"
+                + "\"results\":["
+                + "{\"variant\":\"train-device\",\"algorithm\":\"STANDARD\",\"steps\":50,\"batch\":64,\"hidden\":500,\"ms\":4.0},"
+                + "{\"variant\":\"train-device\",\"algorithm\":\"PERSIST_STATIC\",\"steps\":50,\"batch\":64,\"hidden\":500,"
+                + "\"unsupported\":\"CUDNN_STATUS_NOT_SUPPORTED\"},"
+                + "{\"variant\":\"train-device\",\"algorithm\":\"PERSIST_DYNAMIC\",\"steps\":50,\"batch\":64,\"hidden\":500,\"ms\":5.0},"
+                + "{\"variant\":\"train-device-data\",\"algorithm\":\"STANDARD\",\"steps\":50,\"batch\":64,\"hidden\":500,\"ms\":3.0},"
+                + "{\"variant\":\"train-host\",\"algorithm\":\"STANDARD\",\"steps\":50,\"batch\":64,\"hidden\":500,\"ms\":9.0}"
+                + "]}").getAsJsonObject();
+        JsonObject torch = JsonParser.parseString("{\"meta\":{\"torch\":\"2.11.0\"},\"results\":["
+                + "{\"variant\":\"train\",\"steps\":50,\"batch\":64,\"hidden\":500,\"ms\":3.5},"
+                + "{\"variant\":\"train-host-grads\",\"steps\":50,\"batch\":64,\"hidden\":500,\"ms\":5.0}]}").getAsJsonObject();
+        String md = GpuReport.renderTraining(ours, torch, "t.json", "pt.json");
+        // 5.0 / 4.0 = 1.25x PyTorch with its gradients copied to the host
+        assertTrue(md.contains("| 50, 64×500 | 3.500 | 5.000 | 4.000 | 5.000 (PERSIST_DYNAMIC) | 3.000 | 9.000 | 1.25× |"), md);
+    }
+
     @Test
     void tablesAndVerdicts() {
         String md = GpuReport.render(cudnn(), pytorch(), "c.json", "p.json");

@@ -1,0 +1,202 @@
+package io.cellstate.bench;
+
+import io.cellstate.Backends;
+import io.cellstate.Cell;
+import io.cellstate.ForwardMode;
+import io.cellstate.Layout;
+import io.cellstate.PlanOptions;
+import io.cellstate.RnnInput;
+import io.cellstate.RnnInputGrad;
+import io.cellstate.RnnOutput;
+import io.cellstate.RnnOutputGrad;
+import io.cellstate.RnnPlan;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeightGrads;
+import io.cellstate.RnnWeights;
+import io.cellstate.RnnWorkspace;
+import io.cellstate.Tensor;
+import io.cellstate.WeightGradMode;
+import java.lang.foreign.Arena;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One training step of one layer of a cell, unidirectional, I = H: a forward pass that keeps what
+ * the backward pass needs, then the backward pass to every gradient (dx, dh0, dc0 and the weights,
+ * overwritten), over a batch of B sequences of T steps, from a zero initial state, with a loss that
+ * weights every output and both final states (fixed random dy, dhN, dcN). GFLOP/s counts
+ * 6 T B G H (I + H): the forward's two GEMMs per step, and the backward's four (the data gradients
+ * through W_ih and W_hh, the weight gradients of both), as frameworks count a training step as three
+ * forward passes.
+ *
+ * <p>Backends: ours ({@code vector}, {@code blas}, any backend of {@link Backends} that trains, the
+ * {@code scalar} oracle as a floor when named) on a plan made with {@link ForwardMode#TRAINING},
+ * {@code forward(in, out, workspace)} then {@code backward(..., WeightGradMode.OVERWRITE)}; and
+ * {@code onednn}, the peer: oneDNN's {@code forward_training} and {@code backward} primitives
+ * ({@link OneDnnTraining}), whose weight gradients are zeroed inside the timed call because it
+ * accumulates into them (a framework's {@code zero_grad}; the same result as OVERWRITE). Every tensor,
+ * the workspace and the gradients are allocated at setup; {@code threads} as in
+ * {@link ForwardBenchmark}. Shapes beyond the grid: PyTorch's RNN benchmark default is
+ * {@code -p shape=64x512 -p steps=100}, benchdnn's {@code l1t50mb64sic500} is
+ * {@code -p shape=64x500 -p steps=50}.
+ *
+ * <p>Before timing, each trial checks its backend, so a fast but wrong kernel fails the run instead
+ * of winning it: the benchmarked step runs once, the first {@value #CHECK_STEPS} steps of its output
+ * are compared with the scalar oracle's forward (as {@link ForwardBenchmark} does) and all its
+ * gradients must be finite; then a step over those first {@value #CHECK_STEPS} steps alone, at the
+ * same batch and with the same dy, dhN and dcN (our plan itself; for oneDNN a second instance of
+ * that length), must give the scalar oracle's gradients within
+ * {@link OracleCheck#gradientTolerance}. Backpropagation has no prefix property (dx at step 0
+ * depends on every later step), so the full-length gradients cannot be checked as cheaply.
+ *
+ * <p>Run (after {@code ./mvnw -pl bench -am package -DskipTests}):
+ * <pre>
+ *   java -cp "bench/target/classes:bench/target/lib/*" org.openjdk.jmh.Main TrainingBenchmark \
+ *        -p backend=vector,blas,onednn -p cell=lstm -p shape=64x512 -p steps=100 -p threads=1,2 \
+ *        -rf json -rff training.json
+ * </pre>
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+public class TrainingBenchmark {
+    /** Steps of the gradient check: enough to exercise backpropagation through time, cheap for the oracle. */
+    static final int CHECK_STEPS = 6;
+
+    /** {@code vector}, {@code blas} (any backend of {@link Backends} that trains), or {@code onednn} (the peer). */
+    @Param({"vector", "blas", "onednn"})
+    public String backend;
+
+    /** The cell, by {@link Cell#named} name: {@code lstm}, {@code gru}, {@code gru-original}, {@code rnn-tanh}, {@code rnn-relu}. */
+    @Param({"lstm"})
+    public String cell;
+
+    /** Batch x hidden, input = hidden. */
+    @Param({"1x512", "64x512"})
+    public String shape;
+
+    @Param({"100"})
+    public int steps;
+
+    /** CPU threads for the backend; 0 = all available processors. */
+    @Param({"0"})
+    public int threads;
+
+    private Arena arena;
+    /** The plan or the oneDNN instance, closed at teardown (a plan closes its workspaces). */
+    private AutoCloseable kernel;
+    /** One training step of the trial's kernel: forward into its workspace, then backward. */
+    private Runnable pass;
+    private OracleCheck.Gradients grads;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        String[] bh = shape.split("x");
+        int batch = Integer.parseInt(bh[0]);
+        int hidden = Integer.parseInt(bh[1]);
+        RnnSpec spec = RnnSpec.builder().cell(Cell.named(cell)).inputSize(hidden).hiddenSize(hidden).build();
+        RnnWeights weights = RnnWeights.random(spec, 42);
+        arena = Arena.ofShared();
+        SplittableRandom r = new SplittableRandom(7);
+        int states = spec.stateCount();
+        boolean lstm = spec.cell().hasCellState();
+        Tensor x = random(r, steps, batch, hidden);
+        Tensor dy = random(r, steps, batch, spec.outputSize());
+        Tensor dhN = random(r, states, batch, hidden);
+        Tensor dcN = lstm ? random(r, states, batch, hidden) : null;
+        Tensor y = Tensor.allocate(arena, steps, batch, spec.outputSize());
+        Tensor hN = Tensor.allocate(arena, states, batch, hidden);
+        Tensor cN = lstm ? Tensor.allocate(arena, states, batch, hidden) : null;
+        RnnOutputGrad gradOut = new RnnOutputGrad(dy, dhN, dcN);
+        grads = OracleCheck.Gradients.allocate(arena, spec, steps, batch);
+        RnnInputGrad gradIn = grads.inputGrad();
+        int t = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+        int checked = Math.min(CHECK_STEPS, steps);
+        Tensor xPrefix = prefix(x, checked);
+        RnnOutputGrad gradOutPrefix = new RnnOutputGrad(prefix(dy, checked), dhN, dcN);
+        OracleCheck.Gradients checkGrads = OracleCheck.Gradients.allocate(arena, spec, checked, batch);
+        if (ForwardBenchmark.ONEDNN.equals(backend)) {
+            OneDnnTraining dnn = new OneDnnTraining(spec, weights, steps, batch, t);
+            kernel = dnn;
+            pass = () -> {
+                dnn.forward(x, null, null, y, hN, cN);
+                dnn.backward(gradOut, gradIn);
+            };
+            pass.run();
+            dnn.weightGrads(grads.weights());
+            try (OneDnnTraining small = new OneDnnTraining(spec, weights, checked, batch, t)) {
+                small.forward(xPrefix, null, null, Tensor.allocate(arena, checked, batch, spec.outputSize()), null, null);
+                small.backward(gradOutPrefix, checkGrads.inputGrad());
+                small.weightGrads(checkGrads.weights());
+            }
+        } else {
+            PlanOptions training = PlanOptions.defaults().withMode(ForwardMode.TRAINING).withThreads(threads);
+            RnnPlan plan = Backends.get(backend, spec, training).plan(spec, weights, training);
+            kernel = plan;
+            RnnWorkspace workspace = plan.newWorkspace();
+            RnnInput in = RnnInput.of(x);
+            RnnOutput out = new RnnOutput(y, hN, cN);
+            RnnWeightGrads weightGrads = grads.weights();
+            pass = () -> {
+                plan.forward(in, out, workspace);
+                plan.backward(workspace, gradOut, gradIn, weightGrads, WeightGradMode.OVERWRITE);
+            };
+            pass.run();
+            try (RnnWorkspace ws = plan.newWorkspace()) {
+                plan.forward(RnnInput.of(xPrefix), RnnOutput.allocate(spec, Layout.SEQUENCE_MAJOR,
+                        checked, batch), ws);
+                plan.backward(ws, gradOutPrefix, checkGrads.inputGrad(), checkGrads.weights(), WeightGradMode.OVERWRITE);
+            }
+        }
+        OracleCheck.verifyPrefix(backend, y, spec, weights, xPrefix, null);
+        OracleCheck.requireFinite(backend, grads);
+        OracleCheck.verifyGradients(backend, spec, weights, xPrefix, gradOutPrefix, checkGrads);
+    }
+
+    @Benchmark
+    public OracleCheck.Gradients train() {
+        pass.run();
+        return grads;
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() throws Exception {
+        try {
+            if (kernel != null) {
+                kernel.close();
+            }
+        } finally {
+            arena.close();
+        }
+    }
+
+    private Tensor random(SplittableRandom r, int... shape) {
+        Tensor t = Tensor.allocate(arena, shape);
+        for (long i = 0; i < t.size(); i++) {
+            t.setFlat(i, (float) r.nextDouble(-1, 1));
+        }
+        return t;
+    }
+
+    /** The first {@code steps} steps of a sequence-major tensor, in place. */
+    private static Tensor prefix(Tensor t, int steps) {
+        long floats = (long) steps * t.dim(1) * t.dim(2);
+        return Tensor.wrap(t.segment().asSlice(0, floats * Float.BYTES), steps, t.dim(1), t.dim(2));
+    }
+}

@@ -1,0 +1,761 @@
+package io.cellstate.cpu;
+
+import io.cellstate.Cell;
+import io.cellstate.Layout;
+import io.cellstate.RnnSpec;
+import io.cellstate.RnnWeightGrads;
+import io.cellstate.RnnWeights;
+import io.cellstate.RnnWeights.Param;
+import io.cellstate.Tensor;
+import io.cellstate.WorkerGroup;
+import io.cellstate.spi.AbstractRnnPlan;
+import io.cellstate.spi.BackwardCall;
+import io.cellstate.spi.ForwardCall;
+import io.cellstate.spi.TrainingWorkspace;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Backpropagation through time for every cell on the CPU, shared by the backends that lend it their
+ * {@link CpuGemm} and {@link TrainingPointwise}, in oneDNN's shape ({@code ref_rnn}, {@code cell_common}):
+ *
+ * <p><b>Forward</b>, per layer (bottom up) and direction: the input projection of all steps as one GEMM,
+ * {@code G = X W_ih^T + b} ({@code [T*B x in] x [in x G*H]}); per step {@code h_prev W_hh^T} over the
+ * batch (the original GRU: over {@code [W_hr | W_hz]}, then {@code (r ⊙ h) W_hn^T}) and the pointwise
+ * part, which leaves the activated gates in G. The workspace keeps, per step, the gates, h before the
+ * step, c before and after it (LSTM), {@code W_hn h + b_hn} (the linear-before-reset GRU) or {@code r ⊙ h}
+ * (the original GRU), and every layer's input sequence. Sequence lengths as in {@link CpuPlan}: a row
+ * whose sequence has ended (or, in reverse, not begun) keeps its state and outputs 0.
+ *
+ * <p><b>Backward</b>, top layer down, each direction in the reverse of its processing order: per step the
+ * pointwise backward into the gate gradients {@code dG} (0 for a row past its length, whose dh and dc
+ * pass through unchanged), then {@code dh_prev += dG W_hh} ({@code [B x G*H] x [G*H x H]}; the original GRU
+ * first {@code d(r ⊙ h) = dn W_hn}, then the r, z rows). After the time loop, the weight gradients as a
+ * few GEMMs over all T*B rows (oneDNN's {@code merge_gemm_layer}, {@code merge_gemm_iter}):
+ * {@code dW_ih = dG^T X}, {@code dW_hh = dG_h^T H_prev}, biases as column sums, and
+ * {@code dX = sum over directions of dG W_ih}, the lower layer's dy. The GRU of PyTorch's formula has
+ * two gate gradients: the recurrent side's n block is {@code dn ⊙ r}.
+ *
+ * <p>The GEMMs use three shapes: NT (forward), NN (data gradients), TN (weight gradients). Buffers come
+ * from the backend's {@link CpuGemm} and grow only for a larger call; the pointwise parts run on the
+ * calling thread over rows staged in small heap arrays.
+ */
+final class TrainingEngine implements AutoCloseable {
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private enum Kind { LSTM, GRU, GRU_ORIGINAL, RNN }
+
+    // scratch buffers of a call
+    private static final int OUT = 0;
+    private static final int GH_STEP = 1;
+    private static final int DG = 2;
+    private static final int DGH = 3;
+    private static final int DHP0 = 4;
+    private static final int DHP1 = 5;
+    private static final int DRH = 6;
+    private static final int DY0 = 7;
+    private static final int DY1 = 8;
+    private static final int WG = 9;
+    private static final int BG = 10;
+    private static final int ONES = 11;
+    private static final int SCRATCH = 12;
+
+    private final RnnSpec spec;
+    private final Kind kind;
+    private final boolean relu;
+    private final int hidden;
+    /** Gates G and the gate row G*H. */
+    private final int g;
+    private final int gh;
+    private final int dirs;
+    private final int layers;
+    /** Floats per block of the staged rows: H rounded up to the pointwise part's alignment. */
+    private final int p;
+    private final TrainingPointwise pw;
+    private final CpuGemm.Factory factory;
+    private final WorkerGroup.Team team;
+    private final int threads;
+    /** Runs every GEMM; holds no buffers. */
+    private final CpuGemm gemm;
+    /** W_ih and W_hh of slot s at 2s and 2s + 1. */
+    private final Memory weights;
+    /** The bias added to the projection (every bias outside a product by r), and the linear-before-reset GRU's b_hh. */
+    private final float[][] biasX;
+    private final float[][] biasH;
+    private final Memory scratch;
+    /** Floats per slot of the workspace's per-step buffers, each [T*B x H] but the gates. */
+    private final int perSlot;
+    // rows staged for the pointwise parts
+    private final float[] gx;
+    private final float[] ghRow;
+    private final float[] dgRow;
+    private final float[] dghRow;
+    private final float[] cPrevRow;
+    private final float[] cRow;
+    private final float[] hPrevRow;
+    private final float[] hRow;
+    private final float[] dhRow;
+    private final float[] dcRow;
+    private final float[] auxRow;
+    private final float[] zeros;
+    // the state of a call: h and c of the batch ([B x H]), and the carried dc
+    private float[] hCur = new float[0];
+    private float[] cCur = new float[0];
+    private float[] carryC = new float[0];
+
+    TrainingEngine(RnnSpec spec, RnnWeights w, TrainingPointwise pointwise, CpuGemm.Factory factory,
+                   WorkerGroup.Team team, int threads) {
+        this.spec = spec;
+        this.kind = switch (spec.cell()) {
+            case Cell.Lstm lstm -> Kind.LSTM;
+            case Cell.Gru gru -> gru.linearBeforeReset() ? Kind.GRU : Kind.GRU_ORIGINAL;
+            case Cell.Rnn rnn -> Kind.RNN;
+        };
+        this.relu = spec.cell() instanceof Cell.Rnn rnn && rnn.nonlinearity() == Cell.Nonlinearity.RELU;
+        this.hidden = spec.hiddenSize();
+        this.g = spec.gates();
+        this.gh = g * hidden;
+        this.dirs = spec.directions();
+        this.layers = spec.layers();
+        int a = pointwise.alignment();
+        this.p = (hidden + a - 1) / a * a;
+        this.pw = pointwise;
+        this.factory = factory;
+        this.team = team;
+        this.threads = threads;
+        this.perSlot = switch (kind) {
+            case LSTM -> 4;        // gates, h before, c before, c after
+            case GRU, GRU_ORIGINAL -> 3; // gates, h before, W_hn h + b_hn or r ⊙ h
+            case RNN -> 2;         // gates (h after), h before
+        };
+        gx = new float[g * p];
+        ghRow = new float[g * p];
+        dgRow = new float[g * p];
+        dghRow = new float[g * p];
+        cPrevRow = new float[p];
+        cRow = new float[p];
+        hPrevRow = new float[p];
+        hRow = new float[p];
+        dhRow = new float[p];
+        dcRow = new float[p];
+        auxRow = new float[p];
+        zeros = new float[g * p];
+        biasX = new float[spec.stateCount()][];
+        biasH = new float[spec.stateCount()][];
+        gemm = factory.create(team, threads);
+        weights = new Memory(factory, team, threads);
+        scratch = new Memory(factory, team, threads);
+        try {
+            long[] sizes = new long[2 * spec.stateCount()];
+            for (int s = 0; s < spec.stateCount(); s++) {
+                sizes[2 * s] = (long) gh * spec.layerInputSize(s / dirs);
+                sizes[2 * s + 1] = (long) gh * hidden;
+            }
+            weights.reserve(sizes);
+            reload(w);
+        } catch (RuntimeException | Error e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Copies {@code w} into the engine's buffers (same sizes: nothing is allocated but the bias arrays). */
+    void reload(RnnWeights w) {
+        for (int l = 0; l < layers; l++) {
+            for (int d = 0; d < dirs; d++) {
+                int s = l * dirs + d;
+                MemorySegment.copy(w.weightIh(l, d), 0, weights.get(2 * s), 0, (long) gh * spec.layerInputSize(l) * 4);
+                MemorySegment.copy(w.weightHh(l, d), 0, weights.get(2 * s + 1), 0, (long) gh * hidden * 4);
+                float[] bi = w.array(Param.BIAS_IH, l, d);
+                float[] bh = w.array(Param.BIAS_HH, l, d);
+                if (kind == Kind.GRU) {
+                    biasX[s] = bi;
+                    biasH[s] = bh;
+                } else {
+                    for (int r = 0; r < gh; r++) {
+                        bi[r] += bh[r];
+                    }
+                    biasX[s] = bi;
+                }
+            }
+        }
+    }
+
+    /** A new, empty workspace of {@code plan}. */
+    Workspace newWorkspace(AbstractRnnPlan plan) {
+        return new Workspace(plan, new Memory(factory, team, threads));
+    }
+
+    /** What a CPU plan's training forward pass keeps, in buffers of its backend's {@link CpuGemm}. */
+    static final class Workspace extends TrainingWorkspace {
+        private final Memory memory;
+
+        Workspace(AbstractRnnPlan plan, Memory memory) {
+            super(plan);
+            this.memory = memory;
+            releaseWith(memory);
+        }
+
+        @Override
+        public long bytes() {
+            return memory.bytes();
+        }
+    }
+
+    // ---------------------------------------------------------------- the workspace's buffers
+
+    private MemorySegment x0(Workspace ws) {
+        return ws.memory.get(0);
+    }
+
+    /** The output of layer {@code l < layers - 1}, [T*B x D*H]: the input of layer l + 1. */
+    private MemorySegment layerOut(Workspace ws, int l) {
+        return ws.memory.get(1 + l);
+    }
+
+    /** Buffer {@code k} of slot {@code s}: 0 the gates, 1 h before the step, 2 and 3 what the cell keeps more. */
+    private MemorySegment saved(Workspace ws, int s, int k) {
+        return ws.memory.get(layers + s * perSlot + k);
+    }
+
+    private void reserve(Workspace ws, int steps, int batch) {
+        long rows = (long) steps * batch;
+        long[] need = new long[layers + spec.stateCount() * perSlot];
+        need[0] = rows * spec.inputSize();
+        for (int l = 0; l + 1 < layers; l++) {
+            need[1 + l] = rows * spec.outputSize();
+        }
+        for (int s = 0; s < spec.stateCount(); s++) {
+            int at = layers + s * perSlot;
+            need[at] = rows * gh;
+            for (int k = 1; k < perSlot; k++) {
+                need[at + k] = rows * hidden;
+            }
+        }
+        ws.memory.reserve(need);
+        reserveScratch(steps, batch);
+    }
+
+    private void reserveScratch(int steps, int batch) {
+        long rows = (long) steps * batch;
+        int widest = Math.max(spec.inputSize(), spec.outputSize());
+        long[] need = new long[SCRATCH];
+        need[OUT] = rows * spec.outputSize();
+        need[GH_STEP] = (long) batch * gh;
+        need[DG] = rows * gh;
+        need[DGH] = kind == Kind.GRU ? rows * gh : 0;
+        need[DHP0] = (long) batch * hidden;
+        need[DHP1] = (long) batch * hidden;
+        need[DRH] = kind == Kind.GRU_ORIGINAL ? (long) batch * hidden : 0;
+        need[DY0] = rows * widest;
+        need[DY1] = rows * widest;
+        need[WG] = (long) gh * Math.max(widest, hidden);
+        need[BG] = gh;
+        need[ONES] = rows;
+        if (scratch.reserve(need)) {
+            MemorySegment ones = scratch.get(ONES);
+            for (long i = 0; i < ones.byteSize() / 4; i++) {
+                ones.setAtIndex(FLOAT, i, 1f);
+            }
+        }
+        int state = batch * hidden;
+        if (hCur.length < state) {
+            hCur = new float[state];
+            cCur = new float[state];
+            carryC = new float[state];
+        }
+    }
+
+    // ---------------------------------------------------------------- forward
+
+    /** The training forward pass of {@code c} into {@code ws}. */
+    void forward(ForwardCall c, Workspace ws) {
+        int steps = c.steps();
+        int batch = c.batch();
+        long rows = (long) steps * batch;
+        reserve(ws, steps, batch);
+        MemorySegment x0 = x0(ws);
+        int in0 = spec.inputSize();
+        // sequence-major, rows past a sequence's length zero (their dG is 0, and 0 * NaN padding would not be)
+        for (int t = 0; t < steps; t++) {
+            for (int b = 0; b < batch; b++) {
+                long dst = ((long) t * batch + b) * in0 * 4;
+                if (t < c.length(b)) {
+                    long src = (long) c.layout().row(t, b, steps, batch) * in0 * 4;
+                    MemorySegment.copy(c.x().segment(), src, x0, dst, (long) in0 * 4);
+                } else {
+                    zero(x0, dst / 4, in0);
+                }
+            }
+        }
+        MemorySegment out = scratch.get(OUT);
+        gemm.beginCall();
+        try {
+            for (int l = 0; l < layers; l++) {
+                MemorySegment in = l == 0 ? x0 : layerOut(ws, l - 1);
+                MemorySegment y = l == layers - 1 ? out : layerOut(ws, l);
+                for (int d = 0; d < dirs; d++) {
+                    forwardSlot(c, ws, l, d, in, y, rows);
+                }
+            }
+        } finally {
+            gemm.endCall();
+        }
+        int width = spec.outputSize();
+        for (int t = 0; t < steps; t++) {
+            for (int b = 0; b < batch; b++) {
+                long dst = (long) c.layout().row(t, b, steps, batch) * width * 4;
+                MemorySegment.copy(out, ((long) t * batch + b) * width * 4, c.y().segment(), dst, (long) width * 4);
+            }
+        }
+    }
+
+    private void forwardSlot(ForwardCall c, Workspace ws, int l, int d, MemorySegment in, MemorySegment y, long rows) {
+        int steps = c.steps();
+        int batch = c.batch();
+        int s = l * dirs + d;
+        int inW = spec.layerInputSize(l);
+        int outW = spec.outputSize();
+        boolean reversed = spec.direction().reversed(d);
+        MemorySegment wIh = weights.get(2 * s);
+        MemorySegment wHh = weights.get(2 * s + 1);
+        MemorySegment act = saved(ws, s, 0);
+        MemorySegment hp = saved(ws, s, 1);
+        MemorySegment aux = perSlot > 2 ? saved(ws, s, 2) : null;
+        MemorySegment cs = perSlot > 3 ? saved(ws, s, 3) : null;
+        MemorySegment ghStep = scratch.get(GH_STEP);
+        fillRows(act, 0, rows, biasX[s]);
+        gemm.gemm(false, true, (int) rows, gh, inW, 1f, in, 0, inW, wIh, 0, inW, 1f, act, 0, gh);
+        loadState(c.h0(), s, batch, hCur);
+        if (kind == Kind.LSTM) {
+            loadState(c.c0(), s, batch, cCur);
+        }
+        for (int i = 0; i < steps; i++) {
+            int t = reversed ? steps - 1 - i : i;
+            long r0 = (long) t * batch;
+            MemorySegment.copy(hCur, 0, hp, FLOAT, r0 * hidden * 4, batch * hidden);
+            if (kind == Kind.LSTM) {
+                MemorySegment.copy(cCur, 0, aux, FLOAT, r0 * hidden * 4, batch * hidden);
+            }
+            switch (kind) {
+                case LSTM, RNN -> gemm.gemm(false, true, batch, gh, hidden, 1f, hp, r0 * hidden, hidden, wHh, 0, hidden, 1f,
+                        act, r0 * gh, gh);
+                case GRU -> {
+                    fillRows(ghStep, 0, batch, biasH[s]);
+                    gemm.gemm(false, true, batch, gh, hidden, 1f, hp, r0 * hidden, hidden, wHh, 0, hidden, 1f, ghStep, 0, gh);
+                }
+                case GRU_ORIGINAL -> gemm.gemm(false, true, batch, 2 * hidden, hidden, 1f, hp, r0 * hidden, hidden, wHh, 0,
+                        hidden, 1f, act, r0 * gh, gh);
+            }
+            for (int b = 0; b < batch; b++) {
+                long row = r0 + b;
+                long yAt = (row * outW + (long) d * hidden) * 4;
+                if (t >= c.length(b)) {
+                    // ended (or, in reverse, not begun): the state stays, the output is 0
+                    MemorySegment.copy(zeros, 0, y, FLOAT, yAt, hidden);
+                    if (kind == Kind.GRU_ORIGINAL) {
+                        MemorySegment.copy(zeros, 0, aux, FLOAT, row * hidden * 4, hidden);
+                    }
+                    continue;
+                }
+                System.arraycopy(hCur, b * hidden, hPrevRow, 0, hidden);
+                switch (kind) {
+                    case LSTM -> {
+                        stageBlocks(act, row * gh, gx, 0, 4);
+                        System.arraycopy(cCur, b * hidden, cPrevRow, 0, hidden);
+                        pw.lstm(gx, cPrevRow, cRow, hRow, p);
+                        storeBlocks(gx, 0, 4, act, row * gh);
+                        MemorySegment.copy(cRow, 0, cs, FLOAT, row * hidden * 4, hidden);
+                        System.arraycopy(cRow, 0, cCur, b * hidden, hidden);
+                    }
+                    case RNN -> {
+                        stageBlocks(act, row * gh, gx, 0, 1);
+                        pw.rnn(gx, hRow, p, relu);
+                        MemorySegment.copy(hRow, 0, act, FLOAT, row * gh * 4, hidden);
+                    }
+                    case GRU -> {
+                        stageBlocks(act, row * gh, gx, 0, 3);
+                        stageBlocks(ghStep, (long) b * gh, ghRow, 0, 3);
+                        pw.gru(gx, ghRow, hPrevRow, hRow, p);
+                        storeBlocks(gx, 0, 3, act, row * gh);
+                        MemorySegment.copy(ghRow, 2 * p, aux, FLOAT, row * hidden * 4, hidden);
+                    }
+                    case GRU_ORIGINAL -> {
+                        stageBlocks(act, row * gh, gx, 0, 2);
+                        pw.gruReset(gx, hPrevRow, auxRow, p);
+                        storeBlocks(gx, 0, 2, act, row * gh);
+                        MemorySegment.copy(auxRow, 0, aux, FLOAT, row * hidden * 4, hidden);
+                    }
+                }
+                if (kind != Kind.GRU_ORIGINAL) {
+                    System.arraycopy(hRow, 0, hCur, b * hidden, hidden);
+                    MemorySegment.copy(hRow, 0, y, FLOAT, yAt, hidden);
+                }
+            }
+            if (kind == Kind.GRU_ORIGINAL) {
+                // n = tanh(px_n + W_hn (r ⊙ h) + b_hn): the second GEMM, over the rows of r ⊙ h
+                gemm.gemm(false, true, batch, hidden, hidden, 1f, aux, r0 * hidden, hidden, wHh, 2L * hidden * hidden,
+                        hidden, 1f, act, r0 * gh + 2L * hidden, gh);
+                for (int b = 0; b < batch; b++) {
+                    if (t >= c.length(b)) {
+                        continue;
+                    }
+                    long row = r0 + b;
+                    System.arraycopy(hCur, b * hidden, hPrevRow, 0, hidden);
+                    stageBlocks(act, row * gh, gx, 0, 3);
+                    pw.gruNew(gx, hPrevRow, hRow, p);
+                    MemorySegment.copy(gx, 2 * p, act, FLOAT, (row * gh + 2L * hidden) * 4, hidden);
+                    System.arraycopy(hRow, 0, hCur, b * hidden, hidden);
+                    MemorySegment.copy(hRow, 0, y, FLOAT, (row * outW + (long) d * hidden) * 4, hidden);
+                }
+            }
+        }
+        storeState(c.hN(), s, batch, hCur);
+        if (kind == Kind.LSTM) {
+            storeState(c.cN(), s, batch, cCur);
+        }
+    }
+
+    // ---------------------------------------------------------------- backward
+
+    /** Backpropagation through time of the forward pass {@code c.workspace()} holds. */
+    void backward(BackwardCall c) {
+        Workspace ws = (Workspace) c.workspace();
+        int steps = c.steps();
+        int batch = c.batch();
+        reserveScratch(steps, batch);
+        int outW = spec.outputSize();
+        MemorySegment dy = scratch.get(DY0);
+        MemorySegment dx = scratch.get(DY1);
+        boolean haveDy = c.dy() != null;
+        if (haveDy) {
+            for (int t = 0; t < steps; t++) {
+                for (int b = 0; b < batch; b++) {
+                    long src = (long) c.layout().row(t, b, steps, batch) * outW * 4;
+                    MemorySegment.copy(c.dy().segment(), src, dy, ((long) t * batch + b) * outW * 4, (long) outW * 4);
+                }
+            }
+        }
+        gemm.beginCall();
+        try {
+            for (int l = layers - 1; l >= 0; l--) {
+                MemorySegment in = l == 0 ? x0(ws) : layerOut(ws, l - 1);
+                boolean wantDx = l > 0 || c.dx() != null;
+                for (int d = 0; d < dirs; d++) {
+                    backwardSlot(c, ws, l, d, haveDy ? dy : null);
+                    weightGradients(c, ws, l, d, in);
+                    if (wantDx) {
+                        int inW = spec.layerInputSize(l);
+                        gemm.gemm(false, false, steps * batch, inW, gh, 1f, scratch.get(DG), 0, gh,
+                                weights.get(2 * (l * dirs + d)), 0, inW, d == 0 ? 0f : 1f, dx, 0, inW);
+                    }
+                }
+                MemorySegment swap = dy;
+                dy = dx;
+                dx = swap;
+                haveDy = true;
+            }
+        } finally {
+            gemm.endCall();
+        }
+        if (c.dx() != null) {
+            int inW = spec.inputSize();
+            for (int t = 0; t < steps; t++) {
+                for (int b = 0; b < batch; b++) {
+                    long dst = (long) c.layout().row(t, b, steps, batch) * inW * 4;
+                    MemorySegment.copy(dy, ((long) t * batch + b) * inW * 4, c.dx().segment(), dst, (long) inW * 4);
+                }
+            }
+        }
+    }
+
+    /** The time loop of one layer and direction: dG of every step into the scratch, dh0 and dc0 out. */
+    private void backwardSlot(BackwardCall c, Workspace ws, int l, int d, MemorySegment dy) {
+        int steps = c.steps();
+        int batch = c.batch();
+        int s = l * dirs + d;
+        int outW = spec.outputSize();
+        boolean reversed = spec.direction().reversed(d);
+        MemorySegment wHh = weights.get(2 * s + 1);
+        MemorySegment act = saved(ws, s, 0);
+        MemorySegment hp = saved(ws, s, 1);
+        MemorySegment aux = perSlot > 2 ? saved(ws, s, 2) : null;
+        MemorySegment cs = perSlot > 3 ? saved(ws, s, 3) : null;
+        MemorySegment dg = scratch.get(DG);
+        MemorySegment dgh = kind == Kind.GRU ? scratch.get(DGH) : dg;
+        MemorySegment drh = scratch.get(DRH);
+        MemorySegment carry = scratch.get(DHP0);
+        MemorySegment next = scratch.get(DHP1);
+        loadState(c.dhN(), s, batch, hCur);
+        MemorySegment.copy(hCur, 0, carry, FLOAT, 0, batch * hidden);
+        if (kind == Kind.LSTM) {
+            loadState(c.dcN(), s, batch, carryC);
+        }
+        for (int i = 0; i < steps; i++) {
+            int t = reversed ? i : steps - 1 - i;
+            long r0 = (long) t * batch;
+            for (int b = 0; b < batch; b++) {
+                long row = r0 + b;
+                long at = (long) b * hidden * 4;
+                if (t >= c.length(b)) {
+                    // no gradient flows into a step past the sequence's end: dh and dc pass through
+                    MemorySegment.copy(zeros, 0, dg, FLOAT, row * gh * 4, gh);
+                    if (kind == Kind.GRU) {
+                        MemorySegment.copy(zeros, 0, dgh, FLOAT, row * gh * 4, gh);
+                    }
+                    MemorySegment.copy(carry, at, next, at, (long) hidden * 4);
+                    continue;
+                }
+                MemorySegment.copy(carry, FLOAT, at, dhRow, 0, hidden);
+                if (dy != null) {
+                    long yAt = row * outW + (long) d * hidden;
+                    for (int j = 0; j < hidden; j++) {
+                        dhRow[j] += dy.getAtIndex(FLOAT, yAt + j);
+                    }
+                }
+                switch (kind) {
+                    case LSTM -> {
+                        stageBlocks(act, row * gh, gx, 0, 4);
+                        MemorySegment.copy(aux, FLOAT, row * hidden * 4, cPrevRow, 0, hidden);
+                        MemorySegment.copy(cs, FLOAT, row * hidden * 4, cRow, 0, hidden);
+                        System.arraycopy(carryC, b * hidden, dcRow, 0, hidden);
+                        pw.lstmBackward(gx, cPrevRow, cRow, dhRow, dcRow, dgRow, p);
+                        storeBlocks(dgRow, 0, 4, dg, row * gh);
+                        System.arraycopy(dcRow, 0, carryC, b * hidden, hidden);
+                        MemorySegment.copy(zeros, 0, next, FLOAT, at, hidden);
+                    }
+                    case RNN -> {
+                        stageBlocks(act, row * gh, gx, 0, 1);
+                        pw.rnnBackward(gx, dhRow, dgRow, p, relu);
+                        MemorySegment.copy(dgRow, 0, dg, FLOAT, row * gh * 4, hidden);
+                        MemorySegment.copy(zeros, 0, next, FLOAT, at, hidden);
+                    }
+                    case GRU -> {
+                        stageBlocks(act, row * gh, gx, 0, 3);
+                        MemorySegment.copy(aux, FLOAT, row * hidden * 4, auxRow, 0, hidden);
+                        MemorySegment.copy(hp, FLOAT, row * hidden * 4, hPrevRow, 0, hidden);
+                        pw.gruBackward(gx, auxRow, hPrevRow, dhRow, dgRow, dghRow, p);
+                        storeBlocks(dgRow, 0, 3, dg, row * gh);
+                        storeBlocks(dghRow, 0, 3, dgh, row * gh);
+                        MemorySegment.copy(dhRow, 0, next, FLOAT, at, hidden);
+                    }
+                    case GRU_ORIGINAL -> {
+                        stageBlocks(act, row * gh, gx, 0, 3);
+                        MemorySegment.copy(hp, FLOAT, row * hidden * 4, hPrevRow, 0, hidden);
+                        pw.gruNewBackward(gx, hPrevRow, dhRow, dgRow, p);
+                        MemorySegment.copy(zeros, 0, dg, FLOAT, row * gh * 4, hidden);
+                        MemorySegment.copy(dgRow, p, dg, FLOAT, (row * gh + hidden) * 4, hidden);
+                        MemorySegment.copy(dgRow, 2 * p, dg, FLOAT, (row * gh + 2L * hidden) * 4, hidden);
+                        MemorySegment.copy(dhRow, 0, next, FLOAT, at, hidden);
+                    }
+                }
+            }
+            if (kind == Kind.GRU_ORIGINAL) {
+                // d(r ⊙ h) = dn W_hn, then dr, and its share of dh through r ⊙ h
+                gemm.gemm(false, false, batch, hidden, hidden, 1f, dg, r0 * gh + 2L * hidden, gh, wHh,
+                        2L * hidden * hidden, hidden, 0f, drh, 0, hidden);
+                for (int b = 0; b < batch; b++) {
+                    if (t >= c.length(b)) {
+                        continue;
+                    }
+                    long row = r0 + b;
+                    long at = (long) b * hidden * 4;
+                    stageBlocks(act, row * gh, gx, 0, 1);
+                    MemorySegment.copy(hp, FLOAT, row * hidden * 4, hPrevRow, 0, hidden);
+                    MemorySegment.copy(drh, FLOAT, at, auxRow, 0, hidden);
+                    MemorySegment.copy(next, FLOAT, at, dhRow, 0, hidden);
+                    pw.gruResetBackward(gx, hPrevRow, auxRow, dhRow, dgRow, p);
+                    MemorySegment.copy(dgRow, 0, dg, FLOAT, row * gh * 4, hidden);
+                    MemorySegment.copy(dhRow, 0, next, FLOAT, at, hidden);
+                }
+                gemm.gemm(false, false, batch, hidden, 2 * hidden, 1f, dg, r0 * gh, gh, wHh, 0, hidden, 1f, next, 0,
+                        hidden);
+            } else {
+                gemm.gemm(false, false, batch, hidden, gh, 1f, dgh, r0 * gh, gh, wHh, 0, hidden, 1f, next, 0, hidden);
+            }
+            MemorySegment swap = carry;
+            carry = next;
+            next = swap;
+        }
+        if (c.dh0() != null) {
+            MemorySegment.copy(carry, FLOAT, 0, hCur, 0, batch * hidden);
+            storeState(c.dh0(), s, batch, hCur);
+        }
+        if (kind == Kind.LSTM) {
+            storeState(c.dc0(), s, batch, carryC);
+        }
+    }
+
+    /** The weight gradients of one layer and direction, from the dG of all its steps. */
+    private void weightGradients(BackwardCall c, Workspace ws, int l, int d, MemorySegment in) {
+        RnnWeightGrads grads = c.weights();
+        if (grads == null) {
+            return;
+        }
+        int rows = c.steps() * c.batch();
+        int s = l * dirs + d;
+        int inW = spec.layerInputSize(l);
+        MemorySegment dg = scratch.get(DG);
+        MemorySegment dgh = kind == Kind.GRU ? scratch.get(DGH) : dg;
+        MemorySegment wg = scratch.get(WG);
+        MemorySegment hp = saved(ws, s, 1);
+        gemm.gemm(true, false, gh, inW, rows, 1f, dg, 0, gh, in, 0, inW, 0f, wg, 0, inW);
+        emit(grads, Param.WEIGHT_IH, l, d, wg, c.accumulate());
+        if (kind == Kind.GRU_ORIGINAL) {
+            // the n rows multiply r ⊙ h, not h
+            gemm.gemm(true, false, 2 * hidden, hidden, rows, 1f, dg, 0, gh, hp, 0, hidden, 0f, wg, 0, hidden);
+            gemm.gemm(true, false, hidden, hidden, rows, 1f, dg, 2L * hidden, gh, saved(ws, s, 2), 0, hidden, 0f, wg,
+                    2L * hidden * hidden, hidden);
+        } else {
+            gemm.gemm(true, false, gh, hidden, rows, 1f, dgh, 0, gh, hp, 0, hidden, 0f, wg, 0, hidden);
+        }
+        emit(grads, Param.WEIGHT_HH, l, d, wg, c.accumulate());
+        if (spec.bias()) {
+            MemorySegment ones = scratch.get(ONES);
+            MemorySegment bg = scratch.get(BG);
+            gemm.gemm(false, false, 1, gh, rows, 1f, ones, 0, rows, dg, 0, gh, 0f, bg, 0, gh);
+            emit(grads, Param.BIAS_IH, l, d, bg, c.accumulate());
+            if (kind == Kind.GRU) {
+                gemm.gemm(false, false, 1, gh, rows, 1f, ones, 0, rows, dgh, 0, gh, 0f, bg, 0, gh);
+            }
+            emit(grads, Param.BIAS_HH, l, d, bg, c.accumulate());
+        }
+    }
+
+    /** Writes or adds the gradient in {@code from} to the caller's. */
+    private static void emit(RnnWeightGrads grads, Param param, int l, int d, MemorySegment from, boolean accumulate) {
+        float[] to = grads.data(param, l, d);
+        if (accumulate) {
+            for (int i = 0; i < to.length; i++) {
+                to[i] += from.getAtIndex(FLOAT, i);
+            }
+        } else {
+            MemorySegment.copy(from, FLOAT, 0, to, 0, to.length);
+        }
+    }
+
+    // ---------------------------------------------------------------- rows and states
+
+    /** Writes {@code bias} (G*H floats) into rows {@code [r0, r0 + n)} of a gate buffer, for a GEMM to add to. */
+    private void fillRows(MemorySegment gates, long r0, long n, float[] bias) {
+        for (long r = r0; r < r0 + n; r++) {
+            MemorySegment.copy(bias, 0, gates, FLOAT, r * gh * 4, gh);
+        }
+    }
+
+    /** Gate blocks {@code [0, blocks)} of the gate row at float {@code at} into {@code dst}'s blocks of p. */
+    private void stageBlocks(MemorySegment src, long at, float[] dst, int first, int blocks) {
+        for (int q = first; q < blocks; q++) {
+            MemorySegment.copy(src, FLOAT, (at + (long) q * hidden) * 4, dst, q * p, hidden);
+        }
+    }
+
+    /** Blocks of p floats of {@code src} back into the gate row at float {@code at}. */
+    private void storeBlocks(float[] src, int first, int blocks, MemorySegment dst, long at) {
+        for (int q = first; q < blocks; q++) {
+            MemorySegment.copy(src, q * p, dst, FLOAT, (at + (long) q * hidden) * 4, hidden);
+        }
+    }
+
+    /** Zeroes {@code n} floats from float {@code at}, without a slice object. */
+    private void zero(MemorySegment s, long at, long n) {
+        for (long done = 0; done < n; done += zeros.length) {
+            MemorySegment.copy(zeros, 0, s, FLOAT, (at + done) * 4, (int) Math.min(zeros.length, n - done));
+        }
+    }
+
+    private void loadState(Tensor state, int slot, int batch, float[] into) {
+        if (state == null) {
+            java.util.Arrays.fill(into, 0, batch * hidden, 0f);
+        } else {
+            MemorySegment.copy(state.segment(), FLOAT, (long) slot * batch * hidden * 4, into, 0, batch * hidden);
+        }
+    }
+
+    private void storeState(Tensor state, int slot, int batch, float[] from) {
+        if (state != null) {
+            MemorySegment.copy(from, 0, state.segment(), FLOAT, (long) slot * batch * hidden * 4, batch * hidden);
+        }
+    }
+
+    @Override
+    public void close() {
+        weights.close();
+        scratch.close();
+        gemm.close();
+    }
+
+    /**
+     * Buffers from one {@link CpuGemm} instance, sized together: when a call needs more, a fresh
+     * instance allocates them all and the old one is closed, releasing its memory (the contents are lost:
+     * only what a call fills before it reads lives here).
+     */
+    static final class Memory implements AutoCloseable {
+        private final CpuGemm.Factory factory;
+        private final WorkerGroup.Team team;
+        private final int threads;
+        private CpuGemm owner;
+        private long[] sizes = new long[0];
+        private MemorySegment[] buffers = new MemorySegment[0];
+
+        Memory(CpuGemm.Factory factory, WorkerGroup.Team team, int threads) {
+            this.factory = factory;
+            this.team = team;
+            this.threads = threads;
+        }
+
+        /** Makes buffer i hold at least {@code need[i]} floats, for every i; true if they were allocated anew. */
+        boolean reserve(long[] need) {
+            boolean fits = owner != null && need.length == sizes.length;
+            for (int i = 0; fits && i < need.length; i++) {
+                fits = sizes[i] >= need[i];
+            }
+            if (fits) {
+                return false;
+            }
+            long[] grown = new long[need.length];
+            for (int i = 0; i < need.length; i++) {
+                grown[i] = Math.max(need[i], i < sizes.length ? sizes[i] : 0);
+            }
+            CpuGemm fresh = factory.create(team, threads);
+            MemorySegment[] b = new MemorySegment[need.length];
+            try {
+                for (int i = 0; i < need.length; i++) {
+                    b[i] = fresh.allocate(grown[i]);
+                }
+            } catch (RuntimeException | Error e) {
+                fresh.close();
+                throw e;
+            }
+            if (owner != null) {
+                owner.close();
+            }
+            owner = fresh;
+            sizes = grown;
+            buffers = b;
+            return true;
+        }
+
+        MemorySegment get(int i) {
+            return buffers[i];
+        }
+
+        long bytes() {
+            long n = 0;
+            for (long s : sizes) {
+                n += s * 4;
+            }
+            return n;
+        }
+
+        @Override
+        public void close() {
+            if (owner != null) {
+                owner.close();
+                owner = null;
+            }
+            sizes = new long[0];
+            buffers = new MemorySegment[0];
+        }
+    }
+}
