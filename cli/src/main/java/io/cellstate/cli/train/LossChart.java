@@ -162,7 +162,10 @@ public final class LossChart {
             }
         } else {
             lo = Math.min(0, yMin);
-            hi = yMax == lo ? lo + 1 : yMax;
+            double top = yMax == lo ? lo + 1 : yMax;
+            // up to the tick above the largest value, so the top gridline is labelled
+            double step = niceStep((top - lo) / 5);
+            hi = Math.ceil(top / step - 1e-9) * step;
         }
         Axes a = new Axes(xMin, xMax, lo, hi);
 
@@ -274,7 +277,8 @@ public final class LossChart {
         if (v == Math.rint(v) && Math.abs(v) < 1e7) {
             return Long.toString((long) v);
         }
-        return String.format(Locale.ROOT, "%.3g", v);
+        String s = String.format(Locale.ROOT, "%.3g", v);
+        return s.contains(".") && !s.contains("e") ? s.replaceAll("0+$", "").replaceAll("\\.$", "") : s;
     }
 
     /** Text for an SVG attribute or element. */

@@ -62,6 +62,13 @@ class ReportTest {
                 .add(new LossChart.Series("a", new double[] {1, 2, 3}, new double[] {0.3, 0.6, 0.9}, "#000", true));
         Document doc = parse(chart.toSvg());
         assertEquals(3, doc.getElementsByTagName("circle").getLength());
+        List<String> texts = new ArrayList<>();
+        NodeList t = doc.getElementsByTagName("text");
+        for (int i = 0; i < t.getLength(); i++) {
+            texts.add(t.item(i).getTextContent());
+        }
+        // from 0 up to the tick above 0.9, in steps of 0.2, written short
+        assertTrue(texts.containsAll(List.of("0", "0.2", "0.4", "0.6", "0.8", "1")), texts.toString());
         assertEquals(1, LossChart.niceStep(0.7));
         assertEquals(0.2, LossChart.niceStep(0.15), 1e-15);
         assertEquals(500, LossChart.niceStep(333));
