@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine (the device tool, with .gpu carried; bench/gpu/stage.sh made it):
 #   1. every cuda test, GPU required (-Dcellstate.requireGpu=true), the ONNX and PyTorch cases included
-#      (the training tests, CudnnGradientTest, among them);
+#      (the training tests, CudnnGradientConformanceTest and CudnnGradientTest, among them);
 #   2. CudnnBench: the cudnn plan on the benchmark grid, per algorithm, AUTO, raw cuDNN calls;
 #   3. PyTorch's nn.LSTM on the same grid (bench/gpu/pytorch_lstm.py);
 #   4. CudnnTrainBench and pytorch_lstm.py --train: one training step (forward + backward) on the grid

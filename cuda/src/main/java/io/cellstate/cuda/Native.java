@@ -51,6 +51,8 @@ import org.bytedeco.javacpp.Pointer;
 final class Native {
     /** Handles, descriptors, events and buffers created here and not yet destroyed. */
     private static final AtomicLong LIVE = new AtomicLong();
+    /** Handles, descriptors, events and buffers created here, destroyed or not. */
+    private static final AtomicLong CREATED = new AtomicLong();
 
     private Native() {
     }
@@ -62,6 +64,21 @@ final class Native {
      */
     static long liveObjects() {
         return LIVE.get();
+    }
+
+    /**
+     * How many CUDA and cuDNN objects this process has created through this class, destroyed or not: a
+     * count that only grows, so a buffer that grows (freed, then allocated again) moves it where
+     * {@link #liveObjects()} stays put. A steady loop of calls leaves it unchanged.
+     */
+    static long createdObjects() {
+        return CREATED.get();
+    }
+
+    /** Counts one object made: live until destroyed, and created. */
+    private static void created() {
+        LIVE.incrementAndGet();
+        CREATED.incrementAndGet();
     }
 
     /** A pointer to a raw address (device or host), for offsets into a buffer. */
@@ -90,7 +107,7 @@ final class Native {
 
         Handle() {
             Status.cudnn(cudnnCreate(ptr), "cudnnCreate");
-            LIVE.incrementAndGet();
+            created();
         }
 
         @Override
@@ -172,7 +189,7 @@ final class Native {
 
         RnnDesc() {
             Status.cudnn(cudnnCreateRNNDescriptor(ptr), "cudnnCreateRNNDescriptor");
-            LIVE.incrementAndGet();
+            created();
         }
 
         @Override
@@ -188,7 +205,7 @@ final class Native {
 
         DropoutDesc() {
             Status.cudnn(cudnnCreateDropoutDescriptor(ptr), "cudnnCreateDropoutDescriptor");
-            LIVE.incrementAndGet();
+            created();
         }
 
         @Override
@@ -204,7 +221,7 @@ final class Native {
 
         TensorDesc() {
             Status.cudnn(cudnnCreateTensorDescriptor(ptr), "cudnnCreateTensorDescriptor");
-            LIVE.incrementAndGet();
+            created();
         }
 
         @Override
@@ -220,7 +237,7 @@ final class Native {
 
         DataDesc() {
             Status.cudnn(cudnnCreateRNNDataDescriptor(ptr), "cudnnCreateRNNDataDescriptor");
-            LIVE.incrementAndGet();
+            created();
         }
 
         @Override
@@ -239,7 +256,7 @@ final class Native {
 
         Stream() {
             Status.cuda(cudaStreamCreateWithFlags(ptr, cudaStreamDefault), "cudaStreamCreateWithFlags");
-            LIVE.incrementAndGet();
+            created();
         }
 
         @Override
@@ -256,7 +273,7 @@ final class Native {
         /** Instantiates {@code graph}, which the caller still owns and destroys. */
         GraphExec(CUgraph_st graph) {
             Status.cuda(cudaGraphInstantiate(ptr, graph, 0L), "cudaGraphInstantiate");
-            LIVE.incrementAndGet();
+            created();
         }
 
         @Override
@@ -277,7 +294,7 @@ final class Native {
 
         Event(int flags) {
             Status.cuda(cudaEventCreateWithFlags(ptr, flags), "cudaEventCreateWithFlags");
-            LIVE.incrementAndGet();
+            created();
         }
 
         @Override
@@ -347,7 +364,7 @@ final class Native {
             free();
             Pointer p = new Pointer();
             Status.cuda(cudaMalloc(p, Math.max(bytes, 1)), "cudaMalloc", name + ", " + bytes + " bytes");
-            LIVE.incrementAndGet();
+            created();
             ptr = p;
             capacity = Math.max(bytes, 1);
             return true;
@@ -399,7 +416,7 @@ final class Native {
             free();
             Pointer p = new Pointer();
             Status.cuda(cudaMallocHost(p, Math.max(bytes, 1)), "cudaMallocHost", name + ", " + bytes + " bytes");
-            LIVE.incrementAndGet();
+            created();
             ptr = p;
             capacity = Math.max(bytes, 1);
         }

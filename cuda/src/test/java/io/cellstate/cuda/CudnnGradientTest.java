@@ -24,13 +24,6 @@ import io.cellstate.Tensor;
 import io.cellstate.Tolerance;
 import io.cellstate.WeightGradMode;
 import io.cellstate.cuda.CudnnOptions.Algorithm;
-import io.cellstate.testing.Npy;
-import io.cellstate.testing.ReferenceCase;
-import io.cellstate.testing.Safetensors;
-import io.cellstate.testing.TorchCase;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -44,14 +37,15 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The cudnn backend's backward pass ({@code cudnnRNNBackwardData_v8}, {@code cudnnRNNBackwardWeights_v8})
- * against the scalar oracle's float64 backpropagation through time and against PyTorch's own gradients
- * ({@code shared/conformance/torch/grad_*}), on host and device tensors: every cell cuDNN has, layers,
- * every direction, both layouts, variable lengths, initial states or zeros; accumulation, several
- * workspaces, new weights. A stand-in until the shared {@code GradientConformanceSuite} lands in
- * kernels-java's test-jar; then a subclass of it takes over the grid and this keeps what is cuDNN's own.
- * Without a GPU every test skips with the backend's reason; with {@code -Dcellstate.requireGpu=true}
- * that fails instead.
+ * What is cuDNN's own in the cudnn backend's training, beside the shared gradient suite
+ * ({@link CudnnGradientConformanceTest}: PyTorch's {@code grad_*} cases, the host path against the scalar
+ * oracle with the default algorithm, accumulation, workspaces, setWeights, bad input): the device path
+ * (forward and backward on {@link DeviceTensor}s, REVERSE refused there) against the oracle over every
+ * cell cuDNN has, layers, directions, layouts, variable lengths, initial states or zeros; the algorithms
+ * fixed in {@link CudnnOptions} on the host path (AUTO training with STANDARD, the persistent ones
+ * training or refused); the workspaces' device memory; the device path's argument checks. Without a GPU
+ * every test skips with the backend's reason; with {@code -Dcellstate.requireGpu=true} that fails
+ * instead.
  *
  * <p>Tolerances, derived as {@link Tolerance#forward} is (C u sqrt(n * depth)): the backward chain is
  * as deep again as the forward one (T * layers steps back), and its sums run over the G*H gate
@@ -145,20 +139,32 @@ class CudnnGradientTest {
     record Result(RnnOutput out, RnnInputGrad in, RnnWeightGrads weights) {
     }
 
-    /** A training forward and backward through the generic API, into NaN-filled input gradients. */
-    static Result run(RnnPlan plan, Problem p) {
+    /** NaN-filled outputs, input and weight gradients for {@code p}: a training call must write every element. */
+    static Result unwritten(Problem p) {
         RnnSpec spec = p.spec();
         RnnInput in = p.input();
-        RnnOutput out = RnnOutput.allocate(spec, in.layout(), in.steps(), in.batch());
         int[] state = {spec.stateCount(), in.batch(), spec.hiddenSize()};
+        boolean cell = spec.cell().hasCellState();
+        RnnOutput out = new RnnOutput(filled(Float.NaN, in.layout().shape(in.steps(), in.batch(), spec.outputSize())),
+                filled(Float.NaN, state), cell ? filled(Float.NaN, state) : null);
         RnnInputGrad grads = new RnnInputGrad(filled(Float.NaN, in.x().shape()), filled(Float.NaN, state),
-                spec.cell().hasCellState() ? filled(Float.NaN, state) : null);
+                cell ? filled(Float.NaN, state) : null);
         RnnWeightGrads w = RnnWeightGrads.zeros(spec);
-        try (RnnWorkspace ws = plan.newWorkspace()) {
-            plan.forward(in, out, ws);
-            plan.backward(ws, p.gradOut(), grads, w, WeightGradMode.OVERWRITE);
-        }
+        w.toStateDict().values().forEach(t -> t.fill(Float.NaN));
         return new Result(out, grads, w);
+    }
+
+    /** A training forward and backward through the generic API (OVERWRITE), into {@code into}. */
+    static Result run(RnnPlan plan, Problem p, Result into) {
+        try (RnnWorkspace ws = plan.newWorkspace()) {
+            plan.forward(p.input(), into.out(), ws);
+            plan.backward(ws, p.gradOut(), into.in(), into.weights(), WeightGradMode.OVERWRITE);
+        }
+        return into;
+    }
+
+    static Result run(RnnPlan plan, Problem p) {
+        return run(plan, p, unwritten(p));
     }
 
     static Result oracle(Problem p) {
@@ -185,12 +191,20 @@ class CudnnGradientTest {
 
     /** Compares everything but the dx padding, which {@link #zeroPastEnds} checks exactly; returns the worst ratio. */
     static double compare(String name, Problem p, Result expected, Result actual) {
+        return compare(name, p, expected, actual, 0);
+    }
+
+    /**
+     * As {@link #compare(String, Problem, Result, Result)}, each tolerance widened by an absolute
+     * {@code allowance} per chain (times sqrt(T*B) for the weight gradients, which sum T*B such terms).
+     */
+    static double compare(String name, Problem p, Result expected, Result actual, double allowance) {
         RnnSpec spec = p.spec();
         int steps = p.input().steps();
         int batch = p.input().batch();
-        double fwd = Tolerance.forward(spec, steps);
-        double data = dataTolerance(spec, steps);
-        double weights = weightTolerance(spec, steps, batch);
+        double fwd = Tolerance.forward(spec, steps) + allowance;
+        double data = dataTolerance(spec, steps) + allowance;
+        double weights = weightTolerance(spec, steps, batch) + allowance * Math.sqrt((double) steps * batch);
         double worst = 0;
         worst = Math.max(worst, close(name + " y", expected.out().y(), actual.out().y(), fwd));
         worst = Math.max(worst, close(name + " hN", expected.out().hN(), actual.out().hN(), fwd));
@@ -222,18 +236,60 @@ class CudnnGradientTest {
         }
     }
 
+    /**
+     * The algorithms fixed in the options, on the host path (the suite runs the default, AUTO): AUTO's
+     * training passes run STANDARD; STANDARD keeps the float32 tolerance; a persistent algorithm either
+     * keeps it widened by {@link CudnnOptions#PERSISTENT_ERROR_ALLOWANCE} (measured on the forward pass;
+     * applied to each backward chain as well, a first guess a GPU run checks) or is refused with an
+     * {@link UnsupportedOperationException} before anything of the caller's is written.
+     */
     @ParameterizedTest(name = "{0}")
     @MethodSource("grid")
     void hostPathMatchesTheOracle(String name, Config c) {
         Gpu.assume("hostPathMatchesTheOracle " + name);
         Problem p = Problem.of(c, 17);
+        try (CudnnPlan auto = CUDNN.plan(p.spec(), p.weights(), TRAINING, CudnnOptions.defaults());
+             RnnWorkspace ws = auto.newWorkspace()) {
+            auto.forward(p.input(), RnnOutput.allocate(p.spec(), c.layout(), STEPS, BATCH), ws);
+            assertEquals(Algorithm.STANDARD, ((CudnnPlan.CudnnWorkspace) ws).algorithm, "AUTO's training forward ran");
+        }
         Result expected = oracle(p);
-        for (Algorithm a : List.of(Algorithm.AUTO, Algorithm.STANDARD)) {
-            try (RnnPlan plan = CUDNN.withOptions(CudnnOptions.defaults().withAlgorithm(a)).plan(p.spec(), p.weights(), TRAINING)) {
-                Result got = run(plan, p);
-                double worst = compare(name + " " + a, p, expected, got);
+        for (Algorithm a : Algorithm.values()) {
+            if (a == Algorithm.AUTO) {
+                continue;
+            }
+            try (RnnPlan plan = CUDNN.plan(p.spec(), p.weights(), TRAINING, CudnnOptions.defaults().withAlgorithm(a))) {
+                Result into = unwritten(p);
+                Result got;
+                try {
+                    got = run(plan, p, into);
+                } catch (UnsupportedOperationException e) {
+                    System.out.println(name + " " + a + ": " + e.getMessage());
+                    assertTrue(a != Algorithm.STANDARD, "STANDARD always trains: " + e);
+                    assertTrue(e.getMessage().contains("CUDNN_STATUS_NOT_SUPPORTED") || e.getMessage().contains("refused"),
+                            e.getMessage());
+                    assertUnwritten(name + " " + a + " refused", into);
+                    continue;
+                }
+                double allowance = a == Algorithm.STANDARD ? 0 : CudnnOptions.PERSISTENT_ERROR_ALLOWANCE;
+                double worst = compare(name + " " + a, p, expected, got, allowance);
                 zeroPastEnds(name + " " + a, p, got.in().dx());
                 System.out.printf("%s %s: worst error / tolerance %.3f%n", name, a, worst);
+            }
+        }
+    }
+
+    /** Every element of every tensor in {@code r} is still the NaN {@link #unwritten} put there. */
+    private static void assertUnwritten(String what, Result r) {
+        List<Tensor> all = new ArrayList<>(List.of(r.out().y(), r.out().hN(), r.in().dx(), r.in().dh0()));
+        if (r.out().cN() != null) {
+            all.add(r.out().cN());
+            all.add(r.in().dc0());
+        }
+        all.addAll(r.weights().toStateDict().values());
+        for (Tensor t : all) {
+            for (long i = 0; i < t.size(); i++) {
+                assertTrue(Float.isNaN(t.getFlat(i)), what + ": the caller's tensors were written");
             }
         }
     }
@@ -295,112 +351,6 @@ class CudnnGradientTest {
     private static DeviceTensor track(List<DeviceTensor> open, DeviceTensor t) {
         open.add(t);
         return t;
-    }
-
-    /**
-     * ACCUMULATE adds to what is there: two backward passes into zeros give the sum of what each
-     * writes alone; OVERWRITE replaces garbage. Null output gradients are zeros, and input gradients
-     * not asked for are not needed for the others.
-     */
-    @Test
-    void accumulateAddsOverwriteReplacesNullIsZero() {
-        Gpu.assume("accumulateAddsOverwriteReplacesNullIsZero");
-        Config c = new Config(RnnSpec.builder().inputSize(5).hiddenSize(7).layers(2).direction(Direction.BIDIRECTIONAL).build(),
-                Layout.SEQUENCE_MAJOR, new int[] {4, STEPS, 2}, true);
-        Problem p = Problem.of(c, 31);
-        RnnSpec spec = p.spec();
-        double tol = weightTolerance(spec, STEPS, BATCH);
-        try (RnnPlan plan = CUDNN.plan(spec, p.weights(), TRAINING); RnnWorkspace ws = plan.newWorkspace()) {
-            RnnOutput out = RnnOutput.allocate(spec, p.input().layout(), STEPS, BATCH);
-            plan.forward(p.input(), out, ws);
-            RnnWeightGrads once = RnnWeightGrads.zeros(spec);
-            plan.backward(ws, p.gradOut(), RnnInputGrad.none(), once, WeightGradMode.OVERWRITE);
-            RnnWeightGrads garbage = RnnWeightGrads.zeros(spec);
-            garbage.toStateDict().values().forEach(t -> fill(t, 1e6f));
-            plan.backward(ws, p.gradOut(), RnnInputGrad.none(), garbage, WeightGradMode.OVERWRITE);
-            RnnWeightGrads twice = RnnWeightGrads.zeros(spec);
-            plan.backward(ws, p.gradOut(), RnnInputGrad.none(), twice, WeightGradMode.ACCUMULATE);
-            plan.backward(ws, p.gradOut(), RnnInputGrad.none(), twice, WeightGradMode.ACCUMULATE);
-            for (Map.Entry<String, Tensor> e : once.toStateDict().entrySet()) {
-                Tensor doubled = Tensor.zeros(e.getValue().shape());
-                for (long i = 0; i < doubled.size(); i++) {
-                    doubled.setFlat(i, 2 * e.getValue().getFlat(i));
-                }
-                close("overwrite " + e.getKey(), e.getValue(), garbage.get(e.getKey()), tol);
-                close("accumulate " + e.getKey(), doubled, twice.get(e.getKey()), tol);
-            }
-            // dy alone, against dy with zero dhN and dcN given explicitly
-            int[] state = {spec.stateCount(), BATCH, spec.hiddenSize()};
-            RnnInputGrad a = RnnInputGrad.allocate(spec, p.input().layout(), STEPS, BATCH);
-            RnnInputGrad b = RnnInputGrad.allocate(spec, p.input().layout(), STEPS, BATCH);
-            plan.backward(ws, RnnOutputGrad.of(p.gradOut().dy()), a, null, WeightGradMode.OVERWRITE);
-            plan.backward(ws, new RnnOutputGrad(p.gradOut().dy(), Tensor.zeros(state), Tensor.zeros(state)), b, null,
-                    WeightGradMode.OVERWRITE);
-            assertEquals(0, Tolerance.maxAbsDifference(a.dx(), b.dx()), "null dhN, dcN are zeros (dx)");
-            assertEquals(0, Tolerance.maxAbsDifference(a.dh0(), b.dh0()), "null dhN, dcN are zeros (dh0)");
-        }
-    }
-
-    private static void fill(Tensor t, float v) {
-        for (long i = 0; i < t.size(); i++) {
-            t.setFlat(i, v);
-        }
-    }
-
-    /**
-     * Two workspaces hold two forward passes at once (different inputs and sizes); each backward
-     * answers its own, as if run alone.
-     */
-    @Test
-    void workspacesHoldTheirOwnForward() {
-        Gpu.assume("workspacesHoldTheirOwnForward");
-        RnnSpec spec = RnnSpec.builder().cell(Cell.gru()).inputSize(5).hiddenSize(7).build();
-        Problem a = Problem.of(new Config(spec, Layout.SEQUENCE_MAJOR, null, true), 41);
-        Problem b = Problem.of(new Config(spec, Layout.BATCH_MAJOR, new int[] {3, 1, STEPS}, false), 43);
-        b = new Problem(spec, a.weights(), b.input(), b.gradOut());
-        try (RnnPlan plan = CUDNN.plan(spec, a.weights(), TRAINING)) {
-            Result aloneA = run(plan, a);
-            Result aloneB = run(plan, b);
-            try (RnnWorkspace wa = plan.newWorkspace(); RnnWorkspace wb = plan.newWorkspace()) {
-                plan.forward(a.input(), RnnOutput.allocate(spec, Layout.SEQUENCE_MAJOR, STEPS, BATCH), wa);
-                plan.forward(b.input(), RnnOutput.allocate(spec, Layout.BATCH_MAJOR, STEPS, BATCH), wb);
-                assertTrue(wa.bytes() > 0 && wb.bytes() > 0, "workspaces hold device memory");
-                RnnInputGrad ga = RnnInputGrad.allocate(spec, Layout.SEQUENCE_MAJOR, STEPS, BATCH);
-                RnnWeightGrads wga = RnnWeightGrads.zeros(spec);
-                plan.backward(wa, a.gradOut(), ga, wga, WeightGradMode.OVERWRITE);
-                RnnInputGrad gb = RnnInputGrad.allocate(spec, Layout.BATCH_MAJOR, STEPS, BATCH);
-                RnnWeightGrads wgb = RnnWeightGrads.zeros(spec);
-                plan.backward(wb, b.gradOut(), gb, wgb, WeightGradMode.OVERWRITE);
-                double data = dataTolerance(spec, STEPS);
-                close("interleaved dx of A", aloneA.in().dx(), ga.dx(), data);
-                close("interleaved dx of B", aloneB.in().dx(), gb.dx(), data);
-                close("interleaved dW_hh of A", aloneA.weights().get("weight_hh_l0"), wga.get("weight_hh_l0"),
-                        weightTolerance(spec, STEPS, BATCH));
-                close("interleaved dW_hh of B", aloneB.weights().get("weight_hh_l0"), wgb.get("weight_hh_l0"),
-                        weightTolerance(spec, STEPS, BATCH));
-            }
-        }
-    }
-
-    /** setWeights re-uploads the weight space: the plan then computes what a plan made with the new weights does. */
-    @Test
-    void setWeightsReuploads() {
-        Gpu.assume("setWeightsReuploads");
-        RnnSpec spec = RnnSpec.builder().inputSize(5).hiddenSize(7).layers(2).build();
-        Problem p = Problem.of(new Config(spec, Layout.SEQUENCE_MAJOR, null, true), 51);
-        RnnWeights next = RnnWeights.random(spec, 99);
-        Problem q = new Problem(spec, next, p.input(), p.gradOut());
-        try (RnnPlan plan = CUDNN.plan(spec, p.weights(), TRAINING); RnnPlan fresh = CUDNN.plan(spec, next, TRAINING)) {
-            Result before = run(plan, p);
-            plan.forward(p.input()); // an inference engine (AUTO) exists too and must see the new weights
-            plan.setWeights(next);
-            Result after = run(plan, q);
-            Result expected = run(fresh, q);
-            compare("after setWeights", q, expected, after);
-            close("inference after setWeights", expected.out().y(), plan.forward(p.input()).y(),
-                    Tolerance.forward(spec, STEPS));
-            assertTrue(Tolerance.maxAbsDifference(before.out().y(), after.out().y()) > 1e-3, "the weights changed y");
-        }
     }
 
     /** Workspaces free their device memory on close, and a plan's close frees those still open. */
@@ -471,71 +421,5 @@ class CudnnGradientTest {
     private static void expectArgument(String prefix, org.junit.jupiter.api.function.Executable call) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
         assertTrue(e.getMessage().startsWith(prefix), e.getMessage());
-    }
-
-    // ------------------------------------------------------------------ PyTorch's gradients
-
-    static Stream<Arguments> torchGradCases() throws IOException {
-        Path root = ReferenceCase.conformanceRoot();
-        if (root == null) {
-            return Stream.of(Arguments.of("no conformance data", null));
-        }
-        return TorchCase.all(root).stream().filter(c -> c.dir.getFileName().toString().startsWith("grad_"))
-                .map(c -> Arguments.of(c.name, c));
-    }
-
-    private static Tensor npy(Path dir, String stem) throws IOException {
-        Path f = dir.resolve(stem + ".npy");
-        if (!Files.exists(f)) {
-            return null;
-        }
-        Npy n = Npy.read(f);
-        return Tensor.of(n.floats(), n.shape());
-    }
-
-    /**
-     * Every {@code grad_*} case of PyTorch's: dx, dh0, dc0 and every parameter's gradient from
-     * {@code grads.safetensors}, for the loss sum(y dy) + sum(hN dhN) + sum(cN dcN) with the stored
-     * output gradients.
-     */
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("torchGradCases")
-    void pytorchGradients(String name, TorchCase c) throws IOException {
-        Gpu.assume("pytorchGradients " + name);
-        if (c == null) {
-            String why = "no conformance data: run with -Dcellstate.conformance=PATH (../shared/conformance)";
-            System.out.println("SKIPPED pytorchGradients: " + why);
-            Assumptions.abort(why);
-        }
-        if (!c.missingFeature().isEmpty()) {
-            System.out.println("SKIPPED " + name + ": needs " + c.missingFeature());
-            Assumptions.abort(name + " needs " + c.missingFeature());
-        }
-        RnnSpec spec = c.spec();
-        RnnInput in = c.input();
-        RnnOutputGrad gradOut = new RnnOutputGrad(npy(c.dir, "dy"), npy(c.dir, "dhn"),
-                spec.cell().hasCellState() ? npy(c.dir, "dcn") : null);
-        Problem p = new Problem(spec, c.weights(), in, gradOut);
-        Tensor dx = npy(c.dir, "dx");
-        Tensor dh0 = npy(c.dir, "dh0");
-        Tensor dc0 = npy(c.dir, "dc0");
-        RnnWeightGrads expectedW = RnnWeightGrads.zeros(spec);
-        Map<String, float[]> grads = Safetensors.read(c.dir.resolve("grads.safetensors"));
-        assertEquals(expectedW.toStateDict().keySet(), grads.keySet(), name + ": the parameters PyTorch has gradients of");
-        for (Map.Entry<String, float[]> e : grads.entrySet()) {
-            Tensor t = expectedW.get(e.getKey());
-            assertEquals(t.size(), e.getValue().length, e.getKey());
-            for (int i = 0; i < e.getValue().length; i++) {
-                t.setFlat(i, e.getValue()[i]);
-            }
-        }
-        assertTrue(dx != null && dh0 != null, name + ": dx.npy and dh0.npy are part of every grad_ case");
-        Result expected = new Result(new RnnOutput(c.expectedY(), c.expectedHN(), c.expectedCN()),
-                new RnnInputGrad(dx, dh0, dc0), expectedW);
-        try (RnnPlan plan = CUDNN.plan(spec, c.weights(), TRAINING)) {
-            Result got = run(plan, p);
-            double worst = compare(name, p, expected, got);
-            System.out.printf("%s: worst error / tolerance %.3f%n", name, worst);
-        }
     }
 }

@@ -116,6 +116,29 @@ public abstract class GradientConformanceSuite {
         return 1;
     }
 
+    /**
+     * Whether the backend's plans run on the thread count of their options (the CPU training engine's).
+     * Where not (a GPU's plans accept and ignore it), {@link #threadCounts} and
+     * {@link #steadyTrainingAllocatesNoBuffers} run at one count instead of repeating the same run.
+     */
+    protected boolean usesThreads() {
+        return true;
+    }
+
+    /**
+     * How many objects outside the Java heap (device and pinned buffers, handles, descriptors, events)
+     * the backend has created so far in this process, a count that only grows; -1 (the default) where
+     * its plans create none. Where counted, {@link #steadyTrainingAllocatesNoBuffers} also checks that
+     * steady steps create none: the heap measurement does not see a buffer the backend allocates there.
+     */
+    protected long nativeObjectsCreated() {
+        return -1;
+    }
+
+    private int[] threads(int... counts) {
+        return usesThreads() ? counts : new int[] {counts[0]};
+    }
+
     private PlanOptions training() {
         return options().withMode(ForwardMode.TRAINING);
     }
@@ -384,7 +407,8 @@ public abstract class GradientConformanceSuite {
 
     /**
      * 1, 2 and 3 threads agree with the reference, and at each count two runs agree bitwise. The shape is
-     * large enough for the GEMMs to split among threads.
+     * large enough for the GEMMs to split among threads. Without {@link #usesThreads()}: one count, the
+     * reference and the bitwise repeat.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("io.cellstate.conformance.RnnConformanceSuite#cells")
@@ -400,7 +424,7 @@ public abstract class GradientConformanceSuite {
         try (RnnPlan ref = referencePlan(spec, w)) {
             expected = train(ref, in, gradOut);
         }
-        for (int threads : new int[] {1, 2, 3}) {
+        for (int threads : threads(1, 2, 3)) {
             try (RnnPlan plan = backend().plan(spec, w, training().withThreads(threads))) {
                 Result first = train(plan, in, gradOut);
                 worstRatio.accumulate(compare(spec, 7, 9, expected, first, c + " threads=" + threads));
@@ -773,6 +797,8 @@ public abstract class GradientConformanceSuite {
      * remains per call is the API's small objects (the validated call records, the shape strings of its
      * messages, the parameters' names), about 2.4 KiB measured, under a bound of 8 KiB, while the smallest
      * sequence buffer of this shape ([T*B x H] = 320 x 32 floats) is 40 KiB and the workspace 1.2 MiB.
+     * Where the backend counts its {@link #nativeObjectsCreated() objects outside the heap}, the measured
+     * steps create none of those either.
      */
     @Test
     void steadyTrainingAllocatesNoBuffers() {
@@ -787,7 +813,7 @@ public abstract class GradientConformanceSuite {
         Case c = new Case(SEED + 61, spec, 20, 16, Layout.SEQUENCE_MAJOR, Case.Lengths.RANDOM, true, true);
         RnnInput in = c.input();
         RnnOutputGrad g = randomGradOut(spec, in, SEED + 62, true);
-        for (int threads : new int[] {1, 2}) {
+        for (int threads : threads(1, 2)) {
             try (RnnPlan plan = backend().plan(spec, c.weights(), training().withThreads(threads));
                  RnnWorkspace ws = plan.newWorkspace()) {
                 RnnOutput out = RnnOutput.allocate(spec, Layout.SEQUENCE_MAJOR, 20, 16);
@@ -803,6 +829,7 @@ public abstract class GradientConformanceSuite {
                 // the least over windows, until one is under the bound: on a loaded machine the JIT may take
                 // a while to compile the vector code, which boxes its vectors until then
                 long perCall = Long.MAX_VALUE;
+                long nativeBefore = nativeObjectsCreated();
                 for (int window = 0; window < 60 && perCall >= 8192; window++) {
                     long before = Arrays.stream(mx.getThreadAllocatedBytes(ids)).filter(x -> x > 0).sum();
                     for (int i = 0; i < 5; i++) {
@@ -812,9 +839,15 @@ public abstract class GradientConformanceSuite {
                     long after = Arrays.stream(mx.getThreadAllocatedBytes(ids)).filter(x -> x > 0).sum();
                     perCall = Math.min(perCall, (after - before) / 5);
                 }
-                System.out.printf("%s training, %d thread(s): %d bytes allocated per step (workspace %d bytes)%n",
-                        backend().name(), threads, perCall, ws.bytes());
+                long nativeCreated = nativeObjectsCreated() - nativeBefore;
+                System.out.printf("%s training, %d thread(s): %d bytes allocated per step (workspace %d bytes)%s%n",
+                        backend().name(), threads, perCall, ws.bytes(),
+                        nativeBefore < 0 ? "" : ", " + nativeCreated + " objects created outside the heap");
                 assertTrue(perCall < 8192, "threads=" + threads + ": " + perCall + " bytes per forward + backward");
+                if (nativeBefore >= 0) {
+                    assertEquals(0, nativeCreated, "threads=" + threads + ": objects created outside the heap by"
+                            + " steady training steps");
+                }
             }
         }
     }
