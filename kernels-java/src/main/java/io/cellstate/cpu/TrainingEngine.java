@@ -36,12 +36,18 @@ import java.lang.foreign.ValueLayout;
  * {@code dX = sum over directions of dG W_ih}, the lower layer's dy. The GRU of PyTorch's formula has
  * two gate gradients: the recurrent side's n block is {@code dn ⊙ r}.
  *
- * <p>The GEMMs use three shapes: NT (forward), NN (data gradients), TN (weight gradients). Buffers come
+ * <p>The GEMMs use two shapes: NN (the forward, over the weights transposed once per set of weights, and the
+ * data gradients) and TN (weight gradients). Buffers come
  * from the backend's {@link CpuGemm} and grow only for a larger call; the pointwise parts run on the
  * calling thread over rows staged in small heap arrays.
  */
 final class TrainingEngine implements AutoCloseable {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /**
+     * Floats of padding after each row of the weight copies: rows of a power-of-two length (2 KiB, 8 KiB)
+     * fall in the same cache sets, so a GEMM streaming a panel of them down k evicts its own panel.
+     */
+    private static final int PAD = 16;
 
     private enum Kind { LSTM, GRU, GRU_ORIGINAL, RNN }
 
@@ -77,8 +83,13 @@ final class TrainingEngine implements AutoCloseable {
     private final int threads;
     /** Runs every GEMM; holds no buffers. */
     private final CpuGemm gemm;
-    /** W_ih and W_hh of slot s at 2s and 2s + 1. */
+    /** W_ih and W_hh of slot s at 2s and 2s + 1, as given ([G*H x in]): the data gradients' B. */
     private final Memory weights;
+    /**
+     * Their transposes ([in x G*H]), the forward's B: so every GEMM of a training pass is NN or TN, whose
+     * kernels stream B's rows, and none needs B transposed.
+     */
+    private final Memory transposed;
     /** The bias added to the projection (every bias outside a product by r), and the linear-before-reset GRU's b_hh. */
     private final float[][] biasX;
     private final float[][] biasH;
@@ -144,14 +155,20 @@ final class TrainingEngine implements AutoCloseable {
         biasH = new float[spec.stateCount()][];
         gemm = factory.create(team, threads);
         weights = new Memory(factory, team, threads);
+        transposed = new Memory(factory, team, threads);
         scratch = new Memory(factory, team, threads);
         try {
             long[] sizes = new long[2 * spec.stateCount()];
+            long[] sizesT = new long[2 * spec.stateCount()];
             for (int s = 0; s < spec.stateCount(); s++) {
-                sizes[2 * s] = (long) gh * spec.layerInputSize(s / dirs);
-                sizes[2 * s + 1] = (long) gh * hidden;
+                int in = spec.layerInputSize(s / dirs);
+                sizes[2 * s] = (long) gh * (in + PAD);
+                sizes[2 * s + 1] = (long) gh * (hidden + PAD);
+                sizesT[2 * s] = (long) in * (gh + PAD);
+                sizesT[2 * s + 1] = (long) hidden * (gh + PAD);
             }
             weights.reserve(sizes);
+            transposed.reserve(sizesT);
             reload(w);
         } catch (RuntimeException | Error e) {
             close();
@@ -164,8 +181,10 @@ final class TrainingEngine implements AutoCloseable {
         for (int l = 0; l < layers; l++) {
             for (int d = 0; d < dirs; d++) {
                 int s = l * dirs + d;
-                MemorySegment.copy(w.weightIh(l, d), 0, weights.get(2 * s), 0, (long) gh * spec.layerInputSize(l) * 4);
-                MemorySegment.copy(w.weightHh(l, d), 0, weights.get(2 * s + 1), 0, (long) gh * hidden * 4);
+                copyPadded(w.weightIh(l, d), spec.layerInputSize(l), weights.get(2 * s));
+                copyPadded(w.weightHh(l, d), hidden, weights.get(2 * s + 1));
+                transpose(w.weightIh(l, d), spec.layerInputSize(l), transposed.get(2 * s));
+                transpose(w.weightHh(l, d), hidden, transposed.get(2 * s + 1));
                 float[] bi = w.array(Param.BIAS_IH, l, d);
                 float[] bh = w.array(Param.BIAS_HH, l, d);
                 if (kind == Kind.GRU) {
@@ -177,6 +196,22 @@ final class TrainingEngine implements AutoCloseable {
                     }
                     biasX[s] = bi;
                 }
+            }
+        }
+    }
+
+    /** w, of G*H rows by {@code cols}, into rows of {@code cols + PAD} floats. */
+    private void copyPadded(MemorySegment w, int cols, MemorySegment into) {
+        for (int r = 0; r < gh; r++) {
+            MemorySegment.copy(w, (long) r * cols * 4, into, (long) r * (cols + PAD) * 4, (long) cols * 4);
+        }
+    }
+
+    /** {@code into[k][r] = w[r][k]} for w of G*H rows by {@code cols}, into rows of {@code G*H + PAD} floats. */
+    private void transpose(MemorySegment w, int cols, MemorySegment into) {
+        for (int r = 0; r < gh; r++) {
+            for (int k = 0; k < cols; k++) {
+                into.setAtIndex(FLOAT, (long) k * (gh + PAD) + r, w.getAtIndex(FLOAT, (long) r * cols + k));
             }
         }
     }
@@ -317,15 +352,15 @@ final class TrainingEngine implements AutoCloseable {
         int inW = spec.layerInputSize(l);
         int outW = spec.outputSize();
         boolean reversed = spec.direction().reversed(d);
-        MemorySegment wIh = weights.get(2 * s);
-        MemorySegment wHh = weights.get(2 * s + 1);
+        MemorySegment wIhT = transposed.get(2 * s);
+        MemorySegment wHhT = transposed.get(2 * s + 1);
         MemorySegment act = saved(ws, s, 0);
         MemorySegment hp = saved(ws, s, 1);
         MemorySegment aux = perSlot > 2 ? saved(ws, s, 2) : null;
         MemorySegment cs = perSlot > 3 ? saved(ws, s, 3) : null;
         MemorySegment ghStep = scratch.get(GH_STEP);
         fillRows(act, 0, rows, biasX[s]);
-        gemm.gemm(false, true, (int) rows, gh, inW, 1f, in, 0, inW, wIh, 0, inW, 1f, act, 0, gh);
+        gemm.gemm(false, false, (int) rows, gh, inW, 1f, in, 0, inW, wIhT, 0, gh + PAD, 1f, act, 0, gh);
         loadState(c.h0(), s, batch, hCur);
         if (kind == Kind.LSTM) {
             loadState(c.c0(), s, batch, cCur);
@@ -338,14 +373,15 @@ final class TrainingEngine implements AutoCloseable {
                 MemorySegment.copy(cCur, 0, aux, FLOAT, r0 * hidden * 4, batch * hidden);
             }
             switch (kind) {
-                case LSTM, RNN -> gemm.gemm(false, true, batch, gh, hidden, 1f, hp, r0 * hidden, hidden, wHh, 0, hidden, 1f,
+                case LSTM, RNN -> gemm.gemm(false, false, batch, gh, hidden, 1f, hp, r0 * hidden, hidden, wHhT, 0, gh + PAD, 1f,
                         act, r0 * gh, gh);
                 case GRU -> {
                     fillRows(ghStep, 0, batch, biasH[s]);
-                    gemm.gemm(false, true, batch, gh, hidden, 1f, hp, r0 * hidden, hidden, wHh, 0, hidden, 1f, ghStep, 0, gh);
+                    gemm.gemm(false, false, batch, gh, hidden, 1f, hp, r0 * hidden, hidden, wHhT, 0, gh + PAD, 1f, ghStep,
+                            0, gh);
                 }
-                case GRU_ORIGINAL -> gemm.gemm(false, true, batch, 2 * hidden, hidden, 1f, hp, r0 * hidden, hidden, wHh, 0,
-                        hidden, 1f, act, r0 * gh, gh);
+                case GRU_ORIGINAL -> gemm.gemm(false, false, batch, 2 * hidden, hidden, 1f, hp, r0 * hidden, hidden, wHhT, 0,
+                        gh + PAD, 1f, act, r0 * gh, gh);
             }
             for (int b = 0; b < batch; b++) {
                 long row = r0 + b;
@@ -394,8 +430,8 @@ final class TrainingEngine implements AutoCloseable {
             }
             if (kind == Kind.GRU_ORIGINAL) {
                 // n = tanh(px_n + W_hn (r ⊙ h) + b_hn): the second GEMM, over the rows of r ⊙ h
-                gemm.gemm(false, true, batch, hidden, hidden, 1f, aux, r0 * hidden, hidden, wHh, 2L * hidden * hidden,
-                        hidden, 1f, act, r0 * gh + 2L * hidden, gh);
+                gemm.gemm(false, false, batch, hidden, hidden, 1f, aux, r0 * hidden, hidden, wHhT, 2L * hidden, gh + PAD, 1f,
+                        act, r0 * gh + 2L * hidden, gh);
                 for (int b = 0; b < batch; b++) {
                     if (t >= c.length(b)) {
                         continue;
@@ -447,7 +483,7 @@ final class TrainingEngine implements AutoCloseable {
                     if (wantDx) {
                         int inW = spec.layerInputSize(l);
                         gemm.gemm(false, false, steps * batch, inW, gh, 1f, scratch.get(DG), 0, gh,
-                                weights.get(2 * (l * dirs + d)), 0, inW, d == 0 ? 0f : 1f, dx, 0, inW);
+                                weights.get(2 * (l * dirs + d)), 0, inW + PAD, d == 0 ? 0f : 1f, dx, 0, inW);
                     }
                 }
                 MemorySegment swap = dy;
@@ -553,7 +589,7 @@ final class TrainingEngine implements AutoCloseable {
             if (kind == Kind.GRU_ORIGINAL) {
                 // d(r ⊙ h) = dn W_hn, then dr, and its share of dh through r ⊙ h
                 gemm.gemm(false, false, batch, hidden, hidden, 1f, dg, r0 * gh + 2L * hidden, gh, wHh,
-                        2L * hidden * hidden, hidden, 0f, drh, 0, hidden);
+                        2L * hidden * (hidden + PAD), hidden + PAD, 0f, drh, 0, hidden);
                 for (int b = 0; b < batch; b++) {
                     if (t >= c.length(b)) {
                         continue;
@@ -568,10 +604,10 @@ final class TrainingEngine implements AutoCloseable {
                     MemorySegment.copy(dgRow, 0, dg, FLOAT, row * gh * 4, hidden);
                     MemorySegment.copy(dhRow, 0, next, FLOAT, at, hidden);
                 }
-                gemm.gemm(false, false, batch, hidden, 2 * hidden, 1f, dg, r0 * gh, gh, wHh, 0, hidden, 1f, next, 0,
+                gemm.gemm(false, false, batch, hidden, 2 * hidden, 1f, dg, r0 * gh, gh, wHh, 0, hidden + PAD, 1f, next, 0,
                         hidden);
             } else {
-                gemm.gemm(false, false, batch, hidden, gh, 1f, dgh, r0 * gh, gh, wHh, 0, hidden, 1f, next, 0, hidden);
+                gemm.gemm(false, false, batch, hidden, gh, 1f, dgh, r0 * gh, gh, wHh, 0, hidden + PAD, 1f, next, 0, hidden);
             }
             MemorySegment swap = carry;
             carry = next;
@@ -681,6 +717,7 @@ final class TrainingEngine implements AutoCloseable {
     @Override
     public void close() {
         weights.close();
+        transposed.close();
         scratch.close();
         gemm.close();
     }
