@@ -120,8 +120,6 @@ public final class CudnnPlan extends AbstractRnnPlan {
     /** The weights the engines' weight spaces hold (replaced by {@link #reload}). */
     private RnnWeights weights;
     private final CudnnOptions cudnnOptions;
-    /** Made for {@link ForwardMode#TRAINING}: it has workspaces, training passes and backward. */
-    private final boolean training;
     private final List<WeightMap.Piece> pieces;
     private final boolean reversed;
     /** BF16: cuDNN's data and weights are bfloat16; the host path converts (see {@link Bf16}). */
@@ -236,7 +234,6 @@ public final class CudnnPlan extends AbstractRnnPlan {
         super("cudnn", spec, weights, options);
         this.weights = weights;
         this.cudnnOptions = cudnnOptions;
-        this.training = options.mode() == ForwardMode.TRAINING;
         this.pieces = WeightMap.pieces(spec);
         this.reversed = spec.direction() == Direction.REVERSE;
         this.bf16 = cudnnOptions.precision() == Precision.BF16;
@@ -282,11 +279,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 engine(Algorithm.STANDARD); // always supported: AUTO has a fallback before it measures
             }
         } catch (RuntimeException | Error e) {
-            try {
-                owner.close();
-            } catch (RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            owner.closeAfterFailure(e);
             throw e;
         }
         releaseWith(held);
@@ -1082,11 +1075,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 c0 = owner.own(new Native.DeviceBuffer("workspace c0", 0));
                 reserve = owner.own(new Native.DeviceBuffer("reserve space", 0));
             } catch (RuntimeException | Error e) {
-                try {
-                    owner.close();
-                } catch (RuntimeException suppressed) {
-                    e.addSuppressed(suppressed);
-                }
+                owner.closeAfterFailure(e);
                 throw e;
             }
             // cudaFree waits for the work queued on the device, so freeing does not pull memory from
@@ -1373,7 +1362,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
         enter();
         try {
             requireTraining("forward with a workspace");
-            CudnnWorkspace ws = workspace(workspace, false);
+            CudnnWorkspace ws = (CudnnWorkspace) checkWorkspace(workspace, false);
             int[] sizes = checkOnDevice(x, layout, lengths, h0, c0, y, hN, cN);
             int steps = sizes[0];
             int batch = sizes[1];
@@ -1447,17 +1436,11 @@ public final class CudnnPlan extends AbstractRnnPlan {
                         + " 'cudnn' (cuDNN has no reverse-only mode; the host path reverses the sequences): use"
                         + " backward(workspace, RnnOutputGrad, RnnInputGrad, RnnWeightGrads, WeightGradMode)");
             }
-            CudnnWorkspace ws = workspace(workspace, true);
+            CudnnWorkspace ws = (CudnnWorkspace) checkWorkspace(workspace, true);
             int steps = ws.steps();
             int batch = ws.batch();
             Layout layout = ws.layout();
-            if (mode == null) {
-                throw new IllegalArgumentException("mode: expected OVERWRITE or ACCUMULATE, got null");
-            }
-            if (weightGrads != null && !weightGrads.spec().equals(spec)) {
-                throw new IllegalArgumentException("weightGrads: expected gradients of " + spec + ", got gradients of "
-                        + weightGrads.spec());
-            }
+            checkWeightGrads(weightGrads, mode);
             int[] state = {spec.stateCount(), batch, spec.hiddenSize()};
             boolean cell = spec.cell().hasCellState();
             expect("dy", dy, layout.shape(steps, batch, spec.outputSize()), true);
@@ -1534,32 +1517,6 @@ public final class CudnnPlan extends AbstractRnnPlan {
         } finally {
             exit();
         }
-    }
-
-    private void requireTraining(String what) {
-        if (!training) {
-            throw new IllegalStateException(what + ": " + this + " was made for INFERENCE; a training pass needs a"
-                    + " plan made with PlanOptions.withMode(ForwardMode.TRAINING)");
-        }
-    }
-
-    /** {@code workspace} as one of this plan's open workspaces (holding a forward if {@code mustHold}). */
-    private CudnnWorkspace workspace(RnnWorkspace workspace, boolean mustHold) {
-        if (workspace == null) {
-            throw new IllegalArgumentException("workspace: expected a workspace of " + this + " (newWorkspace()), got null");
-        }
-        if (!(workspace instanceof CudnnWorkspace ws) || ws.plan() != this) {
-            throw new IllegalArgumentException("workspace: expected a workspace of " + this + ", got one of "
-                    + workspace.plan());
-        }
-        if (ws.isClosed()) {
-            throw new IllegalArgumentException("workspace: expected an open workspace, got a closed one");
-        }
-        if (mustHold && !ws.holdsForward()) {
-            throw new IllegalArgumentException("workspace: expected one holding a training forward pass, got an empty one"
-                    + " (run a training forward into it first; a forward that threw leaves it empty)");
-        }
-        return ws;
     }
 
     private void copyOnDevice(Pointer to, Pointer from, long bytes, String what) {
