@@ -672,12 +672,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
         int steps = sizes[0];
         int batch = sizes[1];
         grow(steps, batch);
-        DeviceTensor[] touched = {x, h0, c0, y, hN, cN};
-        for (DeviceTensor t : touched) {
-            if (t != null) {
-                t.awaitLastUse(handle.stream);
-            }
-        }
+        DeviceTensor[] touched = awaitLastUse(x, h0, c0, y, hN, cN);
         RuntimeException failure = null;
         try {
             launch(layout, steps, batch, lengths(lengths == null ? null : lengths.clone(), steps, batch),
@@ -723,6 +718,16 @@ public final class CudnnPlan extends AbstractRnnPlan {
         expect("h0", h0, state, true);
         expect("c0", c0, state, true);
         return new int[] {steps, batch};
+    }
+
+    /** Makes the stream wait for the work last queued on each of {@code touched} (null ones skipped); returns them. */
+    private DeviceTensor[] awaitLastUse(DeviceTensor... touched) {
+        for (DeviceTensor t : touched) {
+            if (t != null) {
+                t.awaitLastUse(handle.stream);
+            }
+        }
+        return touched;
     }
 
     /** Records the fence after this call's work and hands it to every tensor the call touched. */
@@ -1373,12 +1378,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
             long yBytes = outputBytes(steps, batch);
             long sBytes = stateBytes(batch);
             ws.ensure(xBytes, yBytes, sBytes);
-            DeviceTensor[] touched = {x, h0, c0, y, hN, cN};
-            for (DeviceTensor t : touched) {
-                if (t != null) {
-                    t.awaitLastUse(handle.stream);
-                }
-            }
+            DeviceTensor[] touched = awaitLastUse(x, h0, c0, y, hN, cN);
             RuntimeException failure = null;
             try {
                 copyOnDevice(ws.x.pointer(), x.pointer(), xBytes, "x into the workspace");
@@ -1473,12 +1473,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
             long yBytes = outputBytes(steps, batch);
             long sBytes = stateBytes(batch);
             growGradients(xBytes, yBytes, sBytes);
-            DeviceTensor[] touched = {dy, dhN, dcN, dx, dh0, dc0};
-            for (DeviceTensor t : touched) {
-                if (t != null) {
-                    t.awaitLastUse(handle.stream);
-                }
-            }
+            DeviceTensor[] touched = awaitLastUse(dy, dhN, dcN, dx, dh0, dc0);
             long g = gradStates.address();
             RuntimeException failure = null;
             try {
