@@ -90,17 +90,12 @@ public class ConcurrentPlansBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        String[] bh = shape.split("x");
-        batch = Integer.parseInt(bh[0]);
-        int hidden = Integer.parseInt(bh[1]);
-        spec = RnnSpec.lstm(hidden, hidden);
-        weights = RnnWeights.random(spec, 42);
+        BenchCase c = BenchCase.of("lstm", shape);
+        spec = c.spec();
+        weights = c.weights();
+        batch = c.batch();
         arena = Arena.ofShared();
-        x = Tensor.allocate(arena, steps, batch, hidden);
-        SplittableRandom r = new SplittableRandom(7);
-        for (long i = 0; i < x.size(); i++) {
-            x.setFlat(i, (float) r.nextDouble(-1, 1));
-        }
+        x = BenchCase.random(arena, new SplittableRandom(7), steps, batch, c.hidden());
     }
 
     @TearDown(Level.Trial)
@@ -126,8 +121,7 @@ public class ConcurrentPlansBenchmark {
             Tensor hN = Tensor.allocate(arena, spec.stateCount(), b.batch, hidden);
             Tensor cN = Tensor.allocate(arena, spec.stateCount(), b.batch, hidden);
             if (ForwardBenchmark.ONEDNN.equals(b.backend)) {
-                int t = b.threads == 0 ? Runtime.getRuntime().availableProcessors() : b.threads;
-                OneDnnRnn dnn = new OneDnnRnn(spec, b.weights, b.steps, b.batch, t);
+                OneDnnRnn dnn = new OneDnnRnn(spec, b.weights, b.steps, b.batch, BenchCase.cpuThreads(b.threads));
                 kernel = dnn;
                 pass = () -> dnn.forward(b.x, null, null, y, hN, cN);
             } else {

@@ -99,33 +99,26 @@ public class ForwardBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        String[] bh = shape.split("x");
-        int batch = Integer.parseInt(bh[0]);
-        int hidden = Integer.parseInt(bh[1]);
-        RnnSpec spec = RnnSpec.builder().cell(Cell.named(cell)).inputSize(hidden).hiddenSize(hidden).build();
-        RnnWeights weights = RnnWeights.random(spec, 42);
+        BenchCase c = BenchCase.of(cell, shape);
+        RnnSpec spec = c.spec();
+        RnnWeights weights = c.weights();
+        int batch = c.batch();
+        int hidden = c.hidden();
         arena = Arena.ofShared();
-        Tensor x = Tensor.allocate(arena, steps, batch, hidden);
-        SplittableRandom r = new SplittableRandom(7);
-        for (long i = 0; i < x.size(); i++) {
-            x.setFlat(i, (float) r.nextDouble(-1, 1));
-        }
+        Tensor x = BenchCase.random(arena, new SplittableRandom(7), steps, batch, hidden);
         y = Tensor.allocate(arena, steps, batch, spec.outputSize());
         Tensor hN = Tensor.allocate(arena, spec.stateCount(), batch, hidden);
         Tensor cN = Tensor.allocate(arena, spec.stateCount(), batch, hidden);
         int checked = Math.min(CHECK_STEPS, steps);
-        Tensor prefix = Tensor.wrap(x.segment().asSlice(0, (long) checked * batch * hidden * Float.BYTES),
-                checked, batch, hidden);
+        Tensor prefix = BenchCase.prefix(x, checked);
         if (BLAS_GEMMS.equals(backend)) {
-            OpenBlasGemms gemms = new OpenBlasGemms(spec, steps, batch,
-                    threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+            OpenBlasGemms gemms = new OpenBlasGemms(spec, steps, batch, BenchCase.cpuThreads(threads));
             kernel = gemms;
             pass = gemms::run;
             return;
         }
         if (ONEDNN.equals(backend)) {
-            int t = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-            OneDnnRnn dnn = new OneDnnRnn(spec, weights, steps, batch, t);
+            OneDnnRnn dnn = new OneDnnRnn(spec, weights, steps, batch, BenchCase.cpuThreads(threads));
             kernel = dnn;
             pass = () -> dnn.forward(x, null, null, y, hN, cN);
         } else {
@@ -147,12 +140,6 @@ public class ForwardBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() throws Exception {
-        try {
-            if (kernel != null) {
-                kernel.close();
-            }
-        } finally {
-            arena.close();
-        }
+        BenchCase.close(kernel, arena);
     }
 }

@@ -1,52 +1,24 @@
 package io.cellstate.bench;
 
-import static io.cellstate.bench.OneDnn.check;
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_BIAS;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST_ITER;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST_ITER_C;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST_LAYER;
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SCRATCHPAD;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_ITER;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_ITER_C;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_LAYER;
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO;
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS_ITER;
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS_LAYER;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WORKSPACE;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_bidirectional_concat;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_format_tag_any;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_forward_inference;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_ldgo;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_ldigo;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_ldnc;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_query_exec_arg_md;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_query_impl_info_str;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_query_scratchpad_md;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_tnc;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_unidirectional_left2right;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_unidirectional_right2left;
 
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import org.bytedeco.dnnl.dnnl_engine;
-import org.bytedeco.dnnl.dnnl_exec_arg_t;
-import org.bytedeco.dnnl.dnnl_memory;
-import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
-import org.bytedeco.dnnl.dnnl_stream;
-import org.bytedeco.dnnl.global.dnnl;
-import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.javacpp.PointerPointer;
-import org.bytedeco.javacpp.PointerScope;
 
 /**
  * The benchmarks' peer: oneDNN's RNN primitives (f32, forward inference, CPU engine) for every cell,
@@ -92,48 +64,15 @@ import org.bytedeco.javacpp.PointerScope;
  * <p>One thread at a time; {@link #close()} releases every oneDNN object once.
  */
 public final class OneDnnRnn implements AutoCloseable {
-    /** The weights in oneDNN's layouts, and its gate counts. */
-    private final OneDnnLayout layout;
-    private final boolean cellState;
-
-    private final RnnSpec spec;
-    private final int steps;
-    private final int batch;
-    private final int threads;
-    /** Every oneDNN handle of this instance; closed once, newest first. */
-    private final OneDnnHandles handles = new OneDnnHandles();
-    /** Buffers of this instance: reordered weights, scratchpad, zero state, sinks, between-layer output. */
-    private final Arena arena = Arena.ofShared();
-    /** One reusable address holder for {@code dnnl_memory_set_data_handle}: no allocation per call. */
-    private final Address cursor = new Address();
-    private final dnnl_stream stream;
+    /** The engine, stream, buffers, handles and thread count of this instance; closed once. */
+    private final OneDnnSession session;
     private final List<Stage> stages;
-    private final MemorySegment zeroState;
-    private final MemorySegment sinkH;
-    private final MemorySegment sinkC;
     /** Outputs of all but the last primitive, used in turn: stage i writes {@code between[i % 2]}. */
     private final MemorySegment[] between;
-    private boolean closed;
 
     /** One oneDNN primitive over layers {@code [first, first + layers)}, with its memories pointed at per call. */
-    private record Stage(int first, int layers, dnnl_primitive primitive, dnnl_exec_arg_t args, int argCount,
-                         dnnl_memory srcLayer, dnnl_memory srcIter, dnnl_memory srcIterC,
-                         dnnl_memory dstLayer, dnnl_memory dstIter, dnnl_memory dstIterC, String implementation) {
-    }
-
-    /** A JavaCPP pointer at an address we own elsewhere (a {@link MemorySegment}); no deallocator. */
-    static final class Address extends Pointer {
-        Address() {
-        }
-
-        Address(long address) {
-            this.address = address;
-        }
-
-        Address at(long address) {
-            this.address = address;
-            return this;
-        }
+    private record Stage(int first, int layers, dnnl_primitive primitive, OneDnnSession.ExecArgs args,
+                         OneDnnSession.Memories data, String implementation) {
     }
 
     /** An instance over all of OpenMP's default threads. */
@@ -147,57 +86,29 @@ public final class OneDnnRnn implements AutoCloseable {
      *
      * @param threads OpenMP threads for this instance's calls, or 0 to leave the calling thread's setting
      * @throws IllegalArgumentException      for weights of another spec or sizes below 1
-     * @throws UnsupportedOperationException for a cell other than LSTM, or threads > 0 where oneDNN's
-     *                                       CPU runtime is not OpenMP
+     * @throws UnsupportedOperationException for threads > 0 where oneDNN's CPU runtime is not OpenMP
      * @throws IllegalStateException         if oneDNN cannot be loaded or a oneDNN call fails (naming it)
      */
     public OneDnnRnn(RnnSpec spec, RnnWeights weights, int steps, int batch, int threads) {
-        if (spec == null) {
-            throw new IllegalArgumentException("spec: expected an RnnSpec, got null");
-        }
-        if (weights == null || !weights.spec().equals(spec)) {
-            throw new IllegalArgumentException("weights: expected weights of " + spec + ", got "
-                    + (weights == null ? "null" : "weights of " + weights.spec()));
-        }
-        positive("steps", steps);
-        positive("batch", batch);
-        if (threads < 0) {
-            throw new IllegalArgumentException("threads: expected >= 0 (0 = OpenMP's default), got " + threads);
-        }
-        OneDnn.require();
-        if (threads > 0 && !OneDnn.threadsSettable()) {
-            throw new UnsupportedOperationException("threads: oneDNN's CPU runtime here is not OpenMP, so its thread"
-                    + " count cannot be set; pass 0");
-        }
-        this.spec = spec;
-        this.layout = OneDnnLayout.of(spec);
-        this.cellState = spec.cell().hasCellState();
-        this.steps = steps;
-        this.batch = batch;
-        this.threads = threads;
-        int previous = enterThreads();
+        OneDnnSession.checkArguments(spec, weights, steps, batch, threads);
+        session = new OneDnnSession(spec, steps, batch, threads);
+        int previous = session.enterThreads();
         try {
-            dnnl_engine engine = handles.cpuEngine();
-            stream = handles.stream(engine);
-            long state = (long) spec.stateCount() * batch * spec.hiddenSize() * Float.BYTES;
-            zeroState = arena.allocate(state, 64);
-            sinkH = arena.allocate(state, 64);
-            sinkC = arena.allocate(state, 64);
             List<Stage> s = new ArrayList<>();
             for (int[] range : layerRanges(spec)) {
-                s.add(stage(engine, weights, range[0], range[1]));
+                s.add(stage(weights, range[0], range[1]));
             }
             stages = List.copyOf(s);
             long sequence = (long) steps * batch * spec.outputSize() * Float.BYTES;
             between = new MemorySegment[Math.min(2, stages.size() - 1)];
             for (int i = 0; i < between.length; i++) {
-                between[i] = arena.allocate(sequence, 64);
+                between[i] = session.allocate(sequence);
             }
         } catch (RuntimeException | Error e) {
-            releaseAfterFailure(e);
+            session.closeAfterFailure(e);
             throw e;
         } finally {
-            leaveThreads(previous);
+            session.leaveThreads(previous);
         }
     }
 
@@ -212,20 +123,20 @@ public final class OneDnnRnn implements AutoCloseable {
     }
 
     public RnnSpec spec() {
-        return spec;
+        return session.spec();
     }
 
     public int steps() {
-        return steps;
+        return session.steps();
     }
 
     public int batch() {
-        return batch;
+        return session.batch();
     }
 
     /** The OpenMP thread count of this instance's calls; 0 = the calling thread's own setting. */
     public int threads() {
-        return threads;
+        return session.threads();
     }
 
     /** oneDNN's name of the implementation it picked, per primitive ({@code dnnl_query_impl_info_str}). */
@@ -244,55 +155,31 @@ public final class OneDnnRnn implements AutoCloseable {
      * @throws IllegalStateException    after {@link #close()}, or if oneDNN fails (naming the call)
      */
     public void forward(Tensor x, Tensor h0, Tensor c0, Tensor y, Tensor hN, Tensor cN) {
-        if (closed) {
-            throw new IllegalStateException("OneDnnRnn is closed");
-        }
-        int[] stateShape = {spec.stateCount(), batch, spec.hiddenSize()};
-        long xa = address("x", x, new int[] {steps, batch, spec.inputSize()}, "[T, B, inputSize]", false);
-        long ya = address("y", y, new int[] {steps, batch, spec.outputSize()}, "[T, B, D*H]", true);
-        long h0a = h0 == null ? zeroState.address() : address("h0", h0, stateShape, "[layers*D, B, H]", false);
-        long c0a = c0 == null ? zeroState.address() : address("c0", c0, stateShape, "[layers*D, B, H]", false);
-        long hNa = hN == null ? sinkH.address() : address("hN", hN, stateShape, "[layers*D, B, H]", true);
-        long cNa = cN == null ? sinkC.address() : address("cN", cN, stateShape, "[layers*D, B, H]", true);
-        if (y.segment().asOverlappingSlice(x.segment()).isPresent()) {
-            throw new IllegalArgumentException("y: expected memory apart from x, got an overlapping tensor");
-        }
-        int previous = enterThreads();
+        session.requireOpen("OneDnnRnn");
+        OneDnnSession.ForwardAddresses a = session.forwardAddresses(x, h0, c0, y, hN, cN);
+        RnnSpec spec = session.spec();
+        int previous = session.enterThreads();
         try {
             int last = stages.size() - 1;
             for (int i = 0; i <= last; i++) {
                 Stage s = stages.get(i);
-                long stateOffset = (long) s.first() * spec.directions() * batch * spec.hiddenSize() * Float.BYTES;
-                point(s.srcLayer(), i == 0 ? xa : between[(i - 1) % 2].address());
-                point(s.dstLayer(), i == last ? ya : between[i % 2].address());
-                point(s.srcIter(), h0a + stateOffset);
-                point(s.dstIter(), hNa + stateOffset);
-                if (cellState) {
-                    point(s.srcIterC(), c0a + stateOffset);
-                    point(s.dstIterC(), cNa + stateOffset);
-                }
-                check(dnnl.dnnl_primitive_execute(s.primitive(), stream, s.argCount(), s.args()),
-                        "dnnl_primitive_execute(" + spec.cell() + " forward, layers " + s.first() + ".."
-                                + (s.first() + s.layers() - 1) + ")");
+                long stateOffset = (long) s.first() * spec.directions() * session.batch() * spec.hiddenSize() * Float.BYTES;
+                session.point(s.data(), i == 0 ? a.x() : between[(i - 1) % 2].address(), a.h0() + stateOffset,
+                        a.c0() + stateOffset, i == last ? a.y() : between[i % 2].address(), a.hN() + stateOffset,
+                        a.cN() + stateOffset);
+                session.execute(s.primitive(), s.args(), "dnnl_primitive_execute(" + spec.cell() + " forward, layers "
+                        + s.first() + ".." + (s.first() + s.layers() - 1) + ")");
             }
-            check(dnnl.dnnl_stream_wait(stream), "dnnl_stream_wait");
+            session.await();
         } finally {
-            leaveThreads(previous);
+            session.leaveThreads(previous);
         }
     }
 
     /** Releases every oneDNN object and buffer of this instance. Idempotent. */
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            handles.close();
-        } finally {
-            arena.close();
-        }
+        session.close();
     }
 
     /** The layers {@code {first, count}} of each primitive, in order (see the class comment). */
@@ -312,189 +199,33 @@ public final class OneDnnRnn implements AutoCloseable {
         return ranges;
     }
 
-    private Stage stage(dnnl_engine engine, RnnWeights weights, int first, int layers) {
-        long t = steps;
-        long b = batch;
-        long d = spec.directions();
-        long h = spec.hiddenSize();
-        int in = spec.layerInputSize(first);
-        long gates = layout.gates();
+    private Stage stage(RnnWeights weights, int first, int layers) {
         // Descriptors, the primitive descriptor and the reorders are temporaries: oneDNN copies what it keeps.
         try (Arena staging = Arena.ofConfined(); OneDnnHandles temp = new OneDnnHandles()) {
-            dnnl_memory_desc srcLayerMd = temp.desc(dnnl_tnc, t, b, in);
-            dnnl_memory_desc dstLayerMd = temp.desc(dnnl_tnc, t, b, d * h);
-            dnnl_memory_desc stateMd = temp.desc(dnnl_ldnc, layers, d, b, h);
-            dnnl_primitive_desc pd = temp.rnnForward(engine, spec.cell(), dnnl_forward_inference, direction(),
-                    srcLayerMd, stateMd, cellState ? stateMd : null,
-                    temp.desc(dnnl_format_tag_any, layers, d, in, gates, h),
-                    temp.desc(dnnl_format_tag_any, layers, d, h, gates, h),
-                    temp.desc(dnnl_ldgo, layers, d, layout.biasGates(), h),
-                    dstLayerMd, stateMd, cellState ? stateMd : null, temp.userScratchpadAttr());
-            dnnl_primitive primitive = handles.primitive(pd);
-
-            dnnl_memory wLayer = weights(engine, pd, DNNL_ARG_WEIGHTS_LAYER,
-                    temp.desc(dnnl_ldigo, layers, d, in, gates, h), layout.ldigo(weights, first, layers, false, staging), temp);
-            dnnl_memory wIter = weights(engine, pd, DNNL_ARG_WEIGHTS_ITER,
-                    temp.desc(dnnl_ldigo, layers, d, h, gates, h), layout.ldigo(weights, first, layers, true, staging), temp);
-            dnnl_memory bias = weights(engine, pd, DNNL_ARG_BIAS, temp.desc(dnnl_ldgo, layers, d, layout.biasGates(), h),
-                    layout.ldgo(weights, first, layers, staging), temp);
-
+            OneDnnHandles.RnnMds mds = session.mds(temp, first, layers, false);
+            dnnl_primitive_desc pd = temp.rnnForward(session.engine(), session.spec().cell(), dnnl_forward_inference,
+                    session.direction(), mds.srcLayer(), mds.srcIter(), mds.srcIterC(), mds.weightsLayer(),
+                    mds.weightsIter(), mds.bias(), mds.dstLayer(), mds.dstIter(), mds.dstIterC(),
+                    temp.userScratchpadAttr());
+            dnnl_primitive primitive = session.handles().primitive(pd);
+            List<OneDnnSession.Arg> weightArgs = session.weights(pd,
+                    session.userWeights(weights, first, layers, staging, temp), temp);
             // Data memories over no buffer: forward() points them at the caller's tensors.
-            dnnl_memory srcLayer = handles.memory(srcLayerMd, engine, null);
-            dnnl_memory srcIter = handles.memory(stateMd, engine, null);
-            dnnl_memory srcIterC = cellState ? handles.memory(stateMd, engine, null) : null;
-            dnnl_memory dstLayer = handles.memory(dstLayerMd, engine, null);
-            dnnl_memory dstIter = handles.memory(stateMd, engine, null);
-            dnnl_memory dstIterC = cellState ? handles.memory(stateMd, engine, null) : null;
-            dnnl_memory scratchpad = ownBuffer(engine, dnnl.dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
+            OneDnnSession.Memories data = session.memories(mds);
+            List<OneDnnSession.Arg> args = new ArrayList<>(data.sources(DNNL_ARG_SRC_LAYER, DNNL_ARG_SRC_ITER,
+                    DNNL_ARG_SRC_ITER_C));
+            args.addAll(weightArgs);
+            args.addAll(data.destinations(DNNL_ARG_DST_LAYER, DNNL_ARG_DST_ITER, DNNL_ARG_DST_ITER_C));
+            args.add(new OneDnnSession.Arg(DNNL_ARG_SCRATCHPAD, session.scratchpad(pd)));
             // Inference keeps no workspace; should a version want one, it gets it here rather than failing.
-            dnnl_memory workspace = ownBuffer(engine, dnnl.dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md,
-                    DNNL_ARG_WORKSPACE));
-
-            int n = (cellState ? 9 : 7) + (scratchpad != null ? 1 : 0) + (workspace != null ? 1 : 0);
-            dnnl_exec_arg_t args = handles.execArgs(n);
-            int i = 0;
-            i = put(args, i, DNNL_ARG_SRC_LAYER, srcLayer);
-            i = put(args, i, DNNL_ARG_SRC_ITER, srcIter);
-            if (cellState) {
-                i = put(args, i, DNNL_ARG_SRC_ITER_C, srcIterC);
-            }
-            i = put(args, i, DNNL_ARG_WEIGHTS_LAYER, wLayer);
-            i = put(args, i, DNNL_ARG_WEIGHTS_ITER, wIter);
-            i = put(args, i, DNNL_ARG_BIAS, bias);
-            i = put(args, i, DNNL_ARG_DST_LAYER, dstLayer);
-            i = put(args, i, DNNL_ARG_DST_ITER, dstIter);
-            if (cellState) {
-                i = put(args, i, DNNL_ARG_DST_ITER_C, dstIterC);
-            }
-            if (scratchpad != null) {
-                i = put(args, i, DNNL_ARG_SCRATCHPAD, scratchpad);
-            }
-            if (workspace != null) {
-                put(args, i, DNNL_ARG_WORKSPACE, workspace);
-            }
-            args.position(0);
-            return new Stage(first, layers, primitive, args, n, srcLayer, srcIter, srcIterC, dstLayer, dstIter, dstIterC,
-                    implementation(pd));
-        }
-    }
-
-    /**
-     * The primitive's weights argument {@code arg} in the format it chose: a buffer of this
-     * instance, filled by reordering {@code user} (described by {@code userMd}) once.
-     */
-    @SuppressWarnings("try") // the scope is used implicitly: it frees the argument array allocated inside it
-    private dnnl_memory weights(dnnl_engine engine, dnnl_primitive_desc pd, int arg, dnnl_memory_desc userMd,
-                                MemorySegment user, OneDnnHandles temp) {
-        dnnl_memory_desc want = dnnl.dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg);
-        dnnl_memory target = ownBuffer(engine, want);
-        if (target == null) {
-            throw new IllegalStateException("dnnl_primitive_desc_query_md(exec_arg_md, " + arg + "): the LSTM primitive"
-                    + " reports no memory for a weights argument");
-        }
-        dnnl_memory source = temp.memory(userMd, engine, new Address(user.address()));
-        dnnl_primitive reorder = temp.primitive(temp.reorder(engine, userMd, want));
-        try (PointerScope scope = new PointerScope()) {
-            dnnl_exec_arg_t args = new dnnl_exec_arg_t(2);
-            put(args, put(args, 0, DNNL_ARG_FROM, source), DNNL_ARG_TO, target);
-            args.position(0);
-            check(dnnl.dnnl_primitive_execute(reorder, stream, 2, args), "dnnl_primitive_execute(reorder of weights)");
-            check(dnnl.dnnl_stream_wait(stream), "dnnl_stream_wait");
-        }
-        return target;
-    }
-
-    /** A memory over a new buffer of this instance sized for {@code md}, or null if {@code md} is empty. */
-    private dnnl_memory ownBuffer(dnnl_engine engine, dnnl_memory_desc md) {
-        long size = md == null || md.isNull() ? 0 : dnnl.dnnl_memory_desc_get_size(md);
-        if (size == 0) {
-            return null;
-        }
-        return handles.memory(md, engine, new Address(arena.allocate(size, 64).address()));
-    }
-
-    private int direction() {
-        return switch (spec.direction()) {
-            case FORWARD -> dnnl_unidirectional_left2right;
-            case REVERSE -> dnnl_unidirectional_right2left;
-            case BIDIRECTIONAL -> dnnl_bidirectional_concat;
-        };
-    }
-
-    static int put(dnnl_exec_arg_t args, int i, int arg, dnnl_memory memory) {
-        args.position(i).arg(arg).memory(memory);
-        return i + 1;
-    }
-
-    @SuppressWarnings("try") // the scope is used implicitly: it frees the pointer array allocated inside it
-    static String implementation(dnnl_primitive_desc pd) {
-        try (PointerScope scope = new PointerScope()) {
-            PointerPointer<?> name = new PointerPointer<>(1);
-            check(dnnl.dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, name),
-                    "dnnl_primitive_desc_query(impl_info_str)");
-            return name.getString(0);
-        }
-    }
-
-    private void point(dnnl_memory memory, long address) {
-        check(dnnl.dnnl_memory_set_data_handle(memory, cursor.at(address)), "dnnl_memory_set_data_handle");
-    }
-
-    /**
-     * The native address of a tensor oneDNN may use in place, after checking it can.
-     *
-     * @throws IllegalArgumentException naming {@code name} for a null, heap, misshapen, closed or (for an
-     *                                  output) read-only tensor
-     */
-    static long address(String name, Tensor t, int[] shape, String meaning, boolean output) {
-        if (t == null) {
-            throw new IllegalArgumentException(name + ": expected an off-heap tensor of shape " + Arrays.toString(shape)
-                    + " " + meaning + ", got null");
-        }
-        MemorySegment s = t.segment();
-        if (!s.isNative()) {
-            throw new IllegalArgumentException(name + ": expected an off-heap tensor (Tensor.allocate) that oneDNN can use"
-                    + " in place, got a heap tensor " + Arrays.toString(t.shape()));
-        }
-        if (!t.hasShape(shape)) {
-            throw new IllegalArgumentException(name + ": expected shape " + Arrays.toString(shape) + " " + meaning
-                    + ", got " + Arrays.toString(t.shape()));
-        }
-        if (!s.scope().isAlive()) {
-            throw new IllegalArgumentException(name + ": expected live memory, got a tensor whose arena is closed");
-        }
-        if (output && s.isReadOnly()) {
-            throw new IllegalArgumentException(name + ": expected a writable tensor, got a read-only one");
-        }
-        return s.address();
-    }
-
-    private int enterThreads() {
-        return OneDnn.enterThreads(threads);
-    }
-
-    private void leaveThreads(int previous) {
-        OneDnn.leaveThreads(threads, previous);
-    }
-
-    private void releaseAfterFailure(Throwable cause) {
-        closed = true;
-        try {
-            handles.close();
-        } catch (RuntimeException e) {
-            cause.addSuppressed(e);
-        }
-        arena.close();
-    }
-
-    static void positive(String name, int value) {
-        if (value < 1) {
-            throw new IllegalArgumentException(name + ": expected >= 1, got " + value);
+            OneDnnSession.Buffer workspace = session.buffer(pd, DNNL_ARG_WORKSPACE);
+            args.add(new OneDnnSession.Arg(DNNL_ARG_WORKSPACE, workspace == null ? null : workspace.memory()));
+            return new Stage(first, layers, primitive, session.args(args), data, OneDnnSession.implementation(pd));
         }
     }
 
     @Override
     public String toString() {
-        return "OneDnnRnn[" + spec + ", T=" + steps + ", B=" + batch + ", threads=" + threads + "]";
+        return session.describe("OneDnnRnn");
     }
 }

@@ -72,11 +72,11 @@ public class StepBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        String[] bh = shape.split("x");
-        int batch = Integer.parseInt(bh[0]);
-        int hidden = Integer.parseInt(bh[1]);
-        RnnSpec spec = RnnSpec.lstm(hidden, hidden);
-        RnnWeights weights = RnnWeights.random(spec, 42);
+        BenchCase c = BenchCase.of("lstm", shape);
+        RnnSpec spec = c.spec();
+        RnnWeights weights = c.weights();
+        int batch = c.batch();
+        int hidden = c.hidden();
         SplittableRandom r = new SplittableRandom(7);
         float[] v = new float[batch * hidden];
         for (int i = 0; i < v.length; i++) {
@@ -84,7 +84,7 @@ public class StepBenchmark {
         }
         if (ForwardBenchmark.ONEDNN.equals(backend)) {
             arena = Arena.ofShared();
-            dnn = new OneDnnRnn(spec, weights, 1, batch, threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+            dnn = new OneDnnRnn(spec, weights, 1, batch, BenchCase.cpuThreads(threads));
             x3 = Tensor.allocate(arena, 1, batch, hidden).copyFrom(v);
             y3 = Tensor.allocate(arena, 1, batch, hidden);
             for (int i = 0; i < sides.length; i++) {

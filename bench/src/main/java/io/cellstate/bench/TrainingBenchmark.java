@@ -107,29 +107,29 @@ public class TrainingBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        String[] bh = shape.split("x");
-        int batch = Integer.parseInt(bh[0]);
-        int hidden = Integer.parseInt(bh[1]);
-        RnnSpec spec = RnnSpec.builder().cell(Cell.named(cell)).inputSize(hidden).hiddenSize(hidden).build();
-        RnnWeights weights = RnnWeights.random(spec, 42);
+        BenchCase c = BenchCase.of(cell, shape);
+        RnnSpec spec = c.spec();
+        RnnWeights weights = c.weights();
+        int batch = c.batch();
+        int hidden = c.hidden();
         arena = Arena.ofShared();
         SplittableRandom r = new SplittableRandom(7);
         int states = spec.stateCount();
         boolean lstm = spec.cell().hasCellState();
-        Tensor x = random(r, steps, batch, hidden);
-        Tensor dy = random(r, steps, batch, spec.outputSize());
-        Tensor dhN = random(r, states, batch, hidden);
-        Tensor dcN = lstm ? random(r, states, batch, hidden) : null;
+        Tensor x = BenchCase.random(arena, r, steps, batch, hidden);
+        Tensor dy = BenchCase.random(arena, r, steps, batch, spec.outputSize());
+        Tensor dhN = BenchCase.random(arena, r, states, batch, hidden);
+        Tensor dcN = lstm ? BenchCase.random(arena, r, states, batch, hidden) : null;
         Tensor y = Tensor.allocate(arena, steps, batch, spec.outputSize());
         Tensor hN = Tensor.allocate(arena, states, batch, hidden);
         Tensor cN = lstm ? Tensor.allocate(arena, states, batch, hidden) : null;
         RnnOutputGrad gradOut = new RnnOutputGrad(dy, dhN, dcN);
         grads = OracleCheck.Gradients.allocate(arena, spec, steps, batch);
         RnnInputGrad gradIn = grads.inputGrad();
-        int t = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+        int t = BenchCase.cpuThreads(threads);
         int checked = Math.min(CHECK_STEPS, steps);
-        Tensor xPrefix = prefix(x, checked);
-        RnnOutputGrad gradOutPrefix = new RnnOutputGrad(prefix(dy, checked), dhN, dcN);
+        Tensor xPrefix = BenchCase.prefix(x, checked);
+        RnnOutputGrad gradOutPrefix = new RnnOutputGrad(BenchCase.prefix(dy, checked), dhN, dcN);
         OracleCheck.Gradients checkGrads = OracleCheck.Gradients.allocate(arena, spec, checked, batch);
         if (ForwardBenchmark.ONEDNN.equals(backend)) {
             OneDnnTraining dnn = new OneDnnTraining(spec, weights, steps, batch, t);
@@ -177,26 +177,6 @@ public class TrainingBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() throws Exception {
-        try {
-            if (kernel != null) {
-                kernel.close();
-            }
-        } finally {
-            arena.close();
-        }
-    }
-
-    private Tensor random(SplittableRandom r, int... shape) {
-        Tensor t = Tensor.allocate(arena, shape);
-        for (long i = 0; i < t.size(); i++) {
-            t.setFlat(i, (float) r.nextDouble(-1, 1));
-        }
-        return t;
-    }
-
-    /** The first {@code steps} steps of a sequence-major tensor, in place. */
-    private static Tensor prefix(Tensor t, int steps) {
-        long floats = (long) steps * t.dim(1) * t.dim(2);
-        return Tensor.wrap(t.segment().asSlice(0, floats * Float.BYTES), steps, t.dim(1), t.dim(2));
+        BenchCase.close(kernel, arena);
     }
 }

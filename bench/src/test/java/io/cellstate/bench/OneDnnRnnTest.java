@@ -103,7 +103,7 @@ class OneDnnRnnTest {
         RnnSpec spec = spec(16, 16, 1, Direction.FORWARD, true);
         agree(spec, 5, 3, false);
         RnnWeights w = RnnWeights.random(spec, 3);
-        Tensor x = random(new SplittableRandom(4), 5, 3, 16);
+        Tensor x = BenchCase.random(arena, new SplittableRandom(4), 5, 3, 16);
         Tensor y = Tensor.allocate(arena, 5, 3, 16);
         try (OneDnnRnn dnn = new OneDnnRnn(spec, w, 5, 3)) {
             dnn.forward(x, null, null, y, null, null);
@@ -117,9 +117,9 @@ class OneDnnRnnTest {
     void repeatedCallsAgreeExactly() {
         RnnSpec spec = spec(16, 16, 1, Direction.FORWARD, true);
         SplittableRandom r = new SplittableRandom(5);
-        Tensor x = random(r, 5, 3, 16);
-        Tensor h0 = random(r, 1, 3, 16);
-        Tensor c0 = random(r, 1, 3, 16);
+        Tensor x = BenchCase.random(arena, r, 5, 3, 16);
+        Tensor h0 = BenchCase.random(arena, r, 1, 3, 16);
+        Tensor c0 = BenchCase.random(arena, r, 1, 3, 16);
         Tensor y = Tensor.allocate(arena, 5, 3, 16);
         Tensor hN = Tensor.allocate(arena, 1, 3, 16);
         Tensor cN = Tensor.allocate(arena, 1, 3, 16);
@@ -142,7 +142,7 @@ class OneDnnRnnTest {
         RnnSpec spec = spec(16, 16, 2, Direction.FORWARD, true);
         RnnWeights w = RnnWeights.random(spec, 8);
         SplittableRandom r = new SplittableRandom(9);
-        Tensor x = random(r, 5, 3, 16);
+        Tensor x = BenchCase.random(arena, r, 5, 3, 16);
         Tensor y = Tensor.allocate(arena, 5, 3, 16);
         try (OneDnnRnn dnn = new OneDnnRnn(spec, w, 5, 3, 1)) {
             assertEquals(before, OneDnn.maxThreads(), "the constructor must restore the OpenMP thread count");
@@ -238,10 +238,10 @@ class OneDnnRnnTest {
     private String agree(RnnSpec spec, int steps, int batch, boolean withState) {
         RnnWeights w = RnnWeights.random(spec, 42 + spec.hashCode());
         SplittableRandom r = new SplittableRandom(7 + spec.hashCode());
-        Tensor x = random(r, steps, batch, spec.inputSize());
-        Tensor h0 = withState ? random(r, spec.stateCount(), batch, spec.hiddenSize()) : null;
+        Tensor x = BenchCase.random(arena, r, steps, batch, spec.inputSize());
+        Tensor h0 = withState ? BenchCase.random(arena, r, spec.stateCount(), batch, spec.hiddenSize()) : null;
         boolean lstm = spec.cell().hasCellState();
-        Tensor c0 = withState && lstm ? random(r, spec.stateCount(), batch, spec.hiddenSize()) : null;
+        Tensor c0 = withState && lstm ? BenchCase.random(arena, r, spec.stateCount(), batch, spec.hiddenSize()) : null;
         Tensor y = Tensor.allocate(arena, steps, batch, spec.outputSize()).fill(Float.NaN);
         Tensor hN = Tensor.allocate(arena, spec.stateCount(), batch, spec.hiddenSize()).fill(Float.NaN);
         Tensor cN = lstm ? Tensor.allocate(arena, spec.stateCount(), batch, spec.hiddenSize()).fill(Float.NaN) : null;
@@ -270,14 +270,6 @@ class OneDnnRnnTest {
         try (RnnPlan plan = Backends.byName("scalar").plan(spec, w)) {
             return plan.forward(RnnInput.of(x).withInitialState(h0, c0));
         }
-    }
-
-    private Tensor random(SplittableRandom r, int... shape) {
-        Tensor t = Tensor.allocate(arena, shape);
-        for (long i = 0; i < t.size(); i++) {
-            t.setFlat(i, (float) r.nextDouble(-1, 1));
-        }
-        return t;
     }
 
     private static RnnSpec spec(int in, int hidden, int layers, Direction direction, boolean bias) {

@@ -195,10 +195,10 @@ class OneDnnTrainingTest {
         int h = spec.hiddenSize();
         boolean lstm = spec.cell().hasCellState();
         return new Problem(spec, steps, batch, RnnWeights.random(spec, 5 + spec.hashCode()),
-                random(r, steps, batch, spec.inputSize()), random(r, states, batch, h),
-                lstm ? random(r, states, batch, h) : null,
-                new RnnOutputGrad(random(r, steps, batch, spec.outputSize()), random(r, states, batch, h),
-                        lstm ? random(r, states, batch, h) : null));
+                BenchCase.random(arena, r, steps, batch, spec.inputSize()), BenchCase.random(arena, r, states, batch, h),
+                lstm ? BenchCase.random(arena, r, states, batch, h) : null,
+                new RnnOutputGrad(BenchCase.random(arena, r, steps, batch, spec.outputSize()), BenchCase.random(arena, r, states, batch, h),
+                        lstm ? BenchCase.random(arena, r, states, batch, h) : null));
     }
 
     /** oneDNN's gradients of the problem, from its initial states. */
@@ -272,13 +272,5 @@ class OneDnnTrainingTest {
 
     private static boolean scalarTrains(RnnSpec spec) {
         return Backends.byName("scalar").unsupported(spec, PlanOptions.defaults().withMode(ForwardMode.TRAINING)).isEmpty();
-    }
-
-    private Tensor random(SplittableRandom r, int... shape) {
-        Tensor t = Tensor.allocate(arena, shape);
-        for (long i = 0; i < t.size(); i++) {
-            t.setFlat(i, (float) r.nextDouble(-1, 1));
-        }
-        return t;
     }
 }

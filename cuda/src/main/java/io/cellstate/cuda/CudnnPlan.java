@@ -120,8 +120,6 @@ public final class CudnnPlan extends AbstractRnnPlan {
     /** The weights the engines' weight spaces hold (replaced by {@link #reload}). */
     private RnnWeights weights;
     private final CudnnOptions cudnnOptions;
-    /** Made for {@link ForwardMode#TRAINING}: it has workspaces, training passes and backward. */
-    private final boolean training;
     private final List<WeightMap.Piece> pieces;
     private final boolean reversed;
     /** BF16: cuDNN's data and weights are bfloat16; the host path converts (see {@link Bf16}). */
@@ -236,7 +234,6 @@ public final class CudnnPlan extends AbstractRnnPlan {
         super("cudnn", spec, weights, options);
         this.weights = weights;
         this.cudnnOptions = cudnnOptions;
-        this.training = options.mode() == ForwardMode.TRAINING;
         this.pieces = WeightMap.pieces(spec);
         this.reversed = spec.direction() == Direction.REVERSE;
         this.bf16 = cudnnOptions.precision() == Precision.BF16;
@@ -282,11 +279,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 engine(Algorithm.STANDARD); // always supported: AUTO has a fallback before it measures
             }
         } catch (RuntimeException | Error e) {
-            try {
-                owner.close();
-            } catch (RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            owner.closeAfterFailure(e);
             throw e;
         }
         releaseWith(held);
@@ -679,12 +672,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
         int steps = sizes[0];
         int batch = sizes[1];
         grow(steps, batch);
-        DeviceTensor[] touched = {x, h0, c0, y, hN, cN};
-        for (DeviceTensor t : touched) {
-            if (t != null) {
-                t.awaitLastUse(handle.stream);
-            }
-        }
+        DeviceTensor[] touched = awaitLastUse(x, h0, c0, y, hN, cN);
         RuntimeException failure = null;
         try {
             launch(layout, steps, batch, lengths(lengths == null ? null : lengths.clone(), steps, batch),
@@ -730,6 +718,16 @@ public final class CudnnPlan extends AbstractRnnPlan {
         expect("h0", h0, state, true);
         expect("c0", c0, state, true);
         return new int[] {steps, batch};
+    }
+
+    /** Makes the stream wait for the work last queued on each of {@code touched} (null ones skipped); returns them. */
+    private DeviceTensor[] awaitLastUse(DeviceTensor... touched) {
+        for (DeviceTensor t : touched) {
+            if (t != null) {
+                t.awaitLastUse(handle.stream);
+            }
+        }
+        return touched;
     }
 
     /** Records the fence after this call's work and hands it to every tensor the call touched. */
@@ -1082,11 +1080,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 c0 = owner.own(new Native.DeviceBuffer("workspace c0", 0));
                 reserve = owner.own(new Native.DeviceBuffer("reserve space", 0));
             } catch (RuntimeException | Error e) {
-                try {
-                    owner.close();
-                } catch (RuntimeException suppressed) {
-                    e.addSuppressed(suppressed);
-                }
+                owner.closeAfterFailure(e);
                 throw e;
             }
             // cudaFree waits for the work queued on the device, so freeing does not pull memory from
@@ -1373,7 +1367,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
         enter();
         try {
             requireTraining("forward with a workspace");
-            CudnnWorkspace ws = workspace(workspace, false);
+            CudnnWorkspace ws = (CudnnWorkspace) checkWorkspace(workspace, false);
             int[] sizes = checkOnDevice(x, layout, lengths, h0, c0, y, hN, cN);
             int steps = sizes[0];
             int batch = sizes[1];
@@ -1384,12 +1378,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
             long yBytes = outputBytes(steps, batch);
             long sBytes = stateBytes(batch);
             ws.ensure(xBytes, yBytes, sBytes);
-            DeviceTensor[] touched = {x, h0, c0, y, hN, cN};
-            for (DeviceTensor t : touched) {
-                if (t != null) {
-                    t.awaitLastUse(handle.stream);
-                }
-            }
+            DeviceTensor[] touched = awaitLastUse(x, h0, c0, y, hN, cN);
             RuntimeException failure = null;
             try {
                 copyOnDevice(ws.x.pointer(), x.pointer(), xBytes, "x into the workspace");
@@ -1447,17 +1436,11 @@ public final class CudnnPlan extends AbstractRnnPlan {
                         + " 'cudnn' (cuDNN has no reverse-only mode; the host path reverses the sequences): use"
                         + " backward(workspace, RnnOutputGrad, RnnInputGrad, RnnWeightGrads, WeightGradMode)");
             }
-            CudnnWorkspace ws = workspace(workspace, true);
+            CudnnWorkspace ws = (CudnnWorkspace) checkWorkspace(workspace, true);
             int steps = ws.steps();
             int batch = ws.batch();
             Layout layout = ws.layout();
-            if (mode == null) {
-                throw new IllegalArgumentException("mode: expected OVERWRITE or ACCUMULATE, got null");
-            }
-            if (weightGrads != null && !weightGrads.spec().equals(spec)) {
-                throw new IllegalArgumentException("weightGrads: expected gradients of " + spec + ", got gradients of "
-                        + weightGrads.spec());
-            }
+            checkWeightGrads(weightGrads, mode);
             int[] state = {spec.stateCount(), batch, spec.hiddenSize()};
             boolean cell = spec.cell().hasCellState();
             expect("dy", dy, layout.shape(steps, batch, spec.outputSize()), true);
@@ -1490,12 +1473,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
             long yBytes = outputBytes(steps, batch);
             long sBytes = stateBytes(batch);
             growGradients(xBytes, yBytes, sBytes);
-            DeviceTensor[] touched = {dy, dhN, dcN, dx, dh0, dc0};
-            for (DeviceTensor t : touched) {
-                if (t != null) {
-                    t.awaitLastUse(handle.stream);
-                }
-            }
+            DeviceTensor[] touched = awaitLastUse(dy, dhN, dcN, dx, dh0, dc0);
             long g = gradStates.address();
             RuntimeException failure = null;
             try {
@@ -1534,32 +1512,6 @@ public final class CudnnPlan extends AbstractRnnPlan {
         } finally {
             exit();
         }
-    }
-
-    private void requireTraining(String what) {
-        if (!training) {
-            throw new IllegalStateException(what + ": " + this + " was made for INFERENCE; a training pass needs a"
-                    + " plan made with PlanOptions.withMode(ForwardMode.TRAINING)");
-        }
-    }
-
-    /** {@code workspace} as one of this plan's open workspaces (holding a forward if {@code mustHold}). */
-    private CudnnWorkspace workspace(RnnWorkspace workspace, boolean mustHold) {
-        if (workspace == null) {
-            throw new IllegalArgumentException("workspace: expected a workspace of " + this + " (newWorkspace()), got null");
-        }
-        if (!(workspace instanceof CudnnWorkspace ws) || ws.plan() != this) {
-            throw new IllegalArgumentException("workspace: expected a workspace of " + this + ", got one of "
-                    + workspace.plan());
-        }
-        if (ws.isClosed()) {
-            throw new IllegalArgumentException("workspace: expected an open workspace, got a closed one");
-        }
-        if (mustHold && !ws.holdsForward()) {
-            throw new IllegalArgumentException("workspace: expected one holding a training forward pass, got an empty one"
-                    + " (run a training forward into it first; a forward that threw leaves it empty)");
-        }
-        return ws;
     }
 
     private void copyOnDevice(Pointer to, Pointer from, long bytes, String what) {

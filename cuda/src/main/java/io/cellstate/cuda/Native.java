@@ -476,5 +476,14 @@ final class Native {
                 throw first;
             }
         }
+
+        /** Closes everything after a failed construction, adding a failure to close to {@code cause}. */
+        void closeAfterFailure(Throwable cause) {
+            try {
+                close();
+            } catch (RuntimeException suppressed) {
+                cause.addSuppressed(suppressed);
+            }
+        }
     }
 }

@@ -231,13 +231,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
                 throw new IllegalArgumentException("gradIn: expected an RnnInputGrad (RnnInputGrad.none() for weight"
                         + " gradients alone), got null");
             }
-            if (mode == null) {
-                throw new IllegalArgumentException("mode: expected OVERWRITE or ACCUMULATE, got null");
-            }
-            if (weightGrads != null && !weightGrads.spec().equals(spec)) {
-                throw new IllegalArgumentException("weightGrads: expected gradients of " + spec + ", got gradients of "
-                        + weightGrads.spec());
-            }
+            checkWeightGrads(weightGrads, mode);
             String ySeq = layout.describe().replace("F", "D*H") + " of the forward held (T = " + steps + ", B = " + batch + ")";
             String xSeq = layout.describe().replace("F", "inputSize") + " of the forward held (T = " + steps + ", B = "
                     + batch + ")";
@@ -289,14 +283,31 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         }
     }
 
-    private void requireTraining(String what) {
+    /**
+     * Refuses a training call on a plan made for inference; for a subclass's own training entry
+     * points (a device-tensor path), as every training call here does.
+     *
+     * @param what the call, for the message
+     * @throws IllegalStateException unless the plan was made with {@link ForwardMode#TRAINING}
+     */
+    protected final void requireTraining(String what) {
         if (mode != ForwardMode.TRAINING) {
             throw new IllegalStateException(what + ": " + this + " was made for " + mode + "; a training pass needs a"
                     + " plan made with PlanOptions.withMode(ForwardMode.TRAINING)");
         }
     }
 
-    private TrainingWorkspace checkWorkspace(RnnWorkspace workspace, boolean mustHold) {
+    /**
+     * {@code workspace} as one of this plan's open workspaces, the checks of every training call; for a
+     * subclass's own training entry points, which may cast the result to the type its
+     * {@link #createWorkspace()} makes.
+     *
+     * @param workspace the caller's argument
+     * @param mustHold  whether it must hold a training forward pass (a backward)
+     * @return the workspace, made by this plan
+     * @throws IllegalArgumentException for null, another plan's, a closed, or (with {@code mustHold}) an empty workspace
+     */
+    protected final TrainingWorkspace checkWorkspace(RnnWorkspace workspace, boolean mustHold) {
         if (workspace == null) {
             throw new IllegalArgumentException("workspace: expected a workspace of " + this + " (newWorkspace()), got null");
         }
@@ -309,9 +320,27 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         }
         if (mustHold && !ws.holdsForward()) {
             throw new IllegalArgumentException("workspace: expected one holding a training forward pass, got an empty one"
-                    + " (run forward(in, out, workspace) first; a forward that threw leaves it empty)");
+                    + " (run a training forward into it first; a forward that threw leaves it empty)");
         }
         return ws;
+    }
+
+    /**
+     * The checks of a backward call's weight gradients and mode; for a subclass's own backward entry
+     * points, as {@link #backward(RnnWorkspace, RnnOutputGrad, RnnInputGrad, RnnWeightGrads, WeightGradMode)} does.
+     *
+     * @param weightGrads the gradients to write, or null for none
+     * @param mode        how to write them
+     * @throws IllegalArgumentException for a null mode or gradients of another spec
+     */
+    protected final void checkWeightGrads(RnnWeightGrads weightGrads, WeightGradMode mode) {
+        if (mode == null) {
+            throw new IllegalArgumentException("mode: expected OVERWRITE or ACCUMULATE, got null");
+        }
+        if (weightGrads != null && !weightGrads.spec().equals(spec)) {
+            throw new IllegalArgumentException("weightGrads: expected gradients of " + spec + ", got gradients of "
+                    + weightGrads.spec());
+        }
     }
 
     private static void optional(String name, Tensor t, int[] shape, String meaning) {

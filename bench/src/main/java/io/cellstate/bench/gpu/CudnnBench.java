@@ -8,7 +8,6 @@ import static org.bytedeco.cuda.global.cudart.cudaEventSynchronize;
 import static org.bytedeco.cuda.global.cudart.cudaGetDeviceProperties;
 import static org.bytedeco.cuda.global.cudart.cudaStreamSynchronize;
 
-import com.google.gson.GsonBuilder;
 import io.cellstate.Backends;
 import io.cellstate.Layout;
 import io.cellstate.PlanOptions;
@@ -25,13 +24,9 @@ import io.cellstate.cuda.CudnnOptions.Algorithm;
 import io.cellstate.cuda.CudnnPlan;
 import io.cellstate.cuda.DeviceTensor;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -99,8 +94,7 @@ public final class CudnnBench {
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
                 case "--repeats" -> repeats = Integer.parseInt(args[++i]);
                 case "--target-ms" -> targetMs = Double.parseDouble(args[++i]);
-                case "--shapes" -> shapes = Arrays.stream(args[++i].split(","))
-                        .map(s -> Arrays.stream(s.split("x")).mapToInt(Integer::parseInt).toArray()).toList();
+                case "--shapes" -> shapes = CudnnBenchIo.shapes(args[++i]);
                 default -> {
                     System.err.println("usage: CudnnBench [--out FILE.json] [--steps T] [--repeats R] [--target-ms MS]"
                             + " [--shapes BxH,...]");
@@ -108,33 +102,15 @@ public final class CudnnBench {
                 }
             }
         }
-        CudnnBackend cudnn = (CudnnBackend) Backends.byName("cudnn");
-        if (!cudnn.availability().available()) {
-            System.err.println("CudnnBench: backend 'cudnn' is unavailable: " + cudnn.availability().reason());
-            System.exit(1);
-        }
+        CudnnBackend cudnn = CudnnBenchIo.cudnnOrExit("CudnnBench");
         List<Row> rows = new ArrayList<>();
         for (int[] s : shapes) {
             rows.addAll(shape(cudnn, s[0], s[1], steps, repeats, targetMs));
         }
-        Map<String, Object> meta = new LinkedHashMap<>();
-        meta.put("date", Instant.now().toString());
-        meta.put("gpu", gpuName());
-        meta.put("cudnn", cudnn.description().replaceFirst("^.*: ", ""));
-        meta.put("java", Runtime.version().toString());
-        meta.put("timing", "CUDA events around iters queued calls (host clock for plan-host); median over rounds");
-        meta.put("command", "CudnnBench " + String.join(" ", args));
+        Map<String, Object> meta = CudnnBenchIo.meta("CudnnBench", args, cudnn, gpuName(),
+                "CUDA events around iters queued calls (host clock for plan-host); median over rounds");
         meta.put("dynamicSentinel", true);
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("meta", meta);
-        doc.put("results", rows);
-        String json = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(doc);
-        if (out == null) {
-            System.out.println(json);
-        } else {
-            Files.writeString(out, json, StandardCharsets.UTF_8);
-            System.err.println("CudnnBench: " + rows.size() + " rows -> " + out);
-        }
+        CudnnBenchIo.write("CudnnBench", out, meta, rows);
     }
 
     private static String gpuName() {
@@ -171,11 +147,7 @@ public final class CudnnBench {
     private static List<Row> shape(CudnnBackend cudnn, int batch, int hidden, int steps, int repeats, double targetMs) {
         RnnSpec spec = RnnSpec.lstm(hidden, hidden);
         RnnWeights w = RnnWeights.random(spec, 1000 + hidden);
-        Tensor x = Tensor.zeros(steps, batch, hidden);
-        SplittableRandom r = new SplittableRandom(batch * 31L + hidden);
-        for (long i = 0; i < x.size(); i++) {
-            x.setFlat(i, (float) r.nextDouble(-1, 1));
-        }
+        Tensor x = CudnnBenchIo.random(new SplittableRandom(batch * 31L + hidden), steps, batch, hidden);
         int[] checked = batch == 1 ? new int[] {0} : new int[] {0, batch - 1};
         Tensor reference = oracle(spec, w, x, checked);
         double tol = Tolerance.forward(spec, steps);
@@ -248,8 +220,8 @@ public final class CudnnBench {
                 Variant v = variants.get(i);
                 double[] sorted = ms[i].clone();
                 Arrays.sort(sorted);
-                double median = median(ms[i]);
-                double hostUs = median(host[i]);
+                double median = CudnnBenchIo.median(ms[i]);
+                double hostUs = CudnnBenchIo.median(host[i]);
                 rows.add(new Row(v.name().substring(0, v.name().indexOf('/')), v.algorithm(), batch, hidden, steps,
                         v.synchronous() ? "host clock" : "CUDA events", median, sorted[0], sorted[repeats - 1],
                         v.synchronous() ? null : hostUs, repeats, iters[i], v.ran(), null, errors[i], tol));
@@ -286,13 +258,6 @@ public final class CudnnBench {
             System.err.println("no PERSIST_DYNAMIC sentinel at B=" + x.dim(1) + " H=" + spec.hiddenSize() + ": " + e.getMessage());
             return null;
         }
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     private static Row refused(String variant, Algorithm a, int batch, int hidden, int steps, String why) {

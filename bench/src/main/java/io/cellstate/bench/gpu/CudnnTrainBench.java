@@ -1,6 +1,5 @@
 package io.cellstate.bench.gpu;
 
-import com.google.gson.GsonBuilder;
 import io.cellstate.Backends;
 import io.cellstate.ForwardMode;
 import io.cellstate.Layout;
@@ -22,13 +21,9 @@ import io.cellstate.cuda.CudnnOptions.Algorithm;
 import io.cellstate.cuda.CudnnPlan;
 import io.cellstate.cuda.DeviceTensor;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -93,8 +88,7 @@ public final class CudnnTrainBench {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--repeats" -> repeats = Integer.parseInt(args[++i]);
                 case "--target-ms" -> targetMs = Double.parseDouble(args[++i]);
-                case "--shapes" -> shapes = Arrays.stream(args[++i].split(","))
-                        .map(s -> Arrays.stream(s.split("x")).mapToInt(Integer::parseInt).toArray()).toList();
+                case "--shapes" -> shapes = CudnnBenchIo.shapes(args[++i]);
                 default -> {
                     System.err.println("usage: CudnnTrainBench [--out FILE.json] [--repeats R] [--target-ms MS]"
                             + " [--shapes TxBxH,...]");
@@ -102,39 +96,14 @@ public final class CudnnTrainBench {
                 }
             }
         }
-        CudnnBackend cudnn = (CudnnBackend) Backends.byName("cudnn");
-        if (!cudnn.availability().available()) {
-            System.err.println("CudnnTrainBench: backend 'cudnn' is unavailable: " + cudnn.availability().reason());
-            System.exit(1);
-        }
+        CudnnBackend cudnn = CudnnBenchIo.cudnnOrExit("CudnnTrainBench");
         List<Row> rows = new ArrayList<>();
         for (int[] s : shapes) {
             rows.addAll(shape(cudnn, s[0], s[1], s[2], repeats, targetMs));
         }
-        Map<String, Object> meta = new LinkedHashMap<>();
-        meta.put("date", Instant.now().toString());
-        meta.put("cudnn", cudnn.description().replaceFirst("^.*: ", ""));
-        meta.put("java", Runtime.version().toString());
-        meta.put("timing", "host clock around iters training steps and a final synchronisation; median over rounds");
-        meta.put("command", "CudnnTrainBench " + String.join(" ", args));
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("meta", meta);
-        doc.put("results", rows);
-        String json = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(doc);
-        if (out == null) {
-            System.out.println(json);
-        } else {
-            Files.writeString(out, json, StandardCharsets.UTF_8);
-            System.err.println("CudnnTrainBench: " + rows.size() + " rows -> " + out);
-        }
-    }
-
-    private static Tensor random(SplittableRandom r, int... shape) {
-        Tensor t = Tensor.zeros(shape);
-        for (long i = 0; i < t.size(); i++) {
-            t.setFlat(i, (float) r.nextDouble(-1, 1));
-        }
-        return t;
+        Map<String, Object> meta = CudnnBenchIo.meta("CudnnTrainBench", args, cudnn, null,
+                "host clock around iters training steps and a final synchronisation; median over rounds");
+        CudnnBenchIo.write("CudnnTrainBench", out, meta, rows);
     }
 
     /** One training step; {@link #close()} frees what it holds. */
@@ -156,12 +125,12 @@ public final class CudnnTrainBench {
         RnnWeights w = RnnWeights.random(spec, 2000 + hidden);
         SplittableRandom r = new SplittableRandom(steps * 131L + batch * 31L + hidden);
         int[] state = {1, batch, hidden};
-        Tensor x = random(r, steps, batch, hidden);
-        Tensor h0 = random(r, state);
-        Tensor c0 = random(r, state);
-        Tensor dy = random(r, steps, batch, hidden);
-        Tensor dhN = random(r, state);
-        Tensor dcN = random(r, state);
+        Tensor x = CudnnBenchIo.random(r, steps, batch, hidden);
+        Tensor h0 = CudnnBenchIo.random(r, state);
+        Tensor c0 = CudnnBenchIo.random(r, state);
+        Tensor dy = CudnnBenchIo.random(r, steps, batch, hidden);
+        Tensor dhN = CudnnBenchIo.random(r, state);
+        Tensor dcN = CudnnBenchIo.random(r, state);
         List<Row> rows = new ArrayList<>();
         List<Variant> variants = new ArrayList<>();
         List<Double> checks = new ArrayList<>();
@@ -220,7 +189,7 @@ public final class CudnnTrainBench {
                 Variant v = variants.get(i);
                 double[] sorted = ms[i].clone();
                 Arrays.sort(sorted);
-                double median = repeats % 2 == 1 ? sorted[repeats / 2] : (sorted[repeats / 2 - 1] + sorted[repeats / 2]) / 2;
+                double median = CudnnBenchIo.median(ms[i]);
                 Double err = Double.isNaN(checks.get(i)) ? null : checks.get(i);
                 rows.add(new Row(v.name(), v.algorithm(), batch, hidden, steps, median, sorted[0], sorted[repeats - 1],
                         repeats, iters[i], null, err));
@@ -315,9 +284,9 @@ public final class CudnnTrainBench {
         int batch = 2;
         SplittableRandom r = new SplittableRandom(5);
         int[] state = {1, batch, spec.hiddenSize()};
-        RnnInput in = new RnnInput(random(r, steps, batch, spec.inputSize()), Layout.SEQUENCE_MAJOR, null, random(r, state),
-                random(r, state));
-        RnnOutputGrad g = new RnnOutputGrad(random(r, steps, batch, spec.hiddenSize()), random(r, state), random(r, state));
+        RnnInput in = new RnnInput(CudnnBenchIo.random(r, steps, batch, spec.inputSize()), Layout.SEQUENCE_MAJOR, null, CudnnBenchIo.random(r, state),
+                CudnnBenchIo.random(r, state));
+        RnnOutputGrad g = new RnnOutputGrad(CudnnBenchIo.random(r, steps, batch, spec.hiddenSize()), CudnnBenchIo.random(r, state), CudnnBenchIo.random(r, state));
         RnnInputGrad[] dIn = new RnnInputGrad[2];
         RnnWeightGrads[] dW = new RnnWeightGrads[2];
         try (RnnPlan scalar = Backends.byName("scalar").plan(spec, w, TRAINING)) {
