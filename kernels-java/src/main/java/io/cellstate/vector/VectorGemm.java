@@ -38,6 +38,8 @@ final class VectorGemm implements CpuGemm {
      * (8 accumulators) run instead.
      */
     private static final boolean FOUR_ROWS = LANES >= 16;
+    /** Fewer rows than this (a step of a small batch) run unpacked: packing B's block would cost more than it saves. */
+    private static final int PACK_ROWS = 16;
     /** Rows of A packed together: one cache line of A's column for TN, so each line is read once per panel. */
     private static final int STRIP = 16;
     /** Multiply-adds a second thread must get before it pays for its wake-up. */
@@ -202,7 +204,19 @@ final class VectorGemm implements CpuGemm {
         int sk = transA ? lda : 1;
         int kc = k1 - k0;
         int j = j0;
-        if (j + BLOCK <= j1) {
+        if (i1 - i0 < PACK_ROWS) {
+            // too few rows to pay for packing B's block: the kernels read B in place (B's rows are padded
+            // where they would fall in the same cache sets)
+            for (; j + BLOCK <= j1; j += BLOCK) {
+                int i = i0;
+                for (; i + 2 <= i1; i += 2) {
+                    block2x4(i, j, si, sk, sums, k0, k1, betaNow);
+                }
+                if (i < i1) {
+                    block1x4(i, j, si, sk, sums, k0, k1, betaNow);
+                }
+            }
+        } else if (j + BLOCK <= j1) {
             // A's rows of this participant, packed once per panel: strips of STRIP rows, k-major within each
             for (int s0 = i0; s0 < i1; s0 += STRIP) {
                 int rows = Math.min(STRIP, i1 - s0);
@@ -422,6 +436,67 @@ final class VectorGemm implements CpuGemm {
         c2.intoArray(sums, 2 * LANES);
         c3.intoArray(sums, 3 * LANES);
         store(sums, 0, at, BLOCK, betaNow);
+    }
+
+    private void block2x4(int i, int j, int si, int sk, float[] sums, int k0, int k1, float betaNow) {
+        FloatVector c00 = FloatVector.zero(FLOATS);
+        FloatVector c01 = c00;
+        FloatVector c02 = c00;
+        FloatVector c03 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c12 = c00;
+        FloatVector c13 = c00;
+        int a0 = aOff + i * si;
+        int a1 = a0 + si;
+        int bq = bOff + k0 * ldb + j;
+        for (int q = k0; q < k1; q++, bq += ldb) {
+            FloatVector b0 = FloatVector.fromArray(FLOATS, b, bq);
+            FloatVector b1 = FloatVector.fromArray(FLOATS, b, bq + LANES);
+            FloatVector b2 = FloatVector.fromArray(FLOATS, b, bq + 2 * LANES);
+            FloatVector b3 = FloatVector.fromArray(FLOATS, b, bq + 3 * LANES);
+            FloatVector x0 = FloatVector.broadcast(FLOATS, a[a0 + q * sk]);
+            FloatVector x1 = FloatVector.broadcast(FLOATS, a[a1 + q * sk]);
+            c00 = x0.fma(b0, c00);
+            c01 = x0.fma(b1, c01);
+            c02 = x0.fma(b2, c02);
+            c03 = x0.fma(b3, c03);
+            c10 = x1.fma(b0, c10);
+            c11 = x1.fma(b1, c11);
+            c12 = x1.fma(b2, c12);
+            c13 = x1.fma(b3, c13);
+        }
+        c00.intoArray(sums, 0);
+        c01.intoArray(sums, LANES);
+        c02.intoArray(sums, 2 * LANES);
+        c03.intoArray(sums, 3 * LANES);
+        c10.intoArray(sums, 4 * LANES);
+        c11.intoArray(sums, 5 * LANES);
+        c12.intoArray(sums, 6 * LANES);
+        c13.intoArray(sums, 7 * LANES);
+        store(sums, 0, cOff + i * ldc + j, BLOCK, betaNow);
+        store(sums, BLOCK, cOff + (i + 1) * ldc + j, BLOCK, betaNow);
+    }
+
+    private void block1x4(int i, int j, int si, int sk, float[] sums, int k0, int k1, float betaNow) {
+        FloatVector c0 = FloatVector.zero(FLOATS);
+        FloatVector c1 = c0;
+        FloatVector c2 = c0;
+        FloatVector c3 = c0;
+        int a0 = aOff + i * si;
+        int bq = bOff + k0 * ldb + j;
+        for (int q = k0; q < k1; q++, bq += ldb) {
+            FloatVector x = FloatVector.broadcast(FLOATS, a[a0 + q * sk]);
+            c0 = x.fma(FloatVector.fromArray(FLOATS, b, bq), c0);
+            c1 = x.fma(FloatVector.fromArray(FLOATS, b, bq + LANES), c1);
+            c2 = x.fma(FloatVector.fromArray(FLOATS, b, bq + 2 * LANES), c2);
+            c3 = x.fma(FloatVector.fromArray(FLOATS, b, bq + 3 * LANES), c3);
+        }
+        c0.intoArray(sums, 0);
+        c1.intoArray(sums, LANES);
+        c2.intoArray(sums, 2 * LANES);
+        c3.intoArray(sums, 3 * LANES);
+        store(sums, 0, cOff + i * ldc + j, BLOCK, betaNow);
     }
 
     private void block1x1(int i, int j, int si, int sk, float[] sums, int k0, int k1, float betaNow) {
