@@ -154,7 +154,9 @@ final class VectorGemm implements CpuGemm {
         int i1 = m;
         int j0 = 0;
         int j1 = n;
-        boolean byRows = rowUnits() >= colUnits();
+        // NN and TN split B's column blocks while there is one per participant, so each packs only its own;
+        // split by rows, every participant would pack all of B
+        boolean byRows = transB ? rowUnits() >= colUnits() : colUnits() < parts;
         int units = byRows ? rowUnits() : colUnits();
         int u0 = (int) ((long) w * units / parts);
         int u1 = (int) ((long) (w + 1) * units / parts);
