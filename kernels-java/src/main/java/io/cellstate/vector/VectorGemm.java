@@ -206,7 +206,8 @@ final class VectorGemm implements CpuGemm {
         int sk = transA ? lda : 1;
         int kc = k1 - k0;
         int j = j0;
-        if (i1 - i0 < PACK_ROWS) {
+        boolean packs = i1 - i0 >= PACK_ROWS && j < j1;
+        if (!packs) {
             // too few rows to pay for packing B's block: the kernels read B in place (B's rows are padded
             // where they would fall in the same cache sets)
             for (; j + BLOCK <= j1; j += BLOCK) {
@@ -218,7 +219,7 @@ final class VectorGemm implements CpuGemm {
                     block1x4(i, j, si, sk, sums, k0, k1, betaNow);
                 }
             }
-        } else if (j + BLOCK <= j1) {
+        } else if (packs) {
             // A's rows of this participant, packed once per panel: strips of STRIP rows, k-major within each
             for (int s0 = i0; s0 < i1; s0 += STRIP) {
                 int rows = Math.min(STRIP, i1 - s0);
@@ -252,12 +253,32 @@ final class VectorGemm implements CpuGemm {
                     }
                 }
                 for (; r + 2 <= rows; r += 2) {
-                    packed2x4(pa, base + r, pb, kc, cOff + (s0 + r) * ldc + j, sums, betaNow);
+                    packed2x4(pa, base + r, pb, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, BLOCK);
                 }
                 if (r < rows) {
-                    packed1x4(pa, base + r, pb, kc, cOff + (s0 + r) * ldc + j, sums, betaNow);
+                    packed1x4(pa, base + r, pb, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, BLOCK);
                 }
             }
+        }
+        if (packs && j < j1) {
+            // the last columns, narrower than a block: packed with zeros past them, only they are stored
+            int width = j1 - j;
+            for (int q = 0; q < kc; q++) {
+                System.arraycopy(b, bOff + (k0 + q) * ldb + j, pb, q * BLOCK, width);
+                java.util.Arrays.fill(pb, q * BLOCK + width, (q + 1) * BLOCK, 0f);
+            }
+            for (int s0 = i0; s0 < i1; s0 += STRIP) {
+                int rows = Math.min(STRIP, i1 - s0);
+                int base = (s0 - i0) * kc;
+                int r = 0;
+                for (; r + 2 <= rows; r += 2) {
+                    packed2x4(pa, base + r, pb, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, width);
+                }
+                if (r < rows) {
+                    packed1x4(pa, base + r, pb, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, width);
+                }
+            }
+            j = j1;
         }
         for (; j + LANES <= j1; j += LANES) {
             for (int i = i0; i < i1; i++) {
@@ -369,7 +390,7 @@ final class VectorGemm implements CpuGemm {
     }
 
     /** Rows r and r + 1 of the packed strip against the packed panel, into C at {@code at} and the row after. */
-    private void packed2x4(float[] pa, int r, float[] pb, int kc, int at, float[] sums, float betaNow) {
+    private void packed2x4(float[] pa, int r, float[] pb, int kc, int at, float[] sums, float betaNow, int width) {
         FloatVector c00 = FloatVector.zero(FLOATS);
         FloatVector c01 = c00;
         FloatVector c02 = c00;
@@ -394,6 +415,20 @@ final class VectorGemm implements CpuGemm {
             c11 = x1.fma(b1, c11);
             c12 = x1.fma(b2, c12);
             c13 = x1.fma(b3, c13);
+        }
+        if (width < BLOCK) {
+            // the last, narrower columns: through the lane array, of which only they are stored
+            c00.intoArray(sums, 0);
+            c01.intoArray(sums, LANES);
+            c02.intoArray(sums, 2 * LANES);
+            c03.intoArray(sums, 3 * LANES);
+            c10.intoArray(sums, 4 * LANES);
+            c11.intoArray(sums, 5 * LANES);
+            c12.intoArray(sums, 6 * LANES);
+            c13.intoArray(sums, 7 * LANES);
+            store(sums, 0, at, width, betaNow);
+            store(sums, BLOCK, at + ldc, width, betaNow);
+            return;
         }
         // C = beta C + alpha sum, lane by lane as store computes it (a multiply, a multiply, an add)
         FloatVector al = FloatVector.broadcast(FLOATS, alpha);
@@ -420,7 +455,7 @@ final class VectorGemm implements CpuGemm {
         }
     }
 
-    private void packed1x4(float[] pa, int r, float[] pb, int kc, int at, float[] sums, float betaNow) {
+    private void packed1x4(float[] pa, int r, float[] pb, int kc, int at, float[] sums, float betaNow, int width) {
         FloatVector c0 = FloatVector.zero(FLOATS);
         FloatVector c1 = c0;
         FloatVector c2 = c0;
@@ -437,7 +472,7 @@ final class VectorGemm implements CpuGemm {
         c1.intoArray(sums, LANES);
         c2.intoArray(sums, 2 * LANES);
         c3.intoArray(sums, 3 * LANES);
-        store(sums, 0, at, BLOCK, betaNow);
+        store(sums, 0, at, width, betaNow);
     }
 
     private void block2x4(int i, int j, int si, int sk, float[] sums, int k0, int k1, float betaNow) {
