@@ -67,24 +67,12 @@ public final class AddingTask {
          * @throws IllegalArgumentException naming the first setting out of range
          */
         public Config {
-            atLeast("steps", steps, 2);
-            atLeast("hidden", hidden, 1);
-            atLeast("batch", batch, 1);
-            atLeast("evalEvery", evalEvery, 1);
-            atLeast("threads", threads, 0);
-            if (!(lr > 0) || Double.isInfinite(lr)) {
-                throw new IllegalArgumentException("lr: expected a finite value > 0, got " + lr);
-            }
-            if (!(clip >= 0) || Double.isInfinite(clip)) {
-                throw new IllegalArgumentException("clip: expected a finite value >= 0 (0: none), got " + clip);
-            }
-            if (Double.isInfinite(forgetBias)) {
-                throw new IllegalArgumentException("forgetBias: expected a finite value (NaN: PyTorch's initialisation), got "
-                        + forgetBias);
-            }
-            if (!(seconds >= 0) || Double.isInfinite(seconds)) {
-                throw new IllegalArgumentException("seconds: expected a finite value >= 0 (0: no limit), got " + seconds);
-            }
+            Checks.atLeast("steps", steps, 2);
+            Checks.atLeast("hidden", hidden, 1);
+            Checks.atLeast("batch", batch, 1);
+            Checks.atLeast("evalEvery", evalEvery, 1);
+            Checks.atLeast("threads", threads, 0);
+            Checks.training(lr, clip, forgetBias, seconds);
             if (iterations < 0) {
                 throw new IllegalArgumentException("iterations: expected >= 0 (0: no limit), got " + iterations);
             }
@@ -272,12 +260,6 @@ public final class AddingTask {
 
     private static String num(double v) {
         return v == Math.rint(v) && Math.abs(v) < 1e9 ? Long.toString((long) v) : Double.toString(v);
-    }
-
-    private static void atLeast(String name, long v, long min) {
-        if (v < min) {
-            throw new IllegalArgumentException(name + ": expected >= " + min + ", got " + v);
-        }
     }
 
     /** The training losses and the validation errors of a run. */

@@ -61,11 +61,11 @@ public final class ClassifyTask {
          * @throws IllegalArgumentException naming the first setting out of range
          */
         public Config {
-            atLeast("steps", steps, 2);
-            atLeast("hidden", hidden, 1);
-            atLeast("batch", batch, 1);
-            atLeast("epochs", epochs, 1);
-            atLeast("threads", threads, 0);
+            Checks.atLeast("steps", steps, 2);
+            Checks.atLeast("hidden", hidden, 1);
+            Checks.atLeast("batch", batch, 1);
+            Checks.atLeast("epochs", epochs, 1);
+            Checks.atLeast("threads", threads, 0);
             if (!(validationSplit > 0 && validationSplit < 1)) {
                 throw new IllegalArgumentException("validationSplit: expected 0 < split < 1, got " + validationSplit);
             }
@@ -77,19 +77,7 @@ public final class ClassifyTask {
             if (!(noise >= 0) || Double.isInfinite(noise)) {
                 throw new IllegalArgumentException("noise: expected a finite value >= 0, got " + noise);
             }
-            if (!(lr > 0) || Double.isInfinite(lr)) {
-                throw new IllegalArgumentException("lr: expected a finite value > 0, got " + lr);
-            }
-            if (!(clip >= 0) || Double.isInfinite(clip)) {
-                throw new IllegalArgumentException("clip: expected a finite value >= 0 (0: none), got " + clip);
-            }
-            if (Double.isInfinite(forgetBias)) {
-                throw new IllegalArgumentException("forgetBias: expected a finite value (NaN: PyTorch's initialisation), got "
-                        + forgetBias);
-            }
-            if (!(seconds >= 0) || Double.isInfinite(seconds)) {
-                throw new IllegalArgumentException("seconds: expected a finite value >= 0 (0: no limit), got " + seconds);
-            }
+            Checks.training(lr, clip, forgetBias, seconds);
             Objects.requireNonNull(backend, "backend");
         }
     }
@@ -276,11 +264,5 @@ public final class ClassifyTask {
 
     private static String num(double v) {
         return v == Math.rint(v) && Math.abs(v) < 1e9 ? Long.toString((long) v) : Double.toString(v);
-    }
-
-    private static void atLeast(String name, long v, long min) {
-        if (v < min) {
-            throw new IllegalArgumentException(name + ": expected >= " + min + ", got " + v);
-        }
     }
 }
