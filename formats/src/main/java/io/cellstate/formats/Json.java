@@ -42,7 +42,9 @@ final class Json {
     }
 
     private ModelFormatException error(String problem) {
-        return fail.at(base + (long) pos, "header JSON: " + problem);
+        // the offset in the file's bytes, not in the decoded characters (they differ past non-ASCII text)
+        long bytes = s.substring(0, pos).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        return fail.at(base + bytes, "header JSON: " + problem);
     }
 
     private void blanks() {

@@ -98,7 +98,7 @@ public final class Npy {
         } else {
             text = new String(b, start, (int) headerLength, StandardCharsets.ISO_8859_1);
         }
-        Header h = new HeaderParser(text, start, fail).parse();
+        Header h = new HeaderParser(text, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1, start, fail).parse();
         int dataStart = start + (int) headerLength;
         long count = 1;
         for (long d : h.shape) {
@@ -222,18 +222,21 @@ public final class Npy {
      */
     private static final class HeaderParser {
         private final String s;
+        private final java.nio.charset.Charset charset;
         private final int base;
         private final Failure fail;
         private int pos;
 
-        HeaderParser(String s, int base, Failure fail) {
+        HeaderParser(String s, java.nio.charset.Charset charset, int base, Failure fail) {
             this.s = s;
+            this.charset = charset;
             this.base = base;
             this.fail = fail;
         }
 
         private ModelFormatException error(String problem) {
-            return fail.at(base + pos, "header " + problem);
+            // the offset in the file's bytes: version 3 headers are UTF-8, so characters and bytes differ
+            return fail.at(base + s.substring(0, pos).getBytes(charset).length, "header " + problem);
         }
 
         private void blanks() {

@@ -6,7 +6,6 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.Enumeration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.CRC32;
@@ -96,7 +95,7 @@ public final class Npz {
             }
             Map<String, NpyArray> arrays = new LinkedHashMap<>();
             long total = 0;
-            for (ZipEntry e : Collections.list((Enumeration<? extends ZipEntry>) zip.entries())) {
+            for (ZipEntry e : Collections.list(zip.entries())) {
                 String entry = e.getName();
                 String where = "entry '" + entry + "'";
                 if (e.isDirectory() || !entry.endsWith(SUFFIX)) {

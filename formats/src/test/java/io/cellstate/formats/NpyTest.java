@@ -189,6 +189,15 @@ class NpyTest {
     }
 
     @Test
+    void namesTheByteOffsetInAUtf8Header() {
+        // version 3: each 'é' is two bytes, so the error's offset counts bytes, not characters
+        ModelFormatException e = refused(npy(3, "{'descr': 'éé', 'fortran_order': False, 'shape': (1,) x}\n", new byte[4]),
+                "expected '}'");
+        assertEquals("offset " + (12 + "{'descr': 'éé', 'fortran_order': False, 'shape': (1,) ".getBytes(StandardCharsets.UTF_8).length),
+                e.where());
+    }
+
+    @Test
     void conversionsSayWhatTheyCannotDo() {
         assertThrows(IllegalStateException.class, () -> NpyArray.ofInts(new int[] {1}).toFloats());
         assertThrows(IllegalStateException.class, () -> NpyArray.ofFloats(new float[] {1}).toInts());

@@ -118,6 +118,13 @@ class SafetensorsTest {
     }
 
     @Test
+    void namesTheByteOffsetPastNonAsciiText() {
+        // "é" is two bytes: the error after it is at byte 8 + 10, not 8 + 8 as characters count
+        ModelFormatException e = refused(file("{\"\u00e9\u00e9\":1 x}", new byte[0]), "expected '}'");
+        assertEquals("offset 18", e.where());
+    }
+
+    @Test
     void refusesDuplicateKeys() {
         String t = tensor("w", "F32", "[1]", 0, 4);
         refused(file("{" + t + "," + tensor("w", "F32", "[1]", 4, 8) + "}", new byte[8]), "duplicate key \"w\"");
