@@ -1,4 +1,4 @@
-package io.cellstate.formats;
+package io.cellstate.bindings;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

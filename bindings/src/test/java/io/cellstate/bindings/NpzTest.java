@@ -1,4 +1,4 @@
-package io.cellstate.formats;
+package io.cellstate.bindings;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

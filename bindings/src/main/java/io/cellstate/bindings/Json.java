@@ -1,4 +1,4 @@
-package io.cellstate.formats;
+package io.cellstate.bindings;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,4 +1,4 @@
-package io.cellstate.formats;
+package io.cellstate.bindings;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
