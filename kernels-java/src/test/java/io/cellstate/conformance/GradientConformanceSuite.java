@@ -46,11 +46,9 @@ import java.util.concurrent.atomic.DoubleAccumulator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -83,24 +81,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  * bounded by 1 as activations are; a weight gradient grows with the T*B terms it sums). The suite prints
  * the worst error / tolerance it saw, so a backend creeping towards the bound shows before it fails.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class GradientConformanceSuite {
+public abstract class GradientConformanceSuite extends BackendSuite {
     private static final long SEED = Long.getLong("cellstate.seed", 20261122L);
     private final DoubleAccumulator worstRatio = new DoubleAccumulator(Math::max, 0);
     private final DoubleAccumulator worstTorch = new DoubleAccumulator(Math::max, 0);
-    private boolean skipReported;
-
-    /** The backend under test. */
-    protected abstract Backend backend();
 
     /** Plan options for the backend under test (the suite sets the mode to TRAINING, and sometimes the threads). */
     protected PlanOptions options() {
         return PlanOptions.defaults();
-    }
-
-    /** Whether this run must have the backend: then unavailability fails instead of skipping. */
-    protected boolean required() {
-        return false;
     }
 
     /**
@@ -143,16 +131,9 @@ public abstract class GradientConformanceSuite {
         return options().withMode(ForwardMode.TRAINING);
     }
 
-    @BeforeEach
-    void requireBackend() {
-        boolean say = !skipReported && !backend().availability().available();
-        skipReported |= say;
-        BackendUnderTest.require(backend(), required(), getClass().getSimpleName(), say);
-    }
-
     @AfterAll
     void report() {
-        if (skipReported) {
+        if (skipped()) {
             return;
         }
         System.out.printf("%s: worst error / tolerance = %.4f against the scalar oracle, %.4f against PyTorch"

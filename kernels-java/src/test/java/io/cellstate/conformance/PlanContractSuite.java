@@ -35,9 +35,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * What a plan promises a framework beyond its numbers, which every backend keeps: misuse is an
@@ -46,20 +44,10 @@ import org.junit.jupiter.api.TestInstance;
  * process. Each backend module subclasses it (it ships in {@code cellstate-kernels-java}'s test-jar,
  * beside {@link RnnConformanceSuite}).
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class PlanContractSuite {
+public abstract class PlanContractSuite extends BackendSuite {
     private static final long SEED = Long.getLong("cellstate.seed", 20261202L);
     /** How long a concurrency test may try to provoke what it looks for. */
     private static final long PATIENCE_NANOS = 20_000_000_000L;
-    private boolean skipReported;
-
-    /** The backend under test. */
-    protected abstract Backend backend();
-
-    /** Whether this run must have the backend: then unavailability fails instead of skipping. */
-    protected boolean required() {
-        return false;
-    }
 
     /** The thread counts whose plans {@link #concurrentPlansGiveTheirLoneResultsBitForBit()} runs together. */
     protected int[] threadCounts() {
@@ -82,13 +70,6 @@ public abstract class PlanContractSuite {
     /** How many plans {@link #droppedPlansGiveBackThreadsAndMemory()} drops unclosed. */
     protected int plansToDrop() {
         return 2000;
-    }
-
-    @BeforeEach
-    void requireBackend() {
-        boolean say = !skipReported && !backend().availability().available();
-        skipReported |= say;
-        BackendUnderTest.require(backend(), required(), getClass().getSimpleName(), say);
     }
 
     private static RnnSpec spec() {

@@ -36,11 +36,9 @@ import java.util.concurrent.atomic.DoubleAccumulator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -56,14 +54,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * itself, swap the {@link #reference()}. A backend unavailable here skips every test with its
  * reason, unless {@link #required()} says the run must have it, in which case the tests fail.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class RnnConformanceSuite {
+public abstract class RnnConformanceSuite extends BackendSuite {
     private static final long SEED = Long.getLong("cellstate.seed", 20261122L);
     private final DoubleAccumulator worstRatio = new DoubleAccumulator(Math::max, 0);
-    private boolean skipReported;
-
-    /** The backend under test. */
-    protected abstract Backend backend();
 
     /** Plan options for the backend under test. */
     protected PlanOptions options() {
@@ -75,26 +68,14 @@ public abstract class RnnConformanceSuite {
         return Reference.SCALAR;
     }
 
-    /** Whether this run must have the backend: then unavailability fails instead of skipping. */
-    protected boolean required() {
-        return false;
-    }
-
     /** How much looser than {@link Tolerance} this backend's precision is (1 for exact float32). */
     protected double toleranceFactor() {
         return 1;
     }
 
-    @BeforeEach
-    void requireBackend() {
-        boolean say = !skipReported && !backend().availability().available();
-        skipReported |= say;
-        BackendUnderTest.require(backend(), required(), getClass().getSimpleName(), say);
-    }
-
     @AfterAll
     void report() {
-        if (skipReported) {
+        if (skipped()) {
             return;
         }
         System.out.printf("%s: worst error / tolerance over the suite = %.4f (backend %s, reference %s)%n",
