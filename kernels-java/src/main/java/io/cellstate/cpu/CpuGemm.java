@@ -24,13 +24,13 @@ public interface CpuGemm extends AutoCloseable {
     MemorySegment allocate(long floats);
 
     /**
-     * {@code C[m x n] = alpha * op(A)[m x k] * op(B)[k x n] + beta * C}, row-major, where
-     * {@code op(A)} is A or its transpose ({@code A} is then stored {@code [k x m]}), and the same for
-     * B. With {@code beta == 0} C is written without being read. Every operand is a buffer of
+     * {@code C[m x n] = alpha * op(A)[m x k] * B[k x n] + beta * C}, row-major, where
+     * {@code op(A)} is A or its transpose ({@code A} is then stored {@code [k x m]}): the engine's
+     * forward and data gradients (NN) and weight gradients (TN); B is never transposed (the engine keeps
+     * the weights' transposes). With {@code beta == 0} C is written without being read. Every operand is a buffer of
      * {@link #allocate}; A and B may be the same buffer, C is apart from both.
      *
      * @param transA use A transposed
-     * @param transB use B transposed
      * @param m      rows of C
      * @param n      columns of C
      * @param k      the inner dimension
@@ -46,7 +46,7 @@ public interface CpuGemm extends AutoCloseable {
      * @param cOff   where C starts
      * @param ldc    floats between C's rows
      */
-    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
+    void gemm(boolean transA, int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
               MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc);
 
     /**

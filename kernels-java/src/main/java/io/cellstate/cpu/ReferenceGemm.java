@@ -30,14 +30,14 @@ public final class ReferenceGemm implements CpuGemm {
     }
 
     @Override
-    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
+    public void gemm(boolean transA, int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
                      MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc) {
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 float sum = 0;
                 for (int q = 0; q < k; q++) {
                     float x = a.getAtIndex(FLOAT, aOff + (transA ? (long) q * lda + i : (long) i * lda + q));
-                    float y = b.getAtIndex(FLOAT, bOff + (transB ? (long) j * ldb + q : (long) q * ldb + j));
+                    float y = b.getAtIndex(FLOAT, bOff + (long) q * ldb + j);
                     sum += x * y;
                 }
                 long at = cOff + (long) i * ldc + j;

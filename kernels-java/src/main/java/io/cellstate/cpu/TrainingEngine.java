@@ -360,7 +360,7 @@ final class TrainingEngine implements AutoCloseable {
         MemorySegment cs = perSlot > 3 ? saved(ws, s, 3) : null;
         MemorySegment ghStep = scratch.get(GH_STEP);
         fillRows(act, 0, rows, biasX[s]);
-        gemm.gemm(false, false, (int) rows, gh, inW, 1f, in, 0, inW, wIhT, 0, gh + PAD, 1f, act, 0, gh);
+        gemm.gemm(false, (int) rows, gh, inW, 1f, in, 0, inW, wIhT, 0, gh + PAD, 1f, act, 0, gh);
         loadState(c.h0(), s, batch, hCur);
         if (kind == Kind.LSTM) {
             loadState(c.c0(), s, batch, cCur);
@@ -373,14 +373,14 @@ final class TrainingEngine implements AutoCloseable {
                 MemorySegment.copy(cCur, 0, aux, FLOAT, r0 * hidden * 4, batch * hidden);
             }
             switch (kind) {
-                case LSTM, RNN -> gemm.gemm(false, false, batch, gh, hidden, 1f, hp, r0 * hidden, hidden, wHhT, 0, gh + PAD, 1f,
+                case LSTM, RNN -> gemm.gemm(false, batch, gh, hidden, 1f, hp, r0 * hidden, hidden, wHhT, 0, gh + PAD, 1f,
                         act, r0 * gh, gh);
                 case GRU -> {
                     fillRows(ghStep, 0, batch, biasH[s]);
-                    gemm.gemm(false, false, batch, gh, hidden, 1f, hp, r0 * hidden, hidden, wHhT, 0, gh + PAD, 1f, ghStep,
+                    gemm.gemm(false, batch, gh, hidden, 1f, hp, r0 * hidden, hidden, wHhT, 0, gh + PAD, 1f, ghStep,
                             0, gh);
                 }
-                case GRU_ORIGINAL -> gemm.gemm(false, false, batch, 2 * hidden, hidden, 1f, hp, r0 * hidden, hidden, wHhT, 0,
+                case GRU_ORIGINAL -> gemm.gemm(false, batch, 2 * hidden, hidden, 1f, hp, r0 * hidden, hidden, wHhT, 0,
                         gh + PAD, 1f, act, r0 * gh, gh);
             }
             for (int b = 0; b < batch; b++) {
@@ -430,7 +430,7 @@ final class TrainingEngine implements AutoCloseable {
             }
             if (kind == Kind.GRU_ORIGINAL) {
                 // n = tanh(px_n + W_hn (r ⊙ h) + b_hn): the second GEMM, over the rows of r ⊙ h
-                gemm.gemm(false, false, batch, hidden, hidden, 1f, aux, r0 * hidden, hidden, wHhT, 2L * hidden, gh + PAD, 1f,
+                gemm.gemm(false, batch, hidden, hidden, 1f, aux, r0 * hidden, hidden, wHhT, 2L * hidden, gh + PAD, 1f,
                         act, r0 * gh + 2L * hidden, gh);
                 for (int b = 0; b < batch; b++) {
                     if (t >= c.length(b)) {
@@ -482,7 +482,7 @@ final class TrainingEngine implements AutoCloseable {
                     weightGradients(c, ws, l, d, in);
                     if (wantDx) {
                         int inW = spec.layerInputSize(l);
-                        gemm.gemm(false, false, steps * batch, inW, gh, 1f, scratch.get(DG), 0, gh,
+                        gemm.gemm(false, steps * batch, inW, gh, 1f, scratch.get(DG), 0, gh,
                                 weights.get(2 * (l * dirs + d)), 0, inW + PAD, d == 0 ? 0f : 1f, dx, 0, inW);
                     }
                 }
@@ -588,7 +588,7 @@ final class TrainingEngine implements AutoCloseable {
             }
             if (kind == Kind.GRU_ORIGINAL) {
                 // d(r ⊙ h) = dn W_hn, then dr, and its share of dh through r ⊙ h
-                gemm.gemm(false, false, batch, hidden, hidden, 1f, dg, r0 * gh + 2L * hidden, gh, wHh,
+                gemm.gemm(false, batch, hidden, hidden, 1f, dg, r0 * gh + 2L * hidden, gh, wHh,
                         2L * hidden * (hidden + PAD), hidden + PAD, 0f, drh, 0, hidden);
                 for (int b = 0; b < batch; b++) {
                     if (t >= c.length(b)) {
@@ -604,10 +604,10 @@ final class TrainingEngine implements AutoCloseable {
                     MemorySegment.copy(dgRow, 0, dg, FLOAT, row * gh * 4, hidden);
                     MemorySegment.copy(dhRow, 0, next, FLOAT, at, hidden);
                 }
-                gemm.gemm(false, false, batch, hidden, 2 * hidden, 1f, dg, r0 * gh, gh, wHh, 0, hidden + PAD, 1f, next, 0,
+                gemm.gemm(false, batch, hidden, 2 * hidden, 1f, dg, r0 * gh, gh, wHh, 0, hidden + PAD, 1f, next, 0,
                         hidden);
             } else {
-                gemm.gemm(false, false, batch, hidden, gh, 1f, dgh, r0 * gh, gh, wHh, 0, hidden + PAD, 1f, next, 0, hidden);
+                gemm.gemm(false, batch, hidden, gh, 1f, dgh, r0 * gh, gh, wHh, 0, hidden + PAD, 1f, next, 0, hidden);
             }
             MemorySegment swap = carry;
             carry = next;
@@ -635,24 +635,24 @@ final class TrainingEngine implements AutoCloseable {
         MemorySegment dgh = kind == Kind.GRU ? scratch.get(DGH) : dg;
         MemorySegment wg = scratch.get(WG);
         MemorySegment hp = saved(ws, s, 1);
-        gemm.gemm(true, false, gh, inW, rows, 1f, dg, 0, gh, in, 0, inW, 0f, wg, 0, inW);
+        gemm.gemm(true, gh, inW, rows, 1f, dg, 0, gh, in, 0, inW, 0f, wg, 0, inW);
         emit(grads, Param.WEIGHT_IH, l, d, wg, c.accumulate());
         if (kind == Kind.GRU_ORIGINAL) {
             // the n rows multiply r ⊙ h, not h
-            gemm.gemm(true, false, 2 * hidden, hidden, rows, 1f, dg, 0, gh, hp, 0, hidden, 0f, wg, 0, hidden);
-            gemm.gemm(true, false, hidden, hidden, rows, 1f, dg, 2L * hidden, gh, saved(ws, s, 2), 0, hidden, 0f, wg,
+            gemm.gemm(true, 2 * hidden, hidden, rows, 1f, dg, 0, gh, hp, 0, hidden, 0f, wg, 0, hidden);
+            gemm.gemm(true, hidden, hidden, rows, 1f, dg, 2L * hidden, gh, saved(ws, s, 2), 0, hidden, 0f, wg,
                     2L * hidden * hidden, hidden);
         } else {
-            gemm.gemm(true, false, gh, hidden, rows, 1f, dgh, 0, gh, hp, 0, hidden, 0f, wg, 0, hidden);
+            gemm.gemm(true, gh, hidden, rows, 1f, dgh, 0, gh, hp, 0, hidden, 0f, wg, 0, hidden);
         }
         emit(grads, Param.WEIGHT_HH, l, d, wg, c.accumulate());
         if (spec.bias()) {
             MemorySegment ones = scratch.get(ONES);
             MemorySegment bg = scratch.get(BG);
-            gemm.gemm(false, false, 1, gh, rows, 1f, ones, 0, rows, dg, 0, gh, 0f, bg, 0, gh);
+            gemm.gemm(false, 1, gh, rows, 1f, ones, 0, rows, dg, 0, gh, 0f, bg, 0, gh);
             emit(grads, Param.BIAS_IH, l, d, bg, c.accumulate());
             if (kind == Kind.GRU) {
-                gemm.gemm(false, false, 1, gh, rows, 1f, ones, 0, rows, dgh, 0, gh, 0f, bg, 0, gh);
+                gemm.gemm(false, 1, gh, rows, 1f, ones, 0, rows, dgh, 0, gh, 0f, bg, 0, gh);
             }
             emit(grads, Param.BIAS_HH, l, d, bg, c.accumulate());
         }

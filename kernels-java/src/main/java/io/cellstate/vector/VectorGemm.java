@@ -19,8 +19,6 @@ import jdk.incubator.vector.FloatVector;
  *       rows, k-major (for TN, one cache line of A's column per strip and k), and four rows of C (two with
  *       16 vector registers) by four vectors stay in registers over the panel, each step broadcasting one
  *       element of op(A) per row against the four vectors of B; C takes each panel's sums in k order;</li>
- *   <li>NT ({@code B} transposed, its rows the columns of C): two rows of A against four rows of B, eight
- *       vector dot products along k, each summed across its lanes in lane order at the end.</li>
  * </ul>
  * Every element of C is computed by one thread with the same operations in the same order, whatever
  * block or thread it falls to (edges included: a lane of a vector FMA and {@link Math#fma} round alike),
@@ -48,7 +46,7 @@ final class VectorGemm implements CpuGemm {
     private final WorkerGroup.Team team;
     private final int threads;
     private final IntConsumer part = this::part;
-    /** Lane sums of the NT kernel, one row of 8 vectors per participant. */
+    /** Lane sums of the unpacked kernels and of the narrow last columns, one row of 8 vectors per participant. */
     private final float[][] lanes;
     /**
      * Per participant: the packed panel of B ({@code KC x BLOCK}), and its rows of A for a panel, in strips of
@@ -58,7 +56,6 @@ final class VectorGemm implements CpuGemm {
     private final float[][] packA;
     // the GEMM in flight, read by the participants
     private boolean transA;
-    private boolean transB;
     private int m;
     private int n;
     private int k;
@@ -97,10 +94,9 @@ final class VectorGemm implements CpuGemm {
     }
 
     @Override
-    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
+    public void gemm(boolean transA, int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
                      MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc) {
         this.transA = transA;
-        this.transB = transB;
         this.m = m;
         this.n = n;
         this.k = k;
@@ -137,7 +133,7 @@ final class VectorGemm implements CpuGemm {
 
     /** Column blocks of the kernel in use. */
     private int colUnits() {
-        return transB ? (n + 3) / 4 : (n + BLOCK - 1) / BLOCK;
+        return (n + BLOCK - 1) / BLOCK;
     }
 
     private int units() {
@@ -154,13 +150,13 @@ final class VectorGemm implements CpuGemm {
         int i1 = m;
         int j0 = 0;
         int j1 = n;
-        // NN and TN split B's column blocks while there is one per participant, so each packs only its own;
-        // split by rows, every participant would pack all of B
-        boolean byRows = transB ? rowUnits() >= colUnits() : colUnits() < parts;
+        // split B's column blocks while there is one per participant, so each packs only its own; split by
+        // rows, every participant would pack all of B
+        boolean byRows = colUnits() < parts;
         int units = byRows ? rowUnits() : colUnits();
         int u0 = (int) ((long) w * units / parts);
         int u1 = (int) ((long) (w + 1) * units / parts);
-        int unit = byRows ? 2 : transB ? 4 : BLOCK;
+        int unit = byRows ? 2 : BLOCK;
         if (byRows) {
             i0 = u0 * unit;
             i1 = Math.min(m, u1 * unit);
@@ -168,11 +164,7 @@ final class VectorGemm implements CpuGemm {
             j0 = u0 * unit;
             j1 = Math.min(n, u1 * unit);
         }
-        if (transB) {
-            dots(i0, i1, j0, j1, lanes[w]);
-        } else {
-            broadcasts(i0, i1, j0, j1, w);
-        }
+        broadcasts(i0, i1, j0, j1, w);
     }
 
     // ---------------------------------------------------------------- NN and TN
@@ -556,99 +548,6 @@ final class VectorGemm implements CpuGemm {
         for (int l = 0; l < n; l++) {
             c[at + l] = betaNow == 0 ? alpha * sums[from + l] : betaNow * c[at + l] + alpha * sums[from + l];
         }
-    }
-
-    // ---------------------------------------------------------------- NT
-
-    private void dots(int i0, int i1, int j0, int j1, float[] sums) {
-        int kv = k - k % LANES;
-        for (int i = i0; i < i1; i += 2) {
-            boolean two = i + 1 < i1;
-            int j = j0;
-            if (two) {
-                for (; j + 4 <= j1; j += 4) {
-                    dot2x4(i, j, kv, sums);
-                }
-            }
-            for (; j < j1; j++) {
-                dot1x1(i, j, kv, sums);
-                if (two) {
-                    dot1x1(i + 1, j, kv, sums);
-                }
-            }
-        }
-    }
-
-    private void dot2x4(int i, int j, int kv, float[] sums) {
-        FloatVector c00 = FloatVector.zero(FLOATS);
-        FloatVector c01 = c00;
-        FloatVector c02 = c00;
-        FloatVector c03 = c00;
-        FloatVector c10 = c00;
-        FloatVector c11 = c00;
-        FloatVector c12 = c00;
-        FloatVector c13 = c00;
-        int a0 = aOff + i * lda;
-        int a1 = a0 + lda;
-        int b0 = bOff + j * ldb;
-        int b1 = b0 + ldb;
-        int b2 = b1 + ldb;
-        int b3 = b2 + ldb;
-        for (int q = 0; q < kv; q += LANES) {
-            FloatVector x0 = FloatVector.fromArray(FLOATS, a, a0 + q);
-            FloatVector x1 = FloatVector.fromArray(FLOATS, a, a1 + q);
-            FloatVector y0 = FloatVector.fromArray(FLOATS, b, b0 + q);
-            FloatVector y1 = FloatVector.fromArray(FLOATS, b, b1 + q);
-            FloatVector y2 = FloatVector.fromArray(FLOATS, b, b2 + q);
-            FloatVector y3 = FloatVector.fromArray(FLOATS, b, b3 + q);
-            c00 = x0.fma(y0, c00);
-            c01 = x0.fma(y1, c01);
-            c02 = x0.fma(y2, c02);
-            c03 = x0.fma(y3, c03);
-            c10 = x1.fma(y0, c10);
-            c11 = x1.fma(y1, c11);
-            c12 = x1.fma(y2, c12);
-            c13 = x1.fma(y3, c13);
-        }
-        c00.intoArray(sums, 0);
-        c01.intoArray(sums, LANES);
-        c02.intoArray(sums, 2 * LANES);
-        c03.intoArray(sums, 3 * LANES);
-        c10.intoArray(sums, 4 * LANES);
-        c11.intoArray(sums, 5 * LANES);
-        c12.intoArray(sums, 6 * LANES);
-        c13.intoArray(sums, 7 * LANES);
-        for (int r = 0; r < 2; r++) {
-            for (int s = 0; s < 4; s++) {
-                finish(i + r, j + s, sums, (r * 4 + s) * LANES, kv);
-            }
-        }
-    }
-
-    private void dot1x1(int i, int j, int kv, float[] sums) {
-        FloatVector acc = FloatVector.zero(FLOATS);
-        int a0 = aOff + i * lda;
-        int b0 = bOff + j * ldb;
-        for (int q = 0; q < kv; q += LANES) {
-            acc = FloatVector.fromArray(FLOATS, a, a0 + q).fma(FloatVector.fromArray(FLOATS, b, b0 + q), acc);
-        }
-        acc.intoArray(sums, 0);
-        finish(i, j, sums, 0, kv);
-    }
-
-    /** Sums the lanes at {@code sums[at]} in lane order, adds the k tail past {@code kv}, and stores C[i, j]. */
-    private void finish(int i, int j, float[] sums, int at, int kv) {
-        float acc = 0;
-        for (int l = 0; l < LANES; l++) {
-            acc += sums[at + l];
-        }
-        int a0 = aOff + i * lda;
-        int b0 = bOff + j * ldb;
-        for (int q = kv; q < k; q++) {
-            acc = Math.fma(a[a0 + q], b[b0 + q], acc);
-        }
-        int o = cOff + i * ldc + j;
-        c[o] = beta == 0 ? alpha * acc : beta * c[o] + alpha * acc;
     }
 
     @Override

@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link VectorGemm} against {@link ReferenceGemm} in the three shapes the training engine uses (NN, NT,
+ * {@link VectorGemm} against {@link ReferenceGemm} in the two shapes the training engine uses (NN and
  * TN), over awkward sizes, offsets and leading dimensions wider than the matrices, with beta 0 (C not
  * read: it starts as NaN) and 1. Both sum each element in float32 in k order, one with FMA, one without,
  * so they differ by at most the deterministic bound gamma_k = k u / (1 - k u) of the sum of |a b|. With
@@ -29,23 +29,22 @@ class VectorGemmTest {
             CpuGemm three = new VectorGemm(group.team(), 3);
             CpuGemm ref = new ReferenceGemm();
             int checked = 0;
-            for (int shape = 0; shape < 3; shape++) {
-                boolean transA = shape == 2;
-                boolean transB = shape == 1;
-                for (int trial = 0; trial < 60; trial++) {
+            for (int shape = 0; shape < 2; shape++) {
+                boolean transA = shape == 1;
+                for (int trial = 0; trial < 90; trial++) {
                     int m = SIZES[r.nextInt(SIZES.length)] * (trial % 7 == 0 ? 5 : 1);
                     int n = SIZES[r.nextInt(SIZES.length)];
                     int k = SIZES[r.nextInt(SIZES.length)] * (trial % 5 == 0 ? 9 : 1);
                     float beta = r.nextBoolean() ? 0f : 1f;
                     int pad = r.nextInt(3);
                     int lda = (transA ? m : k) + pad;
-                    int ldb = (transB ? k : n) + pad;
+                    int ldb = n + pad;
                     int ldc = n + pad;
                     long aOff = r.nextInt(4);
                     long bOff = r.nextInt(4);
                     long cOff = r.nextInt(4);
                     int aRows = transA ? k : m;
-                    int bRows = transB ? n : k;
+                    int bRows = k;
                     float[] a = random(r, (int) aOff + aRows * lda);
                     float[] b = random(r, (int) bOff + bRows * ldb);
                     float[] c = beta == 0 ? nan((int) cOff + m * ldc) : random(r, (int) cOff + m * ldc);
@@ -55,10 +54,10 @@ class VectorGemmTest {
                         MemorySegment as = copy(gemms[g], a);
                         MemorySegment bs = copy(gemms[g], b);
                         MemorySegment cs = copy(gemms[g], c);
-                        gemms[g].gemm(transA, transB, m, n, k, 1f, as, aOff, lda, bs, bOff, ldb, beta, cs, cOff, ldc);
+                        gemms[g].gemm(transA, m, n, k, 1f, as, aOff, lda, bs, bOff, ldb, beta, cs, cOff, ldc);
                         out[g] = cs.toArray(ValueLayout.JAVA_FLOAT);
                     }
-                    String what = (transA ? "T" : "N") + (transB ? "T" : "N") + " m=" + m + " n=" + n + " k=" + k
+                    String what = (transA ? "TN" : "NN") + " m=" + m + " n=" + n + " k=" + k
                             + " beta=" + beta + " pad=" + pad;
                     assertArrayEquals(out[1], out[2], what + ": 1 and 3 threads differ");
                     double bound = k * 0x1p-24 / (1 - k * 0x1p-24) + 0x1p-24;
@@ -67,7 +66,7 @@ class VectorGemmTest {
                             double size = beta == 0 ? 0 : Math.abs(c[(int) cOff + i * ldc + j]);
                             for (int q = 0; q < k; q++) {
                                 float x = a[(int) aOff + (transA ? q * lda + i : i * lda + q)];
-                                float y = b[(int) bOff + (transB ? j * ldb + q : q * ldb + j)];
+                                float y = b[(int) bOff + q * ldb + j];
                                 size += Math.abs((double) x * y);
                             }
                             int at = (int) cOff + i * ldc + j;

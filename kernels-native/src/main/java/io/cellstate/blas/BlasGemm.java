@@ -39,9 +39,9 @@ final class BlasGemm implements CpuGemm {
     }
 
     @Override
-    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment as, long aOff, int lda,
+    public void gemm(boolean transA, int m, int n, int k, float alpha, MemorySegment as, long aOff, int lda,
                      MemorySegment bs, long bOff, int ldb, float beta, MemorySegment cs, long cOff, int ldc) {
-        openblas_full.cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        openblas_full.cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, CblasNoTrans,
                 m, n, k, alpha, a.at(as.address() + aOff * Float.BYTES), lda, b.at(bs.address() + bOff * Float.BYTES), ldb,
                 beta, c.at(cs.address() + cOff * Float.BYTES), ldc);
     }
