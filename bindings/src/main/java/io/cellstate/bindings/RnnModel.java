@@ -263,14 +263,14 @@ public final class RnnModel {
             NpyArray a = arrays.get(s.input());
             float[] data = floats(s.input(), a);
             int[] shape = a.shape();
+            int rows = rowsOf(s.input(), sources);
             if (shape.length != 3 || shape[s.batchAxis()] != batch || shape[s.hiddenAxis()] != hidden
-                    || shape[s.rowAxis()] < s.rowStart() + dirs) {
+                    || shape[s.rowAxis()] != rows) {
                 int[] want = new int[3];
                 want[s.batchAxis()] = batch;
                 want[s.hiddenAxis()] = hidden;
-                want[s.rowAxis()] = s.rowStart() + dirs;
-                throw new IllegalArgumentException(s.input() + ": expected shape " + Arrays.toString(want)
-                        + (s.rowStart() > 0 ? " (at least, on axis " + s.rowAxis() + ")" : "") + ", got "
+                want[s.rowAxis()] = rows;
+                throw new IllegalArgumentException(s.input() + ": expected shape " + Arrays.toString(want) + ", got "
                         + Arrays.toString(shape));
             }
             if (v == null) {
@@ -282,6 +282,26 @@ public final class RnnModel {
             System.arraycopy(part, 0, v, layer * dirs * batch * hidden, part.length);
         }
         return v == null ? null : Tensor.of(v, sources.size() * dirs, batch, hidden);
+    }
+
+    /** The rows a state input holds: as declared, else as many as the layers reading it need. */
+    private int rowsOf(String input, List<StateSource> sources) {
+        for (Input in : inputs) {
+            if (in.name().equals(input) && in.shape() != null && in.shape().size() == 3) {
+                for (StateSource s : sources) {
+                    if (s != null && s.input().equals(input) && in.shape().get(s.rowAxis()) instanceof Long l) {
+                        return Math.toIntExact(l);
+                    }
+                }
+            }
+        }
+        int rows = 0;
+        for (StateSource s : sources) {
+            if (s != null && s.input().equals(input)) {
+                rows = Math.max(rows, s.rowStart() + spec.directions());
+            }
+        }
+        return rows;
     }
 
     /**
