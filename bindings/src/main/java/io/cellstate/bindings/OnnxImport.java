@@ -461,7 +461,7 @@ final class OnnxImport {
             for (long d : shape.values()) {
                 count = Math.multiplyExact(count, d);
             }
-            if (count > 1 << 20) {
+            if (count > 4096) { // a shape computation's constant: small, and never more than the file justifies
                 throw at(n, "an integer constant of " + count + " elements");
             }
             Object[] e = new Object[(int) count];
