@@ -50,6 +50,54 @@ public interface CpuGemm extends AutoCloseable {
               MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc);
 
     /**
+     * A B operand that many calls share and none changes (a weight matrix, until the weights are set
+     * again): the implementation may keep it in a layout of its own, made once.
+     */
+    interface Constant {
+    }
+
+    /** The default {@link Constant}: the operand where it lies, read in place by each call. */
+    record InPlace(MemorySegment b, long bOff, int ldb, int k, int n) implements Constant {
+    }
+
+    /**
+     * {@code B[k x n]} at {@code b + bOff}, rows {@code ldb} apart, as a constant operand of
+     * {@link #gemm(int, float, MemorySegment, long, int, Constant, float, MemorySegment, long, int)}. What it
+     * returns stays valid until B changes; the caller asks again then.
+     *
+     * @param b    B's buffer, of {@link #allocate}
+     * @param bOff where B starts
+     * @param ldb  floats between B's rows
+     * @param k    B's rows
+     * @param n    B's columns
+     * @return the operand
+     */
+    default Constant constant(MemorySegment b, long bOff, int ldb, int k, int n) {
+        return new InPlace(b, bOff, ldb, k, n);
+    }
+
+    /**
+     * {@code C[m x n] = alpha * A[m x k] * B[k x n] + beta * C} with a constant B of this instance's
+     * {@link #constant}: the same result, bit for bit, as the other {@code gemm} on B where it lies.
+     *
+     * @param m     rows of C
+     * @param alpha the product's scale
+     * @param a     A's buffer
+     * @param aOff  where A starts
+     * @param lda   floats between A's rows
+     * @param b     the constant B
+     * @param beta  C's scale, 0 or 1
+     * @param c     C's buffer
+     * @param cOff  where C starts
+     * @param ldc   floats between C's rows
+     */
+    default void gemm(int m, float alpha, MemorySegment a, long aOff, int lda, Constant b, float beta, MemorySegment c,
+                      long cOff, int ldc) {
+        InPlace p = (InPlace) b;
+        gemm(false, m, p.n(), p.k(), alpha, a, aOff, lda, p.b(), p.bOff(), p.ldb(), beta, c, cOff, ldc);
+    }
+
+    /**
      * Called before a training call's first GEMM, on the calling thread (for a process-wide
      * setting held for the call, OpenBLAS's thread count).
      */

@@ -93,6 +93,12 @@ final class TrainingEngine implements AutoCloseable {
     /** The bias added to the projection (every bias outside a product by r), and the linear-before-reset GRU's b_hh. */
     private final float[][] biasX;
     private final float[][] biasH;
+    /**
+     * Per slot, the recurrent weights as the GEMM's constant operands (made again by {@link #reload}): for the
+     * forward, W_hh^T by gates ([0] all gates, or r and z; [1] n of the original GRU); for the backward, W_hh
+     * ([2] all gates, or r and z; [3] n).
+     */
+    private final CpuGemm.Constant[][] recurrent;
     private final Memory scratch;
     /** Floats per slot of the workspace's per-step buffers, each [T*B x H] but the gates. */
     private final int perSlot;
@@ -152,6 +158,7 @@ final class TrainingEngine implements AutoCloseable {
         auxRow = new float[p];
         zeros = new float[g * p];
         biasX = new float[spec.stateCount()][];
+        recurrent = new CpuGemm.Constant[spec.stateCount()][];
         biasH = new float[spec.stateCount()][];
         gemm = factory.create(team, threads);
         weights = new Memory(factory, team, threads);
@@ -185,6 +192,17 @@ final class TrainingEngine implements AutoCloseable {
                 copyPadded(w.weightHh(l, d), hidden, weights.get(2 * s + 1));
                 transpose(w.weightIh(l, d), spec.layerInputSize(l), transposed.get(2 * s));
                 transpose(w.weightHh(l, d), hidden, transposed.get(2 * s + 1));
+                MemorySegment hT = transposed.get(2 * s + 1);
+                MemorySegment h = weights.get(2 * s + 1);
+                recurrent[s] = kind == Kind.GRU_ORIGINAL
+                        ? new CpuGemm.Constant[] {
+                            gemm.constant(hT, 0, gh + PAD, hidden, 2 * hidden),
+                            gemm.constant(hT, 2L * hidden, gh + PAD, hidden, hidden),
+                            gemm.constant(h, 0, hidden + PAD, 2 * hidden, hidden),
+                            gemm.constant(h, 2L * hidden * (hidden + PAD), hidden + PAD, hidden, hidden)}
+                        : new CpuGemm.Constant[] {
+                            gemm.constant(hT, 0, gh + PAD, hidden, gh), null,
+                            gemm.constant(h, 0, hidden + PAD, gh, hidden), null};
                 float[] bi = w.array(Param.BIAS_IH, l, d);
                 float[] bh = w.array(Param.BIAS_HH, l, d);
                 if (kind == Kind.GRU) {
@@ -353,7 +371,7 @@ final class TrainingEngine implements AutoCloseable {
         int outW = spec.outputSize();
         boolean reversed = spec.direction().reversed(d);
         MemorySegment wIhT = transposed.get(2 * s);
-        MemorySegment wHhT = transposed.get(2 * s + 1);
+        CpuGemm.Constant[] rec = recurrent[s];
         MemorySegment act = saved(ws, s, 0);
         MemorySegment hp = saved(ws, s, 1);
         MemorySegment aux = perSlot > 2 ? saved(ws, s, 2) : null;
@@ -373,15 +391,12 @@ final class TrainingEngine implements AutoCloseable {
                 MemorySegment.copy(cCur, 0, aux, FLOAT, r0 * hidden * 4, batch * hidden);
             }
             switch (kind) {
-                case LSTM, RNN -> gemm.gemm(false, batch, gh, hidden, 1f, hp, r0 * hidden, hidden, wHhT, 0, gh + PAD, 1f,
-                        act, r0 * gh, gh);
+                case LSTM, RNN -> gemm.gemm(batch, 1f, hp, r0 * hidden, hidden, rec[0], 1f, act, r0 * gh, gh);
                 case GRU -> {
                     fillRows(ghStep, 0, batch, biasH[s]);
-                    gemm.gemm(false, batch, gh, hidden, 1f, hp, r0 * hidden, hidden, wHhT, 0, gh + PAD, 1f, ghStep,
-                            0, gh);
+                    gemm.gemm(batch, 1f, hp, r0 * hidden, hidden, rec[0], 1f, ghStep, 0, gh);
                 }
-                case GRU_ORIGINAL -> gemm.gemm(false, batch, 2 * hidden, hidden, 1f, hp, r0 * hidden, hidden, wHhT, 0,
-                        gh + PAD, 1f, act, r0 * gh, gh);
+                case GRU_ORIGINAL -> gemm.gemm(batch, 1f, hp, r0 * hidden, hidden, rec[0], 1f, act, r0 * gh, gh);
             }
             for (int b = 0; b < batch; b++) {
                 long row = r0 + b;
@@ -430,8 +445,7 @@ final class TrainingEngine implements AutoCloseable {
             }
             if (kind == Kind.GRU_ORIGINAL) {
                 // n = tanh(px_n + W_hn (r ⊙ h) + b_hn): the second GEMM, over the rows of r ⊙ h
-                gemm.gemm(false, batch, hidden, hidden, 1f, aux, r0 * hidden, hidden, wHhT, 2L * hidden, gh + PAD, 1f,
-                        act, r0 * gh + 2L * hidden, gh);
+                gemm.gemm(batch, 1f, aux, r0 * hidden, hidden, rec[1], 1f, act, r0 * gh + 2L * hidden, gh);
                 for (int b = 0; b < batch; b++) {
                     if (t >= c.length(b)) {
                         continue;
@@ -512,7 +526,7 @@ final class TrainingEngine implements AutoCloseable {
         int s = l * dirs + d;
         int outW = spec.outputSize();
         boolean reversed = spec.direction().reversed(d);
-        MemorySegment wHh = weights.get(2 * s + 1);
+        CpuGemm.Constant[] rec = recurrent[s];
         MemorySegment act = saved(ws, s, 0);
         MemorySegment hp = saved(ws, s, 1);
         MemorySegment aux = perSlot > 2 ? saved(ws, s, 2) : null;
@@ -588,8 +602,7 @@ final class TrainingEngine implements AutoCloseable {
             }
             if (kind == Kind.GRU_ORIGINAL) {
                 // d(r ⊙ h) = dn W_hn, then dr, and its share of dh through r ⊙ h
-                gemm.gemm(false, batch, hidden, hidden, 1f, dg, r0 * gh + 2L * hidden, gh, wHh,
-                        2L * hidden * (hidden + PAD), hidden + PAD, 0f, drh, 0, hidden);
+                gemm.gemm(batch, 1f, dg, r0 * gh + 2L * hidden, gh, rec[3], 0f, drh, 0, hidden);
                 for (int b = 0; b < batch; b++) {
                     if (t >= c.length(b)) {
                         continue;
@@ -604,10 +617,9 @@ final class TrainingEngine implements AutoCloseable {
                     MemorySegment.copy(dgRow, 0, dg, FLOAT, row * gh * 4, hidden);
                     MemorySegment.copy(dhRow, 0, next, FLOAT, at, hidden);
                 }
-                gemm.gemm(false, batch, hidden, 2 * hidden, 1f, dg, r0 * gh, gh, wHh, 0, hidden + PAD, 1f, next, 0,
-                        hidden);
+                gemm.gemm(batch, 1f, dg, r0 * gh, gh, rec[2], 1f, next, 0, hidden);
             } else {
-                gemm.gemm(false, batch, hidden, gh, 1f, dgh, r0 * gh, gh, wHh, 0, hidden + PAD, 1f, next, 0, hidden);
+                gemm.gemm(batch, 1f, dgh, r0 * gh, gh, rec[2], 1f, next, 0, hidden);
             }
             MemorySegment swap = carry;
             carry = next;

@@ -55,6 +55,7 @@ final class VectorGemm implements CpuGemm {
     private final float[][] packB;
     private final float[][] packA;
     // the GEMM in flight, read by the participants
+    private Packed constant;
     private boolean transA;
     private int m;
     private int n;
@@ -123,6 +124,57 @@ final class VectorGemm implements CpuGemm {
             this.a = null;
             this.b = null;
             this.c = null;
+        }
+    }
+
+    /**
+     * B packed once, in the layout {@link #panel} packs each call's B into: per block of {@link #BLOCK}
+     * columns (the last padded with zero columns) and panel of {@link #KC} values of k, the panel's rows
+     * contiguous. A step's GEMM against a constant weight matrix then reads it without copying it.
+     */
+    static final class Packed implements Constant {
+        final float[] data;
+        /** {@link #data} as the segment the GEMM's fields take, made once: a call allocates nothing. */
+        final MemorySegment segment;
+        final int k;
+        final int n;
+        private final int panelsK;
+
+        Packed(float[] b, int bOff, int ldb, int k, int n) {
+            this.k = k;
+            this.n = n;
+            this.panelsK = Math.max(1, (k + KC - 1) / KC);
+            int blocks = (n + BLOCK - 1) / BLOCK;
+            this.data = new float[Math.multiplyExact(Math.multiplyExact(blocks, panelsK), KC * BLOCK)];
+            this.segment = MemorySegment.ofArray(data);
+            for (int jb = 0; jb < blocks; jb++) {
+                int width = Math.min(BLOCK, n - jb * BLOCK);
+                for (int q = 0; q < k; q++) {
+                    System.arraycopy(b, bOff + q * ldb + jb * BLOCK, data, panel(jb, q / KC) + (q % KC) * BLOCK, width);
+                }
+            }
+        }
+
+        /** Where the panel of column block {@code jb} and k panel {@code pk} starts. */
+        int panel(int jb, int pk) {
+            return (jb * panelsK + pk) * KC * BLOCK;
+        }
+    }
+
+    @Override
+    public Constant constant(MemorySegment b, long bOff, int ldb, int k, int n) {
+        return new Packed(array(b), base(b, bOff), ldb, k, n);
+    }
+
+    @Override
+    public void gemm(int m, float alpha, MemorySegment a, long aOff, int lda, Constant b, float beta, MemorySegment c,
+                     long cOff, int ldc) {
+        Packed p = (Packed) b;
+        this.constant = p;
+        try {
+            gemm(false, m, p.n, p.k, alpha, a, aOff, lda, p.segment, 0, BLOCK, beta, c, cOff, ldc);
+        } finally {
+            this.constant = null;
         }
     }
 
@@ -198,7 +250,8 @@ final class VectorGemm implements CpuGemm {
         int sk = transA ? lda : 1;
         int kc = k1 - k0;
         int j = j0;
-        boolean packs = i1 - i0 >= PACK_ROWS && j < j1;
+        // B already packed (a constant) is always worth it: only A's few rows are packed
+        boolean packs = (i1 - i0 >= PACK_ROWS || constant != null) && j < j1;
         if (!packs) {
             // too few rows to pay for packing B's block: the kernels read B in place (B's rows are padded
             // where they would fall in the same cache sets)
@@ -232,8 +285,15 @@ final class VectorGemm implements CpuGemm {
             }
         }
         for (; j + BLOCK <= j1; j += BLOCK) {
-            for (int q = 0; q < kc; q++) {
-                System.arraycopy(b, bOff + (k0 + q) * ldb + j, pb, q * BLOCK, BLOCK);
+            float[] pbNow = pb;
+            int pbo = 0;
+            if (constant != null) {
+                pbNow = constant.data;
+                pbo = constant.panel(j / BLOCK, k0 / KC);
+            } else {
+                for (int q = 0; q < kc; q++) {
+                    System.arraycopy(b, bOff + (k0 + q) * ldb + j, pb, q * BLOCK, BLOCK);
+                }
             }
             for (int s0 = i0; s0 < i1; s0 += STRIP) {
                 int rows = Math.min(STRIP, i1 - s0);
@@ -241,33 +301,40 @@ final class VectorGemm implements CpuGemm {
                 int r = 0;
                 if (FOUR_ROWS) {
                     for (; r + 4 <= rows; r += 4) {
-                        packed4x4(pa, base + r, pb, kc, cOff + (s0 + r) * ldc + j, betaNow);
+                        packed4x4(pa, base + r, pbNow, pbo, kc, cOff + (s0 + r) * ldc + j, betaNow);
                     }
                 }
                 for (; r + 2 <= rows; r += 2) {
-                    packed2x4(pa, base + r, pb, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, BLOCK);
+                    packed2x4(pa, base + r, pbNow, pbo, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, BLOCK);
                 }
                 if (r < rows) {
-                    packed1x4(pa, base + r, pb, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, BLOCK);
+                    packed1x4(pa, base + r, pbNow, pbo, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, BLOCK);
                 }
             }
         }
         if (packs && j < j1) {
             // the last columns, narrower than a block: packed with zeros past them, only they are stored
             int width = j1 - j;
-            for (int q = 0; q < kc; q++) {
-                System.arraycopy(b, bOff + (k0 + q) * ldb + j, pb, q * BLOCK, width);
-                java.util.Arrays.fill(pb, q * BLOCK + width, (q + 1) * BLOCK, 0f);
+            float[] pbNow = pb;
+            int pbo = 0;
+            if (constant != null) {
+                pbNow = constant.data;
+                pbo = constant.panel(j / BLOCK, k0 / KC);
+            } else {
+                for (int q = 0; q < kc; q++) {
+                    System.arraycopy(b, bOff + (k0 + q) * ldb + j, pb, q * BLOCK, width);
+                    java.util.Arrays.fill(pb, q * BLOCK + width, (q + 1) * BLOCK, 0f);
+                }
             }
             for (int s0 = i0; s0 < i1; s0 += STRIP) {
                 int rows = Math.min(STRIP, i1 - s0);
                 int base = (s0 - i0) * kc;
                 int r = 0;
                 for (; r + 2 <= rows; r += 2) {
-                    packed2x4(pa, base + r, pb, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, width);
+                    packed2x4(pa, base + r, pbNow, pbo, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, width);
                 }
                 if (r < rows) {
-                    packed1x4(pa, base + r, pb, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, width);
+                    packed1x4(pa, base + r, pbNow, pbo, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, width);
                 }
             }
             j = j1;
@@ -292,7 +359,7 @@ final class VectorGemm implements CpuGemm {
     }
 
     /** Rows r to r + 3 of the packed strip against the packed panel, into C at {@code at} and the rows after. */
-    private void packed4x4(float[] pa, int r, float[] pb, int kc, int at, float betaNow) {
+    private void packed4x4(float[] pa, int r, float[] pb, int pbo, int kc, int at, float betaNow) {
         FloatVector c00 = FloatVector.zero(FLOATS);
         FloatVector c01 = c00;
         FloatVector c02 = c00;
@@ -310,7 +377,7 @@ final class VectorGemm implements CpuGemm {
         FloatVector c32 = c00;
         FloatVector c33 = c00;
         for (int q = 0; q < kc; q++) {
-            int bq = q * BLOCK;
+            int bq = pbo + q * BLOCK;
             int aq = q * STRIP + r;
             FloatVector b0 = FloatVector.fromArray(FLOATS, pb, bq);
             FloatVector b1 = FloatVector.fromArray(FLOATS, pb, bq + LANES);
@@ -382,7 +449,7 @@ final class VectorGemm implements CpuGemm {
     }
 
     /** Rows r and r + 1 of the packed strip against the packed panel, into C at {@code at} and the row after. */
-    private void packed2x4(float[] pa, int r, float[] pb, int kc, int at, float[] sums, float betaNow, int width) {
+    private void packed2x4(float[] pa, int r, float[] pb, int pbo, int kc, int at, float[] sums, float betaNow, int width) {
         FloatVector c00 = FloatVector.zero(FLOATS);
         FloatVector c01 = c00;
         FloatVector c02 = c00;
@@ -392,7 +459,7 @@ final class VectorGemm implements CpuGemm {
         FloatVector c12 = c00;
         FloatVector c13 = c00;
         for (int q = 0; q < kc; q++) {
-            int bq = q * BLOCK;
+            int bq = pbo + q * BLOCK;
             FloatVector b0 = FloatVector.fromArray(FLOATS, pb, bq);
             FloatVector b1 = FloatVector.fromArray(FLOATS, pb, bq + LANES);
             FloatVector b2 = FloatVector.fromArray(FLOATS, pb, bq + 2 * LANES);
@@ -447,13 +514,13 @@ final class VectorGemm implements CpuGemm {
         }
     }
 
-    private void packed1x4(float[] pa, int r, float[] pb, int kc, int at, float[] sums, float betaNow, int width) {
+    private void packed1x4(float[] pa, int r, float[] pb, int pbo, int kc, int at, float[] sums, float betaNow, int width) {
         FloatVector c0 = FloatVector.zero(FLOATS);
         FloatVector c1 = c0;
         FloatVector c2 = c0;
         FloatVector c3 = c0;
         for (int q = 0; q < kc; q++) {
-            int bq = q * BLOCK;
+            int bq = pbo + q * BLOCK;
             FloatVector x = FloatVector.broadcast(FLOATS, pa[q * STRIP + r]);
             c0 = x.fma(FloatVector.fromArray(FLOATS, pb, bq), c0);
             c1 = x.fma(FloatVector.fromArray(FLOATS, pb, bq + LANES), c1);

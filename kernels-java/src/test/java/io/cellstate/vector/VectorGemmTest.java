@@ -87,6 +87,44 @@ class VectorGemmTest {
         }
     }
 
+    /**
+     * A constant B (a weight matrix, packed once) gives C bit for bit as B read where it lies, for any
+     * number of rows (below the size where an ordinary call packs B too) and threads; B may be given again
+     * after it changes.
+     */
+    @Test
+    void aConstantBIsTheSameAsBInPlace() {
+        SplittableRandom r = new SplittableRandom(5);
+        int[] ks = {1, 7, 64, 127, 128, 129, 300};
+        int[] ns = {1, 5, 16, 63, 64, 65, 130, 257};
+        try (WorkerGroup group = WorkerGroup.create(3)) {
+            for (int threads : new int[] {1, 3}) {
+                CpuGemm g = new VectorGemm(group.team(), threads);
+                int checked = 0;
+                for (int trial = 0; trial < 60; trial++) {
+                    int m = 1 + r.nextInt(trial % 3 == 0 ? 40 : 6);
+                    int n = ns[r.nextInt(ns.length)];
+                    int k = ks[r.nextInt(ks.length)];
+                    float beta = r.nextBoolean() ? 0f : 1f;
+                    int ldb = n + r.nextInt(20);
+                    long bOff = r.nextInt(4);
+                    MemorySegment a = copy(g, random(r, m * k));
+                    MemorySegment b = copy(g, random(r, (int) bOff + k * ldb));
+                    float[] c0 = beta == 0 ? nan(m * n) : random(r, m * n);
+                    MemorySegment inPlace = copy(g, c0);
+                    MemorySegment packed = copy(g, c0);
+                    g.gemm(false, m, n, k, 1f, a, 0, k, b, bOff, ldb, beta, inPlace, 0, n);
+                    CpuGemm.Constant w = g.constant(b, bOff, ldb, k, n);
+                    g.gemm(m, 1f, a, 0, k, w, beta, packed, 0, n);
+                    assertArrayEquals(inPlace.toArray(ValueLayout.JAVA_FLOAT), packed.toArray(ValueLayout.JAVA_FLOAT),
+                            "m=" + m + " n=" + n + " k=" + k + " beta=" + beta + " threads=" + threads);
+                    checked++;
+                }
+                assertTrue(checked == 60);
+            }
+        }
+    }
+
     private static float[] random(SplittableRandom r, int n) {
         float[] f = new float[n];
         for (int i = 0; i < n; i++) {
