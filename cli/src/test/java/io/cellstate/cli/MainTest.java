@@ -172,12 +172,12 @@ class MainTest {
         RnnSpec rnn = RnnSpec.builder().inputSize(64).hiddenSize(128).layers(2)
                 .direction(Direction.BIDIRECTIONAL).build();
         assertEquals(256 + 128 + 2, io.cellstate.Tolerance.accumulationLength(rnn));
-        assertEquals(8 * Math.pow(2, -24) * Math.sqrt(386.0 * 50 * 2), DemoCommand.tolerance(rnn, 50), 1e-15);
+        assertEquals(8 * Math.pow(2, -24) * Math.sqrt(386.0 * 50 * 2), OracleCheck.tolerance(rnn, 50), 1e-15);
     }
 
     @Test
     void medianOfOddAndEvenCounts() {
-        assertEquals(3, DemoCommand.median(new long[] {9, 3, 1}));
-        assertEquals(2.5, DemoCommand.median(new long[] {4, 1, 2, 3}));
+        assertEquals(3, OracleCheck.median(new long[] {9, 3, 1}));
+        assertEquals(2.5, OracleCheck.median(new long[] {4, 1, 2, 3}));
     }
 }
