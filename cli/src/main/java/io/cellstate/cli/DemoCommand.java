@@ -111,11 +111,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private int atLeast(String option, int value, int min) {
-        if (value < min) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "Invalid value for option '" + option + "': expected >= " + min + ", got " + value);
-        }
-        return value;
+        return Main.atLeast(spec.commandLine(), option, value, min);
     }
 
     @Override
