@@ -136,15 +136,67 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * The model and what it runs on.
+     *
+     * @param model  the model read
+     * @param inputs the arrays fed at run time, by input name
+     * @param bound  the arrays bound as weights when reading (a bare ONNX node's), by name
+     * @param input  the plan's input made of {@code inputs}
+     */
+    private record Prepared(RnnModel model, Map<String, Given> inputs, Map<String, Given> bound, RnnInput input) {
+    }
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
+        Prepared p = prepare();
+        RnnModel m = p.model();
+        RnnInput in = p.input();
+        RnnSpec rnn = m.spec();
+        PlanOptions options = PlanOptions.defaults().withThreads(threads).withCapacity(in.batch(), in.steps());
+        List<String> why = new ArrayList<>();
+        Backend backend = backend(rnn, options, why);
+
+        out.printf(Locale.ROOT, "Model: %s (%s)%n", m.source(), m.format().equals("onnx") ? "ONNX graph"
+                : "PyTorch state_dict, " + (m.layout() == Layout.BATCH_MAJOR ? "batch_first" : "sequence-major"));
+        out.println("Network: " + describe(rnn) + ", T = " + in.steps() + " steps, B = " + in.batch() + " sequences");
+        why.forEach(out::println);
+        out.printf(Locale.ROOT, "Threads: %s%n", threads == 0 ? options.resolvedThreads() + " (all available processors)"
+                : Integer.toString(threads));
+        out.flush();
+
+        OracleCheck.Calls calls = new OracleCheck.Calls(0, repeat, out, Progress.stdoutIsTerminal());
+        OracleCheck.Result r = OracleCheck.run(backend, rnn, m.weights(), in, options, calls);
+        if (r.failure() != null) {
+            throw r.failure();
+        }
+        Map<String, NpyArray> outputs = m.outputs(in, r.out());
+        Npz.write(output, outputs, false);
+
+        out.println();
+        printShapes(out, p, outputs);
+        out.println();
+        out.println(timing(r.nanos()));
+        out.println("Wrote " + output + ": " + String.join(", ", outputs.keySet()));
+        out.flush();
+        if (!check) {
+            return 0;
+        }
+        out.println();
+        out.println("Check: every available backend on the same input, against the scalar oracle");
+        out.println();
+        boolean allPass = OracleCheck.compareAll(out, rnn, m.weights(), in, options, calls);
+        return allPass ? 0 : Main.EXIT_FAILED;
+    }
+
+    /** Checks the arguments, reads the arrays and the model, and feeds each array to its input. */
+    private Prepared prepare() throws IOException {
         boolean onnx = checkUsage();
         if (!backendName.equals(Backends.AUTO)) {
             Backends.byName(backendName); // an unknown name, before any file is read
         }
         requireFile("MODEL", model);
-        Map<String, Given> given = new LinkedHashMap<>();
         Given x = read("--input", input);
         Given h = h0 == null ? null : read("--h0", h0);
         Given c = c0 == null ? null : read("--c0", c0);
@@ -161,6 +213,7 @@ final class RunCommand implements Callable<Integer> {
         Map<String, Given> bound = new LinkedHashMap<>();
         RnnModel m = onnx ? readOnnx(fed, bound) : StateDicts.read(model, new StateDicts.Options(prefix, cell(),
                 batchFirst ? Layout.BATCH_MAJOR : Layout.SEQUENCE_MAJOR));
+        Map<String, Given> given = new LinkedHashMap<>();
         feed(m, given, m.sequenceInput(), x);
         feed(m, given, h, RnnModel.Role.H0);
         feed(m, given, c, RnnModel.Role.C0);
@@ -171,56 +224,17 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         requireAll(m, given);
-        RnnInput in = input(m, given);
-        RnnSpec rnn = m.spec();
-        PlanOptions options = PlanOptions.defaults().withThreads(threads).withCapacity(in.batch(), in.steps());
-        List<String> why = new ArrayList<>();
-        Backend backend = backend(rnn, options, why);
+        return new Prepared(m, given, bound, input(m, given));
+    }
 
-        out.printf(Locale.ROOT, "Model: %s (%s)%n", m.source(), m.format().equals("onnx") ? "ONNX graph"
-                : "PyTorch state_dict, " + (m.layout() == Layout.BATCH_MAJOR ? "batch_first" : "sequence-major"));
-        out.println("Network: " + describe(rnn) + ", T = " + in.steps() + " steps, B = " + in.batch() + " sequences");
-        why.forEach(out::println);
-        out.printf(Locale.ROOT, "Threads: %s%n", threads == 0 ? options.resolvedThreads() + " (all available processors)"
-                : Integer.toString(threads));
-        out.flush();
-
-        boolean terminal = Progress.stdoutIsTerminal();
-        OracleCheck.Calls calls = new OracleCheck.Calls(0, repeat, out, terminal);
-        OracleCheck.Result r = OracleCheck.run(backend, rnn, m.weights(), in, options, calls);
-        if (r.failure() != null) {
-            throw r.failure();
-        }
-        Map<String, NpyArray> outputs = m.outputs(in, r.out());
-        Npz.write(output, outputs, false);
-
-        out.println();
+    /** One row per input, bound weight and output: name, shape, dtype, file. */
+    private void printShapes(PrintWriter out, Prepared p, Map<String, NpyArray> outputs) {
         TextTable shapes = new TextTable(new String[] {"", "name", "shape", "dtype", "file"},
                 Align.LEFT, Align.LEFT, Align.LEFT, Align.LEFT, Align.LEFT);
-        for (Map.Entry<String, Given> g : given.entrySet()) {
-            NpyArray a = g.getValue().array();
-            shapes.row("input", g.getKey(), Arrays.toString(a.shape()), dtype(a), g.getValue().file().toString());
-        }
-        for (Map.Entry<String, Given> g : bound.entrySet()) {
-            NpyArray a = g.getValue().array();
-            shapes.row("weight", g.getKey(), Arrays.toString(a.shape()), dtype(a), g.getValue().file().toString());
-        }
-        for (Map.Entry<String, NpyArray> o : outputs.entrySet()) {
-            shapes.row("output", o.getKey(), Arrays.toString(o.getValue().shape()), dtype(o.getValue()), output.toString());
-        }
+        p.inputs().forEach((name, g) -> shapes.row("input", name, shape(g.array()), dtype(g.array()), g.file().toString()));
+        p.bound().forEach((name, g) -> shapes.row("weight", name, shape(g.array()), dtype(g.array()), g.file().toString()));
+        outputs.forEach((name, a) -> shapes.row("output", name, shape(a), dtype(a), output.toString()));
         shapes.print(out, false);
-        out.println();
-        out.println(timing(r.nanos()));
-        out.println("Wrote " + output + ": " + String.join(", ", outputs.keySet()));
-        out.flush();
-        if (!check) {
-            return 0;
-        }
-        out.println();
-        out.println("Check: every available backend on the same input, against the scalar oracle");
-        out.println();
-        boolean allPass = OracleCheck.compareAll(out, rnn, m.weights(), in, options, calls);
-        return allPass ? 0 : Main.EXIT_FAILED;
     }
 
     /** The usage errors the arguments show by themselves; whether the model is an ONNX file. */
@@ -426,6 +440,10 @@ final class RunCommand implements Callable<Integer> {
 
     private static String names(RnnModel m) {
         return String.join(", ", m.inputs().stream().map(RnnModel.Input::name).toList());
+    }
+
+    private static String shape(NpyArray a) {
+        return Arrays.toString(a.shape());
     }
 
     private static String dtype(NpyArray a) {
