@@ -1,24 +1,15 @@
 package io.cellstate.cli;
 
-import io.cellstate.Availability;
-import io.cellstate.Backend;
 import io.cellstate.Cell;
-import io.cellstate.Backends;
 import io.cellstate.Direction;
 import io.cellstate.Layout;
 import io.cellstate.PlanOptions;
 import io.cellstate.RnnInput;
-import io.cellstate.RnnOutput;
-import io.cellstate.RnnPlan;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
 import io.cellstate.Tensor;
-import io.cellstate.Tolerance;
-import io.cellstate.cli.TextTable.Align;
+import io.cellstate.cli.train.Progress;
 import java.io.PrintWriter;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -41,7 +32,6 @@ import picocli.CommandLine.Option;
         })
 final class DemoCommand implements Callable<Integer> {
 
-    static final String ORACLE = "scalar";
     static final int WARMUP_RUNS = 2;
     /** The largest heap tensor, in floats (a Java array's limit). */
     private static final long MAX_TENSOR = Integer.MAX_VALUE - 8;
@@ -121,15 +111,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private int atLeast(String option, int value, int min) {
-        if (value < min) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "Invalid value for option '" + option + "': expected >= " + min + ", got " + value);
-        }
-        return value;
-    }
-
-    /** What one backend produced: its output and its median time, or the failure that stopped it. */
-    private record Result(Backend backend, RnnOutput out, double medianMs, RuntimeException failure) {
+        return Main.atLeast(spec.commandLine(), option, value, min);
     }
 
     @Override
@@ -149,71 +131,8 @@ final class DemoCommand implements Callable<Integer> {
         out.println();
         out.flush();
 
-        List<Backend> runnable = new ArrayList<>();
-        List<String> notRun = new ArrayList<>();
-        Backend oracle = Backends.byName(ORACLE);
-        runnable.add(oracle);
-        for (Backend b : Backends.all()) {
-            Availability a = b.availability();
-            String unsupported = a.available() ? b.unsupported(rnn) : "";
-            if (!a.available()) {
-                notRun.add(b.name() + ": unavailable: " + a.reason());
-            } else if (!unsupported.isEmpty()) {
-                notRun.add(b.name() + ": does not support this network: " + unsupported);
-            } else if (b != oracle) {
-                runnable.add(b);
-            }
-        }
-
-        Result reference = run(oracle, rnn, weights, in, options);
-        if (reference.failure() != null) {
-            throw reference.failure();
-        }
-        double tol = tolerance(rnn, steps);
-        double flops = rnn.forwardFlops(steps, batch);
-        TextTable table = new TextTable(
-                new String[] {"backend", "max |dev|", "tolerance", "check", "median ms", "GFLOP/s", "speed-up"},
-                Align.LEFT, Align.RIGHT, Align.RIGHT, Align.LEFT, Align.RIGHT, Align.RIGHT, Align.RIGHT);
-        table.row(ORACLE, "-", "-", "oracle", ms(reference.medianMs()), gflops(flops, reference.medianMs()), "1.00x");
-        boolean allPass = true;
-        List<String> failures = new ArrayList<>();
-        for (Backend b : runnable.subList(1, runnable.size())) {
-            Result r = run(b, rnn, weights, in, options);
-            if (r.failure() != null) {
-                allPass = false;
-                failures.add(b.name() + ": " + r.failure());
-                table.row(b.name(), "error", sci(tol), "FAIL", "-", "-", "-");
-                continue;
-            }
-            double dev = maxDeviation(reference.out(), r.out());
-            boolean pass = dev <= tol; // false for NaN
-            allPass &= pass;
-            table.row(b.name(), sci(dev), sci(tol), pass ? "PASS" : "FAIL", ms(r.medianMs()),
-                    gflops(flops, r.medianMs()),
-                    String.format(Locale.ROOT, "%.2fx", reference.medianMs() / r.medianMs()));
-        }
-        table.print(out);
-
-        out.println();
-        out.println("max |dev|: largest |backend - scalar| over y, hN (and cN); scalar, the oracle, accumulates in float64.");
-        out.printf(Locale.ROOT, "tolerance = %.0f * u * sqrt(n * T * layers), u = 2^-24, n = max over layers of"
-                + " (layer input + hidden) + 2 = %d terms per gate: %s (the conformance suite's rule)%n",
-                Tolerance.C, Tolerance.accumulationLength(rnn), sci(tol));
-        out.printf(Locale.ROOT, "time: median of %d timed run%s after %d warm-up runs, one forward pass over the"
-                        + " batch; speed-up = scalar time / backend time.%n",
-                repeat, repeat == 1 ? "" : "s", WARMUP_RUNS);
-        out.printf(Locale.ROOT, "GFLOP/s: the GEMMs' %.3g floating-point operations per pass / time.%n", flops);
-        for (String f : failures) {
-            out.println("error: " + f);
-        }
-        if (!notRun.isEmpty()) {
-            out.println();
-            out.println("Not run:");
-            for (String s : notRun) {
-                out.println("  " + s);
-            }
-        }
-        out.flush();
+        boolean allPass = OracleCheck.compareAll(out, rnn, weights, in, options,
+                new OracleCheck.Calls(WARMUP_RUNS, repeat, out, Progress.stdoutIsTerminal()));
         return allPass ? 0 : Main.EXIT_FAILED;
     }
 
@@ -247,59 +166,5 @@ final class DemoCommand implements Callable<Integer> {
             t.setFlat(i, (float) rng.nextDouble(-k, k));
         }
         return t;
-    }
-
-    private Result run(Backend b, RnnSpec rnn, RnnWeights weights, RnnInput in, PlanOptions options) {
-        RnnOutput out = RnnOutput.allocate(rnn, Layout.SEQUENCE_MAJOR, steps, batch);
-        long[] nanos = new long[repeat];
-        try (RnnPlan plan = b.plan(rnn, weights, options)) {
-            for (int i = 0; i < WARMUP_RUNS; i++) {
-                plan.forward(in, out);
-            }
-            for (int i = 0; i < repeat; i++) {
-                long start = System.nanoTime();
-                plan.forward(in, out);
-                nanos[i] = System.nanoTime() - start;
-            }
-        } catch (RuntimeException e) {
-            return new Result(b, null, Double.NaN, e);
-        }
-        return new Result(b, out, median(nanos) / 1e6, null);
-    }
-
-    /** The conformance suite's tolerance (see {@link Tolerance}). */
-    static double tolerance(RnnSpec rnn, int steps) {
-        return Tolerance.forward(rnn, steps);
-    }
-
-    static double median(long[] values) {
-        long[] v = values.clone();
-        Arrays.sort(v);
-        int m = v.length / 2;
-        return v.length % 2 == 1 ? v[m] : (v[m - 1] + (double) v[m]) / 2;
-    }
-
-    /** The largest absolute difference over y, hN and cN; NaN if any element differs by NaN. */
-    static double maxDeviation(RnnOutput expected, RnnOutput actual) {
-        double max = maxDeviation(expected.y(), actual.y());
-        max = Math.max(max, maxDeviation(expected.hN(), actual.hN()));
-        return expected.cN() == null ? max : Math.max(max, maxDeviation(expected.cN(), actual.cN()));
-    }
-
-    private static double maxDeviation(Tensor expected, Tensor actual) {
-        return Tolerance.maxAbsDifference(expected, actual);
-    }
-
-    private static String sci(double v) {
-        return String.format(Locale.ROOT, "%.2e", v);
-    }
-
-    private static String ms(double v) {
-        return String.format(Locale.ROOT, "%.3f", v);
-    }
-
-    private static String gflops(double flops, double ms) {
-        double g = flops / (ms * 1e6);
-        return String.format(Locale.ROOT, g < 1 ? "%.3f" : "%.2f", g);
     }
 }

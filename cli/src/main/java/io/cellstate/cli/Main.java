@@ -1,8 +1,14 @@
 package io.cellstate.cli;
 
+import io.cellstate.bindings.ModelFormatException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -16,7 +22,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Fast LSTM kernels for the JVM: one API, interchangeable kernels, one oracle.",
-        subcommands = {InfoCommand.class, DemoCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, DemoCommand.class, RunCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     /** Exit code of a run whose results are wrong (a backend outside its tolerance) or that failed. */
@@ -33,11 +39,9 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
-            // The API's exceptions name the argument, the expected and the actual value: that message
-            // is the whole story, a stack trace would only bury it.
-            line.getErr().println(line.getColorScheme().errorText("cellstate: " + e.getMessage()));
-            if (!(e instanceof IllegalArgumentException || e instanceof IllegalStateException
-                    || e instanceof UnsupportedOperationException)) {
+            Exception cause = e instanceof UncheckedIOException u ? u.getCause() : e;
+            line.getErr().println(line.getColorScheme().errorText("cellstate: " + message(cause)));
+            if (!userError(cause)) {
                 e.printStackTrace(line.getErr());
             }
             return EXIT_FAILED;
@@ -45,10 +49,46 @@ public final class Main implements Runnable {
         return cl;
     }
 
+    /**
+     * Whether {@code e} says what the user got wrong, in one line: the API's exceptions name the argument,
+     * the expected and the actual value, a malformed file's name the file, the place and the problem, and
+     * the file system's the file. A stack trace would only bury that; it stays for everything else (a bug).
+     */
+    static boolean userError(Exception e) {
+        return e instanceof IllegalArgumentException || e instanceof IllegalStateException
+                || e instanceof UnsupportedOperationException || e instanceof ModelFormatException
+                || e instanceof FileSystemException;
+    }
+
+    /** The line a failure prints after {@code cellstate: }. */
+    static String message(Exception e) {
+        // These say only the file in getMessage(): the class name is the problem.
+        return switch (e) {
+            case NoSuchFileException f -> (f.getReason() != null ? f.getReason() + ": " : "") + "no such file: " + f.getFile();
+            case AccessDeniedException f -> "permission denied: " + f.getFile();
+            case NotDirectoryException f -> "not a directory: " + f.getFile();
+            case FileAlreadyExistsException f -> "already exists: " + f.getFile();
+            default -> e.getMessage() != null ? e.getMessage() : e.toString();
+        };
+    }
+
+    /**
+     * {@code value}, or a usage error naming {@code option} when it is below {@code min}.
+     *
+     * @param line the command whose usage it is
+     */
+    static int atLeast(CommandLine line, String option, int value, int min) {
+        if (value < min) {
+            throw new CommandLine.ParameterException(line,
+                    "Invalid value for option '" + option + "': expected >= " + min + ", got " + value);
+        }
+        return value;
+    }
+
     /** Without a subcommand: the usage, and a usage error's exit code. */
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "Missing required subcommand (info, demo, train or help)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing required subcommand (info, demo, run, train or help)");
     }
 
     /** The project's version, filtered in from the POM at build time. */

@@ -1,45 +1,21 @@
 package io.cellstate.cli;
 
+import static io.cellstate.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.cellstate.Direction;
 import io.cellstate.RnnSpec;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /** Runs the command line in-process, as the launcher would, and reads what it prints. */
 class MainTest {
 
-    /** Exit code and the text written to standard output and standard error. */
-    private record Run(int exitCode, String out, String err) {
-        List<String> lines() {
-            return out.lines().toList();
-        }
-
-        String row(String backend) {
-            return lines().stream().filter(l -> l.startsWith(backend + " ")).findFirst()
-                    .orElseThrow(() -> new AssertionError("no row for " + backend + " in:\n" + out + err));
-        }
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     @Test
     void demoChecksEveryBackendAgainstTheOracle() {
-        Run r = run("demo", "--steps", "3", "--batch", "2", "--hidden", "8", "--input", "5", "--repeat", "1");
+        Cli.Run r = run("demo", "--steps", "3", "--batch", "2", "--hidden", "8", "--input", "5", "--repeat", "1");
         assertEquals(0, r.exitCode(), r.out() + r.err());
         assertTrue(r.row("scalar").contains("oracle"), r.out());
         // The tests run with --add-modules jdk.incubator.vector (surefire's argLine): vector must be there.
@@ -49,7 +25,7 @@ class MainTest {
 
     @Test
     void demoWithOneLayerAndOddSizes() {
-        Run r = run("demo", "--layers", "1", "--steps", "7", "--batch", "3", "--hidden", "17", "--input", "1",
+        Cli.Run r = run("demo", "--layers", "1", "--steps", "7", "--batch", "3", "--hidden", "17", "--input", "1",
                 "--repeat", "2", "--threads", "1", "--seed", "7");
         assertEquals(0, r.exitCode(), r.out() + r.err());
         assertTrue(r.row("vector").contains("PASS"), r.out());
@@ -59,20 +35,20 @@ class MainTest {
     @Test
     void demoRunsEveryCell() {
         for (String cell : new String[] {"gru", "gru-original", "rnn-tanh", "rnn-relu"}) {
-            Run r = run("demo", "--cell", cell, "--steps", "4", "--batch", "3", "--hidden", "9", "--input", "5",
+            Cli.Run r = run("demo", "--cell", cell, "--steps", "4", "--batch", "3", "--hidden", "9", "--input", "5",
                     "--repeat", "1");
             assertEquals(0, r.exitCode(), cell + ": " + r.out() + r.err());
             assertTrue(r.out().startsWith("Cellstate demo: " + cell + ","), r.out());
             assertTrue(r.row("vector").contains("PASS") && r.row("blas").contains("PASS"), cell + ": " + r.out());
         }
-        Run bad = run("demo", "--cell", "lstmp");
+        Cli.Run bad = run("demo", "--cell", "lstmp");
         assertEquals(CommandLine.ExitCode.USAGE, bad.exitCode());
         assertTrue(bad.err().contains("--cell") && bad.err().contains("got 'lstmp'"), bad.err());
     }
 
     @Test
     void badOptionValueIsAUsageErrorNamingTheOption() {
-        Run r = run("demo", "--batch", "0");
+        Cli.Run r = run("demo", "--batch", "0");
         assertNotEquals(0, r.exitCode());
         assertTrue(r.err().contains("--batch"), r.err());
         assertTrue(r.err().contains("expected >= 1, got 0"), r.err());
@@ -81,25 +57,25 @@ class MainTest {
 
     @Test
     void unknownOptionAndNonNumberAreUsageErrors() {
-        Run unknown = run("demo", "--bogus");
+        Cli.Run unknown = run("demo", "--bogus");
         assertEquals(CommandLine.ExitCode.USAGE, unknown.exitCode());
         assertTrue(unknown.err().contains("--bogus"), unknown.err());
 
-        Run notANumber = run("demo", "--steps", "ten");
+        Cli.Run notANumber = run("demo", "--steps", "ten");
         assertEquals(CommandLine.ExitCode.USAGE, notANumber.exitCode());
         assertTrue(notANumber.err().contains("--steps"), notANumber.err());
     }
 
     @Test
     void noSubcommandShowsUsage() {
-        Run r = run();
+        Cli.Run r = run();
         assertEquals(CommandLine.ExitCode.USAGE, r.exitCode());
         assertTrue(r.err().contains("Usage: cellstate"), r.err());
     }
 
     @Test
     void infoListsEveryBackend() {
-        Run r = run("info");
+        Cli.Run r = run("info");
         assertEquals(0, r.exitCode(), r.err());
         assertTrue(r.out().contains("java.home"), r.out());
         assertTrue(r.row("scalar").contains("yes"), r.out());
@@ -110,18 +86,18 @@ class MainTest {
 
     @Test
     void helpAndVersion() {
-        Run help = run("demo", "--help");
+        Cli.Run help = run("demo", "--help");
         assertEquals(0, help.exitCode());
         assertTrue(help.out().contains("--repeat"), help.out());
 
-        Run version = run("--version");
+        Cli.Run version = run("--version");
         assertEquals(0, version.exitCode());
         assertTrue(version.out().startsWith("cellstate "), version.out());
     }
 
     @Test
     void trainHelpNamesBothTasksAndTheBudget() {
-        Run help = run("train", "--help");
+        Cli.Run help = run("train", "--help");
         assertEquals(0, help.exitCode(), help.err());
         assertTrue(help.out().contains("--time") && help.out().contains("--epochs") && help.out().contains("classify"),
                 help.out());
@@ -129,27 +105,27 @@ class MainTest {
 
     @Test
     void trainRefusesBadSettingsNamingTheOption() {
-        Run lr = run("train", "--lr", "-1");
+        Cli.Run lr = run("train", "--lr", "-1");
         assertEquals(CommandLine.ExitCode.USAGE, lr.exitCode());
         assertTrue(lr.err().contains("Invalid value for option '--lr': expected a finite value > 0, got -1.0"), lr.err());
 
-        Run budget = run("train", "adding", "--time", "0");
+        Cli.Run budget = run("train", "adding", "--time", "0");
         assertEquals(CommandLine.ExitCode.USAGE, budget.exitCode());
         assertTrue(budget.err().contains("Invalid value for options '--time', '--iterations'"), budget.err());
 
-        Run other = run("train", "adding", "--epochs", "3");
+        Cli.Run other = run("train", "adding", "--epochs", "3");
         assertEquals(CommandLine.ExitCode.USAGE, other.exitCode());
         assertTrue(other.err().contains("Option --epochs does not apply to adding"), other.err());
 
-        Run split = run("train", "classify", "--validation-split", "1");
+        Cli.Run split = run("train", "classify", "--validation-split", "1");
         assertEquals(CommandLine.ExitCode.USAGE, split.exitCode());
         assertTrue(split.err().contains("'--validation-split': expected 0 < split < 1, got 1.0"), split.err());
 
-        Run task = run("train", "sorting");
+        Cli.Run task = run("train", "sorting");
         assertEquals(CommandLine.ExitCode.USAGE, task.exitCode());
         assertTrue(task.err().contains("sorting"), task.err());
 
-        Run backend = run("train", "--backend", "nosuch", "--iterations", "1");
+        Cli.Run backend = run("train", "--backend", "nosuch", "--iterations", "1");
         assertEquals(Main.EXIT_FAILED, backend.exitCode());
         assertTrue(backend.err().contains("backend: expected one of") && backend.err().contains("got 'nosuch'"),
                 backend.err());
@@ -159,7 +135,7 @@ class MainTest {
     /** A run too short to learn exits with 1 and says the goal was not reached; the chart is still written. */
     @Test
     void trainExitsWithOneWhenTheGoalIsNotReached(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
-        Run r = run("train", "--backend", "scalar", "--steps", "4", "--hidden", "4", "--batch", "4", "--iterations", "20",
+        Cli.Run r = run("train", "--backend", "scalar", "--steps", "4", "--hidden", "4", "--batch", "4", "--iterations", "20",
                 "--out", dir.toString());
         assertEquals(Main.EXIT_FAILED, r.exitCode(), r.out() + r.err());
         assertTrue(r.out().contains("Trained 20 steps (80 sequences)"), r.out());
@@ -172,12 +148,12 @@ class MainTest {
         RnnSpec rnn = RnnSpec.builder().inputSize(64).hiddenSize(128).layers(2)
                 .direction(Direction.BIDIRECTIONAL).build();
         assertEquals(256 + 128 + 2, io.cellstate.Tolerance.accumulationLength(rnn));
-        assertEquals(8 * Math.pow(2, -24) * Math.sqrt(386.0 * 50 * 2), DemoCommand.tolerance(rnn, 50), 1e-15);
+        assertEquals(8 * Math.pow(2, -24) * Math.sqrt(386.0 * 50 * 2), OracleCheck.tolerance(rnn, 50), 1e-15);
     }
 
     @Test
     void medianOfOddAndEvenCounts() {
-        assertEquals(3, DemoCommand.median(new long[] {9, 3, 1}));
-        assertEquals(2.5, DemoCommand.median(new long[] {4, 1, 2, 3}));
+        assertEquals(3, OracleCheck.median(new long[] {9, 3, 1}));
+        assertEquals(2.5, OracleCheck.median(new long[] {4, 1, 2, 3}));
     }
 }
