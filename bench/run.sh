@@ -3,19 +3,20 @@
 #
 #   bench/run.sh [quick|full] [--dry-run]
 #
-#   quick (default)  LSTM: vector, blas, blas-gemms (bare OpenBLAS calls) and oneDNN on six shapes at 1 and 2
-#                    threads, the scalar oracle on the two smallest at 1 thread; GRU (both formulas) and
-#                    RNN: vector, blas and oneDNN on four shapes; 1 fork, 2 warmups x 1 s, 3 measurements
-#                    x 2 s. Training: vector, blas and oneDNN, the LSTM on four shapes at T = 100 and
-#                    benchdnn's 64x500 at T = 50, GRU (both formulas) and RNN on two shapes, at 1 and 2
-#                    threads. About 25 minutes on 2 cores for the forward part (the oracle checks at
-#                    256x1024 take a minute or two), about 20 more for training.
+#   quick (default)  LSTM: vector, blas, blas-gemms (bare OpenBLAS calls), oneDNN and ONNX Runtime on six
+#                    shapes at 1 and 2 threads, the scalar oracle on the two smallest at 1 thread; GRU (both
+#                    formulas) and RNN: vector, blas, oneDNN and ONNX Runtime on four shapes; 1 fork, 2
+#                    warmups x 1 s, 3 measurements x 2 s. Training: vector, blas and oneDNN, the LSTM on
+#                    four shapes at T = 100 and benchdnn's 64x500 at T = 50, GRU (both formulas) and RNN on
+#                    two shapes, at 1 and 2 threads. About 30 minutes on 2 cores for the forward part (the
+#                    oracle checks at 256x1024 take a minute or two), about 20 more for training.
 #   full             every backend on every shape at 1 and 2 threads; 2 forks, 3 warmups, 5 measurements
 #                    (the benchmarks' own 2 s and 1 s). Hours: the scalar oracle needs about two minutes
 #                    per call at 256x1024 (it trains at 1x256 only).
 #   --dry-run        print the commands instead of running them
 #
-# Both run ForwardBenchmark (one call = T steps of one layer of a cell; T = 100, 50 at 256x1024 to bound the time),
+# Both run ForwardBenchmark (one call = T steps of one layer of a cell; T = 100, 50 at 256x1024 to bound the time;
+# the peers oneDNN and ONNX Runtime, the latter on the model Onnx.write writes, forward only),
 # StepBenchmark (one call = one streaming step at B = 1, H = 512), ConcurrentPlansBenchmark (four
 # threads at once, a plan each: the common worker group against a pool per plan, and oneDNN) and
 # TrainingBenchmark (one call = a training step, forward + backward to every gradient, against oneDNN's
@@ -43,9 +44,9 @@ readonly SHAPES_CELLS=1x256,1x512,16x512,64x512
 readonly SHAPES_TRAIN=1x256,1x512,16x512,64x512
 # benchdnn's RNN training shape l1t50mb64sic500: T = 50, B = 64, I = H = 500
 readonly SHAPE_BENCHDNN=64x500
-readonly ALL_BACKENDS=vector,blas,blas-gemms,scalar,onednn
+readonly ALL_BACKENDS=vector,blas,blas-gemms,scalar,onednn,onnxruntime
 # blas-gemms: the OpenBLAS calls of a blas pass alone, the yardstick for the blas backend's glue
-readonly FAST_BACKENDS=vector,blas,blas-gemms,onednn
+readonly FAST_BACKENDS=vector,blas,blas-gemms,onednn,onnxruntime
 readonly CP='bench/target/classes:bench/target/lib/*'
 
 usage() {
@@ -77,7 +78,7 @@ case $profile in
       "ForwardBenchmark -p backend=$FAST_BACKENDS -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
       "ForwardBenchmark -p backend=$FAST_BACKENDS -p shape=$SHAPES_T50 -p steps=50 -p threads=1,2"
       "ForwardBenchmark -p backend=scalar -p shape=1x256,1x512 -p steps=100 -p threads=1"
-      "ForwardBenchmark -p backend=vector,blas,onednn -p cell=gru,gru-original,rnn-tanh -p shape=$SHAPES_CELLS -p steps=100 -p threads=1,2"
+      "ForwardBenchmark -p backend=vector,blas,onednn,onnxruntime -p cell=gru,gru-original,rnn-tanh -p shape=$SHAPES_CELLS -p steps=100 -p threads=1,2"
       "StepBenchmark -p backend=vector,blas,onednn -p shape=1x512 -p threads=1,2"
       "StepBenchmark -p backend=scalar -p shape=1x512 -p threads=1"
       "ConcurrentPlansBenchmark -p shape=1x256,16x256 -p steps=50 -p threads=0,1"
@@ -91,7 +92,7 @@ case $profile in
     invocations=(
       "ForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
       "ForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T50 -p steps=50 -p threads=1,2"
-      "ForwardBenchmark -p backend=vector,blas,scalar,onednn -p cell=gru,gru-original,rnn-tanh,rnn-relu -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
+      "ForwardBenchmark -p backend=vector,blas,scalar,onednn,onnxruntime -p cell=gru,gru-original,rnn-tanh,rnn-relu -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
       "StepBenchmark -p backend=vector,blas,scalar,onednn -p shape=1x512 -p threads=1,2"
       "ConcurrentPlansBenchmark -p shape=1x256,16x256,64x512 -p steps=50 -p threads=0,1"
       "TrainingBenchmark -p backend=vector,blas,onednn -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"

@@ -1,5 +1,8 @@
 package io.cellstate.bench;
 
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -29,6 +32,13 @@ public record BenchResult(String source, String benchmark, String backend, int b
 
     /** The backend the others are compared with. */
     public static final String PEER = "onednn";
+    /**
+     * The second peer, forward only: ONNX Runtime's Java API running the model {@code Onnx.write} writes,
+     * what a Java user runs today.
+     */
+    public static final String ORT = "onnxruntime";
+    /** The peers, in the order the report shows them, after our backends. */
+    public static final List<String> PEERS = List.of(PEER, ORT);
 
     /** A result without a {@code cell} param: an LSTM benchmark. */
     public BenchResult(String source, String benchmark, String backend, int batch, int hidden, int steps, int threads,
@@ -44,6 +54,19 @@ public record BenchResult(String source, String benchmark, String backend, int b
             throw new IllegalArgumentException("shape: expected B, H > 0, got " + batch + "x" + hidden);
         }
         millisPerUnit(unit);
+    }
+
+    /** Whether {@code backend} is a peer rather than one of ours. */
+    public static boolean isPeer(String backend) {
+        return PEERS.contains(backend);
+    }
+
+    /** Backends in their order, the peers moved last (in {@link #PEERS}' order). */
+    static List<String> peersLast(Collection<String> backends) {
+        List<String> out = new ArrayList<>(backends);
+        out.removeAll(PEERS);
+        PEERS.stream().filter(backends::contains).forEach(out::add);
+        return List.copyOf(out);
     }
 
     /**

@@ -32,13 +32,17 @@ import org.openjdk.jmh.annotations.Warmup;
  * cell's gates (4 LSTM, 3 GRU, 1 RNN).
  *
  * <p>Backends: {@code vector} (ours, Panama Vector API), {@code scalar} (the float64-accumulating
- * oracle, as a floor) and {@code onednn}, the peer: oneDNN's primitive of the same cell through JavaCPP
- * ({@link OneDnnRnn}: {@code lstm}, {@code lbr_gru}, {@code gru}, {@code vanilla_rnn}), weights reordered into its own format once, at setup. Every backend gets
- * the same off-heap tensors (one shared {@link Arena}, closed at teardown), which oneDNN uses in
- * place; our CPU plans, which compute on heap arrays, copy x in and y out within the timed call
+ * oracle, as a floor) and two peers: {@code onednn}, oneDNN's primitive of the same cell through JavaCPP
+ * ({@link OneDnnRnn}: {@code lstm}, {@code lbr_gru}, {@code gru}, {@code vanilla_rnn}), weights reordered into its own format once, at setup;
+ * and {@code onnxruntime}, what a Java user runs today: ONNX Runtime's Java API on the model
+ * {@code Onnx.write} writes for the spec ({@link OnnxRuntimeRnn}: one {@code OrtSession.run} per call,
+ * graph optimisation level ALL). Every backend gets
+ * the same off-heap tensors (one shared {@link Arena}, closed at teardown), which oneDNN and ONNX Runtime
+ * use in place; our CPU plans, which compute on heap arrays, copy x in and y out within the timed call
  * (O(T B H) against the O(T B H^2) of the GEMMs). {@code threads} is the trial's thread count for
  * every backend, 0 meaning all available processors (for oneDNN: OpenMP's
- * {@code omp_set_num_threads}, set around each call).
+ * {@code omp_set_num_threads}, set around each call; for ONNX Runtime: the session's intra-op threads,
+ * with one inter-op thread).
  *
  * <p>Before timing, each trial checks its backend against the scalar oracle within the
  * conformance suite's tolerance, so a fast but wrong kernel fails the run instead of winning it:
@@ -49,7 +53,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>Run (after {@code ./mvnw -pl bench -am package -DskipTests}):
  * <pre>
  *   java -cp "bench/target/classes:bench/target/lib/*" org.openjdk.jmh.Main ForwardBenchmark \
- *        -p backend=vector,onednn -p cell=lstm,gru -p shape=1x512,64x512 -rf json -rff forward.json
+ *        -p backend=vector,onednn,onnxruntime -p cell=lstm,gru -p shape=1x512,64x512 -rf json -rff forward.json
  * </pre>
  */
 @State(Scope.Benchmark)
@@ -64,10 +68,10 @@ public class ForwardBenchmark {
 
     /**
      * {@code vector}, {@code blas}, {@code scalar} (any backend of {@link Backends}), {@code onednn}
-     * (the peer), or {@code blas-gemms}: only the OpenBLAS calls a {@code blas} pass makes, bare
-     * ({@link OpenBlasGemms}; no output, so no oracle check), the yardstick for blas's glue.
+     * and {@code onnxruntime} (the peers), or {@code blas-gemms}: only the OpenBLAS calls a {@code blas}
+     * pass makes, bare ({@link OpenBlasGemms}; no output, so no oracle check), the yardstick for blas's glue.
      */
-    @Param({"vector", "blas", "onednn", "scalar"})
+    @Param({"vector", "blas", "onednn", "onnxruntime", "scalar"})
     public String backend;
 
     /** The cell, by {@link Cell#named} name: {@code lstm}, {@code gru}, {@code gru-original}, {@code rnn-tanh}, {@code rnn-relu}. */
@@ -87,11 +91,13 @@ public class ForwardBenchmark {
 
     /** The name of the peer in {@link #backend}. */
     static final String ONEDNN = "onednn";
+    /** The name of the second peer in {@link #backend}. */
+    static final String ONNXRUNTIME = "onnxruntime";
     /** The name of the bare OpenBLAS calls in {@link #backend}. */
     static final String BLAS_GEMMS = "blas-gemms";
 
     private Arena arena;
-    /** The plan or the oneDNN instance, closed at teardown. */
+    /** The plan or the peer's instance, closed at teardown. */
     private AutoCloseable kernel;
     /** One forward pass of the trial's kernel over its off-heap input into {@link #y} and the final states. */
     private Runnable pass;
@@ -121,6 +127,10 @@ public class ForwardBenchmark {
             OneDnnRnn dnn = new OneDnnRnn(spec, weights, steps, batch, BenchCase.cpuThreads(threads));
             kernel = dnn;
             pass = () -> dnn.forward(x, null, null, y, hN, cN);
+        } else if (ONNXRUNTIME.equals(backend)) {
+            OnnxRuntimeRnn ort = new OnnxRuntimeRnn(spec, weights, x, y, hN, cN, BenchCase.cpuThreads(threads));
+            kernel = ort;
+            pass = ort::forward;
         } else {
             RnnPlan plan = Backends.get(backend, spec).plan(spec, weights, PlanOptions.defaults().withThreads(threads));
             kernel = plan;

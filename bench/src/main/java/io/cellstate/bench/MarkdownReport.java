@@ -18,6 +18,9 @@ final class MarkdownReport {
             + "per step: data gradients through both weights, and both weight gradients). \"vs oneDNN\" is the "
             + "GFLOP/s over oneDNN's for the same configuration in the same run: above 1 is faster than oneDNN.";
 
+    private static final String ORT_RATIOS = "\"vs ORT\" is the same against ONNX Runtime (ORT: its Java API, CPU"
+            + " execution provider, running the model `Onnx.write` writes for the network), what a Java user runs today.";
+
     private static final String SIDE_BY_SIDE = "Each backend's speed as a multiple of oneDNN's, measured in the same run: "
             + "the forward call (`ForwardBenchmark`: inference, T steps of one layer) and the training step "
             + "(`TrainingBenchmark`: oneDNN's `forward_training` + `backward` primitives against our training plan's "
@@ -31,7 +34,8 @@ final class MarkdownReport {
     static String document(ReportInput in, String chartLink) {
         StringBuilder md = new StringBuilder();
         md.append("# Cellstate benchmarks\n\n");
-        md.append("LSTM kernels of every backend, and oneDNN as a peer, timed by JMH in the same run on ")
+        md.append("LSTM kernels of every backend, and ").append(hasOrt(in) ? "oneDNN and ONNX Runtime as peers" : "oneDNN as a peer")
+                .append(", timed by JMH in the same run on ")
                 .append(in.date()).append(". Written by `io.cellstate.bench.Report` from ")
                 .append(codeList(in.runs().stream().map(r -> r.file().toString()).toList()))
                 .append("; do not edit by hand.\n\n");
@@ -63,7 +67,7 @@ final class MarkdownReport {
         }
         md.append("JMH settings: ").append(String.join("; ",
                 distinct(in.runs().stream().flatMap(r -> r.settings().stream()).toList()))).append(".\n\n");
-        md.append(ERROR_BARS).append("\n\n");
+        md.append(errorBars(in)).append("\n\n");
 
         List<SideBySide> pairs = SideBySide.of(in.tables());
         if (!pairs.isEmpty()) {
@@ -125,10 +129,18 @@ final class MarkdownReport {
                 md.append(sideBySide(p)).append('\n');
             }
         }
-        md.append(ERROR_BARS).append(" The whole report, with the machine, the JMH commands and every "
+        md.append(errorBars(in)).append(" The whole report, with the machine, the JMH commands and every "
                         + "benchmark: [").append(documentLink).append("](").append(documentLink)
                 .append("); chart: [").append(chartLink).append("](").append(chartLink).append(").\n");
         return md.toString();
+    }
+
+    private static boolean hasOrt(ReportInput in) {
+        return in.tables().stream().anyMatch(ResultTable::hasOrt);
+    }
+
+    private static String errorBars(ReportInput in) {
+        return hasOrt(in) ? ERROR_BARS + " " + ORT_RATIOS : ERROR_BARS;
     }
 
     /**
@@ -143,9 +155,9 @@ final class MarkdownReport {
     }
 
     /**
-     * One Markdown table: a row per configuration, three columns per backend (two for the peer).
+     * One Markdown table: a row per configuration, three columns per backend (two for a peer).
      * The "vs oneDNN" columns stay when oneDNN did not run, filled with "-", so that every run's
-     * table has the same columns.
+     * table has the same columns; a "vs ORT" column follows each where ONNX Runtime ran.
      */
     static String table(ResultTable t) {
         List<String> header = new ArrayList<>();
@@ -165,9 +177,13 @@ final class MarkdownReport {
             header.add(label(b) + " GFLOP/s");
             align.add("---:");
             align.add("---:");
-            if (!b.equals(BenchResult.PEER)) {
+            if (!BenchResult.isPeer(b)) {
                 header.add(label(b) + " vs oneDNN");
                 align.add("---:");
+                if (t.hasOrt()) {
+                    header.add(label(b) + " vs ORT");
+                    align.add("---:");
+                }
             }
         }
         StringBuilder md = new StringBuilder();
@@ -185,8 +201,11 @@ final class MarkdownReport {
                 ResultTable.Cell c = r.cells().get(b);
                 cells.add(c == null ? "" : Numbers.withError(c.result().millis(), c.result().errorMillis()));
                 cells.add(c == null ? "" : Numbers.sig3(c.result().gflops()));
-                if (!b.equals(BenchResult.PEER)) {
-                    cells.add(c == null ? "" : Double.isNaN(c.ratio()) ? "-" : Numbers.sig3(c.ratio()) + "\u00d7");
+                if (!BenchResult.isPeer(b)) {
+                    cells.add(c == null ? "" : times(c.ratio()));
+                    if (t.hasOrt()) {
+                        cells.add(c == null ? "" : times(c.ortRatio()));
+                    }
                 }
             }
             md.append(row(cells));
@@ -194,15 +213,23 @@ final class MarkdownReport {
         return md.toString();
     }
 
-    /** One side-by-side table: a row per configuration, two ratio columns (forward, training) per backend. */
+    /**
+     * One side-by-side table: a row per configuration, two ratio columns (forward, training) per backend,
+     * and a third (forward vs ORT) where ONNX Runtime ran.
+     */
     static String sideBySide(SideBySide p) {
         List<String> header = new ArrayList<>(List.of("B\u00d7H", "T", "threads"));
         List<String> align = new ArrayList<>(List.of(":---", "---:", "---:"));
+        boolean ort = p.hasOrt();
         for (String b : p.backends()) {
             header.add(label(b) + " forward");
             header.add(label(b) + " training");
             align.add("---:");
             align.add("---:");
+            if (ort) {
+                header.add(label(b) + " forward vs ORT");
+                align.add("---:");
+            }
         }
         StringBuilder md = new StringBuilder();
         md.append(row(header)).append(row(align));
@@ -215,6 +242,9 @@ final class MarkdownReport {
                 SideBySide.Ratios q = r.ratios().get(b);
                 cells.add(q == null ? "-" : times(q.forward()));
                 cells.add(q == null ? "-" : times(q.training()));
+                if (ort) {
+                    cells.add(q == null ? "-" : times(q.forwardVsOrt()));
+                }
             }
             md.append(row(cells));
         }
@@ -227,7 +257,11 @@ final class MarkdownReport {
 
     /** How a backend is named in headers and legends. */
     static String label(String backend) {
-        return backend.equals(BenchResult.PEER) ? "oneDNN" : backend;
+        return switch (backend) {
+            case BenchResult.PEER -> "oneDNN";
+            case BenchResult.ORT -> "ORT";
+            default -> backend;
+        };
     }
 
     private static String row(List<String> cells) {

@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
 
 /**
  * Renders JMH JSON results ({@code -rf json}) as docs/benchmarks.md (the machine, the command, a
- * table per benchmark: time, GFLOP/s and the ratio to oneDNN per backend), docs/benchmarks.svg
+ * table per benchmark: time, GFLOP/s and the ratios to oneDNN and, where it ran, ONNX Runtime per backend), docs/benchmarks.svg
  * (a bar chart of GFLOP/s) and, with {@code --readme}, the block of the README between
  * {@code <!-- bench:start -->} and {@code <!-- bench:end -->}.
  *

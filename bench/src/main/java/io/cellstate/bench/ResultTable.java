@@ -10,10 +10,10 @@ import java.util.Set;
 
 /**
  * The results of one benchmark arranged as the report shows them: one row per configuration
- * (shape, steps, threads), one column group per backend, the peer (oneDNN) last.
+ * (shape, steps, threads), one column group per backend, the peers (oneDNN, then ONNX Runtime) last.
  *
  * @param benchmark the benchmark's full name
- * @param backends  the backends, in the order of their first result, {@link BenchResult#PEER} last
+ * @param backends  the backends, in the order of their first result, {@link BenchResult#PEERS} last
  * @param rows      the rows, smallest work per step first
  */
 public record ResultTable(String benchmark, List<String> backends, List<Row> rows) {
@@ -38,11 +38,12 @@ public record ResultTable(String benchmark, List<String> backends, List<Row> row
     /**
      * One backend's result in a row.
      *
-     * @param result the result
-     * @param ratio  its GFLOP/s over the peer's, from the same file and configuration; NaN if the
-     *               peer has no result there
+     * @param result   the result
+     * @param ratio    its GFLOP/s over the peer's (oneDNN), from the same file and configuration; NaN if
+     *                 the peer has no result there
+     * @param ortRatio its GFLOP/s over ONNX Runtime's ({@link BenchResult#ORT}), likewise
      */
-    public record Cell(BenchResult result, double ratio) {
+    public record Cell(BenchResult result, double ratio, double ortRatio) {
     }
 
     /** One configuration and the result of each backend that ran it (absent ones are missing). */
@@ -92,6 +93,11 @@ public record ResultTable(String benchmark, List<String> backends, List<Row> row
         return !isStep() && rows.stream().anyMatch(r -> r.config().steps() > 0);
     }
 
+    /** Whether ONNX Runtime has a result in the table (its "vs ORT" columns are worth showing). */
+    public boolean hasOrt() {
+        return backends.contains(BenchResult.ORT);
+    }
+
     /** Whether any row has a threads param. */
     public boolean hasThreads() {
         return rows.stream().anyMatch(r -> r.config().threads() >= 0);
@@ -122,13 +128,10 @@ public record ResultTable(String benchmark, List<String> backends, List<Row> row
         for (BenchResult r : results) {
             backends.add(r.backend());
         }
-        if (backends.remove(BenchResult.PEER)) {
-            backends.add(BenchResult.PEER);
-        }
         Map<Config, Map<String, Cell>> rows = new LinkedHashMap<>();
         for (BenchResult r : results) {
             Cell previous = rows.computeIfAbsent(Config.of(r), k -> new LinkedHashMap<>())
-                    .put(r.backend(), new Cell(r, ratioToPeer(r, results)));
+                    .put(r.backend(), new Cell(r, ratioToPeer(r, results), ratioTo(BenchResult.ORT, r, results)));
             if (previous != null) {
                 warnings.add(r.shortName() + " " + r.backend() + " " + Config.of(r) + ": in both "
                         + previous.result().source() + " and " + r.source() + "; the latter is shown");
@@ -137,13 +140,18 @@ public record ResultTable(String benchmark, List<String> backends, List<Row> row
         List<Row> sorted = new ArrayList<>();
         rows.forEach((config, cells) -> sorted.add(new Row(config, Map.copyOf(cells))));
         sorted.sort(Comparator.comparing(Row::config, ORDER));
-        return new ResultTable(name, List.copyOf(backends), List.copyOf(sorted));
+        return new ResultTable(name, BenchResult.peersLast(backends), List.copyOf(sorted));
     }
 
-    /** {@code r}'s GFLOP/s over the peer's in the same file and configuration, or NaN. */
+    /** {@code r}'s GFLOP/s over the peer's (oneDNN) in the same file and configuration, or NaN. */
     static double ratioToPeer(BenchResult r, List<BenchResult> all) {
+        return ratioTo(BenchResult.PEER, r, all);
+    }
+
+    /** {@code r}'s GFLOP/s over backend {@code peer}'s in the same file and configuration, or NaN. */
+    static double ratioTo(String peer, BenchResult r, List<BenchResult> all) {
         for (BenchResult p : all) {
-            if (p.backend().equals(BenchResult.PEER) && p.source().equals(r.source())
+            if (p.backend().equals(peer) && p.source().equals(r.source())
                     && p.benchmark().equals(r.benchmark()) && java.util.Objects.equals(p.cell(), r.cell())
                     && Config.of(p).equals(Config.of(r))) {
                 return r.gflops() / p.gflops();

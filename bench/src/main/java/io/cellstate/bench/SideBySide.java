@@ -11,8 +11,9 @@ import java.util.TreeSet;
 /**
  * Forward and training beside each other for one cell: per configuration (shape, T, threads) and
  * backend, the ratio to oneDNN of the forward call ({@code ForwardBenchmark}) and of the training
- * step ({@code TrainingBenchmark}), each measured against oneDNN in the same run. What the report's
- * summary table and the chart's ratio panel show.
+ * step ({@code TrainingBenchmark}), each measured against oneDNN in the same run, and the forward
+ * call's ratio to ONNX Runtime where it ran (it has no training). What the report's summary table and
+ * the chart's ratio panel (oneDNN's ratios) show.
  *
  * @param cell     the cell, e.g. {@code lstm}
  * @param backends our backends (not the peer) with a result in either benchmark, forward's first
@@ -20,8 +21,11 @@ import java.util.TreeSet;
  */
 record SideBySide(String cell, List<String> backends, List<Row> rows) {
 
-    /** A backend's two ratios to oneDNN; NaN where that benchmark or oneDNN has no result. */
-    record Ratios(double forward, double training) {
+    /**
+     * A backend's two ratios to oneDNN, and its forward's to ONNX Runtime; NaN where that benchmark or
+     * that peer has no result.
+     */
+    record Ratios(double forward, double training, double forwardVsOrt) {
     }
 
     /** One configuration and each backend's ratios. */
@@ -55,15 +59,16 @@ record SideBySide(String cell, List<String> backends, List<Row> rows) {
             backends.addAll(t.backends());
             t.rows().forEach(r -> configs.add(r.config()));
         }
-        backends.remove(BenchResult.PEER);
+        backends.removeAll(BenchResult.PEERS);
         List<Row> rows = new ArrayList<>();
         for (ResultTable.Config c : configs) {
             Map<String, Ratios> ratios = new LinkedHashMap<>();
             for (String b : backends) {
-                double f = ratio(forward, c, b);
-                double t = ratio(training, c, b);
-                if (!Double.isNaN(f) || !Double.isNaN(t)) {
-                    ratios.put(b, new Ratios(f, t));
+                double f = ratio(forward, c, b, false);
+                double t = ratio(training, c, b, false);
+                double o = ratio(forward, c, b, true);
+                if (!Double.isNaN(f) || !Double.isNaN(t) || !Double.isNaN(o)) {
+                    ratios.put(b, new Ratios(f, t, o));
                 }
             }
             rows.add(new Row(c, Map.copyOf(ratios)));
@@ -71,14 +76,19 @@ record SideBySide(String cell, List<String> backends, List<Row> rows) {
         return new SideBySide(cell, List.copyOf(backends), List.copyOf(rows));
     }
 
-    private static double ratio(ResultTable table, ResultTable.Config config, String backend) {
+    /** Whether any row has a ratio to ONNX Runtime (its column is worth showing). */
+    boolean hasOrt() {
+        return rows.stream().flatMap(r -> r.ratios().values().stream()).anyMatch(q -> !Double.isNaN(q.forwardVsOrt()));
+    }
+
+    private static double ratio(ResultTable table, ResultTable.Config config, String backend, boolean toOrt) {
         if (table == null) {
             return Double.NaN;
         }
         for (ResultTable.Row r : table.rows()) {
             if (r.config().equals(config)) {
                 ResultTable.Cell c = r.cells().get(backend);
-                return c == null ? Double.NaN : c.ratio();
+                return c == null ? Double.NaN : toOrt ? c.ortRatio() : c.ratio();
             }
         }
         return Double.NaN;

@@ -12,8 +12,8 @@ import java.util.Set;
 
 /**
  * docs/benchmarks.svg: one panel per benchmark, a group of bars per configuration (shape and
- * threads), a bar per backend, GFLOP/s on the y axis with JMH's error bars. oneDNN's bars are
- * hatched and outlined, and the legend calls it the peer. Where training ran, a panel per cell
+ * threads), a bar per backend, GFLOP/s on the y axis with JMH's error bars. The peers' bars (oneDNN's,
+ * and ONNX Runtime's where it ran) are hatched and outlined, and the legend calls them peers. Where training ran, a panel per cell
  * first shows forward and training side by side as multiples of oneDNN ({@link SideBySide}): per
  * configuration and backend a solid bar (forward) and a pale one (training), and a line at 1. Written by hand: no chart library, so
  * the file diffs well and renders anywhere (browsers, GitHub, rsvg).
@@ -31,10 +31,11 @@ final class SvgChart {
     private static final double GROUP_FILL = 0.78;
 
     private static final String PEER_FILL = "#E69F00";
+    private static final String ORT_FILL = "#D55E00";
     private static final Map<String, String> KNOWN = Map.of("vector", "#0072B2", "blas", "#009E73",
-            "cudnn", "#CC79A7", "scalar", "#8C8C8C", BenchResult.PEER, PEER_FILL);
+            "cudnn", "#CC79A7", "scalar", "#8C8C8C", BenchResult.PEER, PEER_FILL, BenchResult.ORT, ORT_FILL);
     /** Okabe and Ito's colour-blind-safe palette, for backends without a colour of their own. */
-    private static final List<String> SPARE = List.of("#56B4E9", "#D55E00", "#F0E442", "#000000");
+    private static final List<String> SPARE = List.of("#56B4E9", "#F0E442", "#000000");
 
     private final StringBuilder svg = new StringBuilder();
     private final Map<String, String> colours = new HashMap<>();
@@ -74,7 +75,11 @@ final class SvgChart {
         svg.append("<title>Cellstate LSTM benchmarks, ").append(esc(in.date())).append("</title>\n");
         svg.append("<defs>\n  <pattern id=\"peer-hatch\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\" "
                 + "patternTransform=\"rotate(45)\">\n    <rect width=\"6\" height=\"6\" fill=\"" + PEER_FILL + "\"/>\n"
-                + "    <rect width=\"2\" height=\"6\" fill=\"#FFFFFF\"/>\n  </pattern>\n</defs>\n");
+                + "    <rect width=\"2\" height=\"6\" fill=\"#FFFFFF\"/>\n  </pattern>\n"
+                + (backends.contains(BenchResult.ORT) ? "  <pattern id=\"ort-hatch\" patternUnits=\"userSpaceOnUse\" width=\"6\""
+                        + " height=\"6\" patternTransform=\"rotate(-45)\">\n    <rect width=\"6\" height=\"6\" fill=\"" + ORT_FILL
+                        + "\"/>\n    <rect width=\"2\" height=\"6\" fill=\"#FFFFFF\"/>\n  </pattern>\n" : "")
+                + "</defs>\n");
         svg.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"#FFFFFF\"/>\n", width, height));
 
         text(LEFT, 24, "start", "font-size=\"17\" font-weight=\"bold\"",
@@ -102,10 +107,9 @@ final class SvgChart {
     private void legend(List<String> backends, double x, double y) {
         svg.append("<g class=\"legend\">\n");
         for (String b : backends) {
-            boolean peer = b.equals(BenchResult.PEER);
             svg.append(String.format(Locale.ROOT, "  <rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"12\" %s/>\n",
                     x, y - 10, fill(b)));
-            String label = peer ? "oneDNN (peer)" : b;
+            String label = b.equals(BenchResult.PEER) ? "oneDNN (peer)" : b.equals(BenchResult.ORT) ? "ONNX Runtime (peer)" : b;
             text(x + 19, y, "start", "font-size=\"12\"", label);
             x += 19 + 7.2 * label.length() + 18;
         }
@@ -295,9 +299,11 @@ final class SvgChart {
     }
 
     private String fill(String backend) {
-        return backend.equals(BenchResult.PEER)
-                ? "fill=\"url(#peer-hatch)\" stroke=\"#7A4A00\" stroke-width=\"1.5\""
-                : "fill=\"" + colours.get(backend) + "\"";
+        return switch (backend) {
+            case BenchResult.PEER -> "fill=\"url(#peer-hatch)\" stroke=\"#7A4A00\" stroke-width=\"1.5\"";
+            case BenchResult.ORT -> "fill=\"url(#ort-hatch)\" stroke=\"#6B2F00\" stroke-width=\"1.5\"";
+            default -> "fill=\"" + colours.get(backend) + "\"";
+        };
     }
 
     private void text(double x, double y, String anchor, String attrs, String s) {
@@ -319,10 +325,7 @@ final class SvgChart {
     private static List<String> backends(List<ResultTable> tables) {
         Set<String> all = new LinkedHashSet<>();
         tables.forEach(t -> all.addAll(t.backends()));
-        if (all.remove(BenchResult.PEER)) {
-            all.add(BenchResult.PEER);
-        }
-        return new ArrayList<>(all);
+        return BenchResult.peersLast(all);
     }
 
     private static String tickLabel(double v) {

@@ -268,6 +268,58 @@ class ReportTest {
         assertEquals(1, elements(svg, "line").stream().filter(e -> e.getAttribute("class").equals("peer-line")).count());
     }
 
+    /**
+     * ONNX Runtime is a second peer: last, after oneDNN, with no ratio of its own; each of our backends gets
+     * a "vs ORT" column beside "vs oneDNN" in the forward table and in the side-by-side table, and its bars
+     * are hatched in a colour of their own. Tables where it did not run keep their columns.
+     */
+    @Test
+    void onnxRuntimeIsASecondPeer() throws Exception {
+        Path json = write("20261203T120000Z-onnxruntime.json", array(
+                result(FORWARD, "onnxruntime", "1x512", 100, 1, 20.0, 0.4, "ms/op"),
+                result(FORWARD, "vector", "1x512", 100, 1, 10.0, 0.2, "ms/op"),
+                result(FORWARD, "onednn", "1x512", 100, 1, 5.0, 0.1, "ms/op"),
+                result(FORWARD, "vector", "64x512", 100, 2, 100.0, 1.0, "ms/op"),
+                result(TRAINING, "vector", "1x512", 100, 1, 40.0, 1.0, "ms/op"),
+                result(TRAINING, "onednn", "1x512", 100, 1, 20.0, 1.0, "ms/op")));
+        List<ResultTable> tables = ResultTable.of(JmhRun.read(json).results(), new ArrayList<>());
+        ResultTable forward = tables.getFirst();
+        assertEquals(List.of("vector", "onednn", "onnxruntime"), forward.backends(), "the peers last, oneDNN first");
+        assertTrue(forward.hasOrt() && !tables.getLast().hasOrt());
+        ResultTable.Cell vector = forward.rows().getFirst().cells().get("vector");
+        assertEquals(0.5, vector.ratio(), 1e-12);
+        assertEquals(2.0, vector.ortRatio(), 1e-12);
+        assertTrue(Double.isNaN(forward.rows().getLast().cells().get("vector").ortRatio()), "no ONNX Runtime at 64x512");
+
+        Path out = dir.resolve("docs");
+        assertEquals(0, run(json.toString(), "--out", out.toString()));
+        String md = Files.readString(out.resolve("benchmarks.md"));
+        assertTrue(md.contains("and oneDNN and ONNX Runtime as peers"), md);
+        assertTrue(md.contains("\"vs ORT\" is the same against ONNX Runtime"), md);
+        // 419.4 MFLOP: vector 10 ms -> 41.9 GFLOP/s, oneDNN 5 ms -> 83.9, ONNX Runtime 20 ms -> 21.0
+        assertTrue(md.contains("| B\u00d7H | T | threads | vector ms | vector GFLOP/s | vector vs oneDNN | vector vs ORT "
+                + "| oneDNN ms | oneDNN GFLOP/s | ORT ms | ORT GFLOP/s |\n"), md);
+        assertTrue(md.contains("| 1\u00d7512 | 100 | 1 | 10.0 \u00b1 0.2 | 41.9 | 0.500\u00d7 | 2.00\u00d7 | 5.00 \u00b1 0.10 | 83.9 "
+                + "| 20.0 \u00b1 0.4 | 21.0 |\n"), md);
+        assertTrue(md.contains("| 64\u00d7512 | 100 | 2 | 100 \u00b1 1 | 268 | - | - |  |  |  |  |\n"), md);
+        assertTrue(md.contains("| B\u00d7H | T | threads | vector forward | vector training | vector forward vs ORT |\n"
+                + "| :--- | ---: | ---: | ---: | ---: | ---: |\n| 1\u00d7512 | 100 | 1 | 0.500\u00d7 | 0.500\u00d7 | 2.00\u00d7 |\n"), md);
+        assertTrue(md.contains("| 1\u00d7512 | 100 | 1 | 40.0 \u00b1 1.0 | 31.5 | 0.500\u00d7 | 20.0 \u00b1 1.0 | 62.9 |\n"),
+                "the training table, where ONNX Runtime did not run, keeps its columns:\n" + md);
+
+        Document svg = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+                .parse(out.resolve("benchmarks.svg").toFile());
+        List<Element> bars = elements(svg, "rect").stream().filter(e -> e.getAttribute("class").equals("bar")).toList();
+        for (Element bar : bars) {
+            String b = bar.getAttribute("data-backend");
+            String fill = bar.getAttribute("fill");
+            assertEquals(b.equals("onednn") ? "url(#peer-hatch)" : b.equals("onnxruntime") ? "url(#ort-hatch)" : "#0072B2", fill, b);
+        }
+        assertEquals(1, bars.stream().filter(b -> b.getAttribute("data-backend").equals("onnxruntime")).count());
+        assertEquals(1, elements(svg, "pattern").stream().filter(e -> e.getAttribute("id").equals("ort-hatch")).count());
+        assertTrue(elements(svg, "text").stream().anyMatch(t -> t.getTextContent().equals("ONNX Runtime (peer)")));
+    }
+
     /** docs/benchmarks.md's GPU section comes from another machine: rendering the CPU report keeps it. */
     @Test
     void theGpuSectionSurvivesARender() throws Exception {

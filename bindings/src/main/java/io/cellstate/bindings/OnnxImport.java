@@ -656,8 +656,17 @@ final class OnnxImport {
             xAxes = layout == 0 ? new int[] {perm[0], perm[1], perm[2]} : new int[] {perm[1], perm[0], perm[2]};
             inputSize = -1; // from W
         } else {
-            List<List<Integer>> want = layout == 0 ? List.of(List.of(0), List.of(1), dirs == 1 ? List.of(3) : List.of(2, 3))
-                    : List.of(List.of(1), List.of(0), dirs == 1 ? List.of(3) : List.of(2, 3));
+            // Y's axes D (2) and H (3) merged into the features, compared as essentialGroups() gives them:
+            // without the axes of size 1 (D of one direction, H of a hidden size of 1).
+            List<Integer> features = new ArrayList<>();
+            if (dirs != 1) {
+                features.add(2);
+            }
+            if (hidden != 1) {
+                features.add(3);
+            }
+            List<List<Integer>> want = layout == 0 ? List.of(List.of(0), List.of(1), features)
+                    : List.of(List.of(1), List.of(0), features);
             if (!(x instanceof View v) || v.src().kind() != SrcKind.Y || v.src().layer() != k - 1
                     || !v.a().isUnsliced(new int[] {-1, -1, dirs, hidden}) || !v.a().essentialGroups().equals(want)) {
                 throw at(n, "input X is not layer " + (k - 1) + "'s output Y as [" + (layout == 0 ? "T, B" : "B, T")
