@@ -1,5 +1,6 @@
 package io.cellstate.bindings;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -85,8 +86,9 @@ public final class Npz {
         ZipFile zip;
         try {
             zip = new ZipFile(file.toFile());
-        } catch (ZipException e) {
-            throw new ModelFormatException(name, "offset 0", "not a readable zip archive (" + e.getMessage() + ")", e);
+        } catch (ZipException | EOFException e) {
+            // the JDK's zip reader throws EOFException where a record (the archive comment) runs past the end
+            throw new ModelFormatException(name, "offset 0", "not a readable zip archive (" + reason(e) + ")", e);
         }
         try (zip) {
             if (zip.size() > limits.maxEntries()) {
@@ -133,8 +135,9 @@ public final class Npz {
                     if (in.read() >= 0) {
                         throw new ModelFormatException(name, where, "inflates to more than the " + size + " bytes it declares");
                     }
-                } catch (ZipException ex) {
-                    throw new ModelFormatException(name, where, "corrupt data (" + ex.getMessage() + ")", ex);
+                } catch (ZipException | EOFException ex) {
+                    // the JDK's inflater stream throws EOFException when the compressed data end early
+                    throw new ModelFormatException(name, where, "corrupt data (" + reason(ex) + ")", ex);
                 }
                 CRC32 crc = new CRC32();
                 crc.update(bytes);
@@ -145,6 +148,11 @@ public final class Npz {
             }
             return arrays;
         }
+    }
+
+    /** What the JDK's zip reader says went wrong; its EOFExceptions may say nothing. */
+    private static String reason(IOException e) {
+        return e.getMessage() != null ? e.getMessage() : e instanceof EOFException ? "the data end early" : e.toString();
     }
 
     /**

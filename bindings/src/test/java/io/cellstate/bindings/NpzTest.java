@@ -68,6 +68,16 @@ class NpzTest {
         }
     }
 
+    /** Sets the compressed size every central directory header declares. */
+    static void declareCompressedSize(byte[] zip, long size) {
+        ByteBuffer b = ByteBuffer.wrap(zip).order(ByteOrder.LITTLE_ENDIAN);
+        for (int k = 0; k + 4 <= zip.length; k++) {
+            if (b.getInt(k) == CENTRAL) {
+                b.putInt(k + 20, (int) size);
+            }
+        }
+    }
+
     ModelFormatException refused(byte[] file, Npz.Limits limits, String problem) throws Exception {
         Path f = dir.resolve("bad.npz");
         Files.write(f, file);
@@ -128,6 +138,26 @@ class NpzTest {
         byte[] stored = zip(false, Map.of("x.npy", npy));
         declareSize(stored, npy.length * 2L);
         refused(stored, Npz.Limits.DEFAULT, "more than a stored entry holds");
+    }
+
+    @Test
+    void refusesAnArchiveCommentRunningPastTheEnd() throws Exception {
+        // the END record's comment length says 100 bytes that are not there: the JDK's zip reader says
+        // EOFException, not ZipException (found by fuzzing)
+        byte[] z = zip(false, Map.of("x.npy", Npy.toBytes(NpyArray.ofFloats(new float[] {1f}, 1))));
+        ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN).putShort(z.length - 2, (short) 100);
+        ModelFormatException e = refused(z, Npz.Limits.DEFAULT, "not a readable zip archive");
+        assertEquals("offset 0", e.where());
+    }
+
+    @Test
+    void refusesDeflatedDataThatEndEarly() throws Exception {
+        // the JDK's inflater stream says EOFException, not ZipException, when the compressed data run out
+        // (found by fuzzing)
+        byte[] z = zip(true, Map.of("x.npy", Npy.toBytes(NpyArray.ofFloats(new float[] {1f, 2f, 3f}, 3))));
+        declareCompressedSize(z, 10);
+        ModelFormatException e = refused(z, Npz.Limits.DEFAULT, "corrupt data");
+        assertEquals("entry 'x.npy'", e.where());
     }
 
     @Test
