@@ -161,6 +161,29 @@ class NpzTest {
     }
 
     @Test
+    void refusesSizesTheArchiveCannotHold() throws Exception {
+        // a stored entry whose sizes agree is not limited by deflate's ratio: 1.5 GB declared in a file of
+        // about 300 bytes was allocated before reading (an OutOfMemoryError under a small heap)
+        byte[] npy = Npy.toBytes(NpyArray.ofFloats(new float[] {1f}, 1));
+        byte[] z = zip(false, Map.of("x.npy", npy));
+        declareSize(z, 1_500_000_000L);
+        declareCompressedSize(z, 1_500_000_000L);
+        ModelFormatException e = refused(z, Npz.Limits.DEFAULT, "declares 1500000000 compressed bytes: with the entries before it,"
+                + " more than the archive's " + z.length + " bytes");
+        assertEquals("entry 'x.npy'", e.where());
+        // two entries, the second claiming more than the bytes the first leaves
+        Map<String, byte[]> two = new LinkedHashMap<>();
+        two.put("a.npy", npy);
+        two.put("b.npy", npy);
+        byte[] both = zip(false, two);
+        ByteBuffer b = ByteBuffer.wrap(both).order(ByteOrder.LITTLE_ENDIAN);
+        int second = new String(both, StandardCharsets.ISO_8859_1).lastIndexOf("PK\u0001\u0002");
+        b.putInt(second + 20, both.length - npy.length + 1).putInt(second + 24, both.length - npy.length + 1);
+        e = refused(both, Npz.Limits.DEFAULT, "with the entries before it, more than the archive's " + both.length + " bytes");
+        assertEquals("entry 'b.npy'", e.where());
+    }
+
+    @Test
     void refusesCorruptData() throws Exception {
         byte[] npy = Npy.toBytes(NpyArray.ofFloats(new float[] {1f, 2f}, 2));
         byte[] z = zip(false, Map.of("x.npy", npy));
