@@ -118,6 +118,20 @@ class SafetensorsTest {
     }
 
     @Test
+    void refusesEscapesOfLoneSurrogates() throws Exception {
+        // "\\ud800" alone is no character: such a name cannot be written as UTF-8, and the writer wrote '?'
+        // (found by SafetensorsFuzzTest: the name changed on a round trip). The reference's JSON parser
+        // refuses it too.
+        String t = "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        ModelFormatException e = refused(file("{\"a\\ud800" + t, new byte[4]), "lone surrogate");
+        assertEquals("offset 11", e.where()); // the escape's backslash: 8 + 3
+        refused(file("{\"\\udc00\\ud800" + t, new byte[4]), "lone surrogate");
+        refused(file("{\"__metadata__\":{\"k\":\"\\ud800x\"},\"w" + t, new byte[4]), "lone surrogate");
+        Safetensors.Contents c = Safetensors.read(file("{\"\\ud83d\\ude00" + t, new byte[4]), "m");
+        assertEquals(List.of("\ud83d\ude00"), List.copyOf(c.tensors().keySet()));
+    }
+
+    @Test
     void namesTheByteOffsetPastNonAsciiText() {
         // "é" is two bytes: the error after it is at byte 8 + 10, not 8 + 8 as characters count
         ModelFormatException e = refused(file("{\"\u00e9\u00e9\":1 x}", new byte[0]), "expected '}'");
