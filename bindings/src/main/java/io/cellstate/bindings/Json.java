@@ -211,7 +211,8 @@ final class Json {
         }
         int v = 0;
         for (int k = 0; k < 4; k++) {
-            int d = Character.digit(s.charAt(pos + k), 16);
+            char c = s.charAt(pos + k);
+            int d = c < 0x80 ? Character.digit(c, 16) : -1; // Character.digit takes other scripts' digits too
             if (d < 0) {
                 throw error("bad \\u escape");
             }

@@ -111,6 +111,7 @@ class SafetensorsTest {
         refused(file("{\"a\":1} x", new byte[0]), "text after the JSON value");
         refused(file("{\"a\":NaN}", new byte[0]), "unexpected character 'N'");
         refused(file("{\"a\":\"x\ty\"}", new byte[0]), "control character");
+        refused(file("{\"\\u\uff10\uff10\uff14\uff11\":1}", new byte[0]), "bad \\u escape"); // fullwidth digits: not hex
         refused(file("{\"a\":" + "[".repeat(100) + "]".repeat(100) + "}", new byte[0]), "nested deeper than 64");
         byte[] bad = file("{\"a\":\"xx\"}", new byte[0]);
         bad[8 + 6] = (byte) 0xc3; // a lone lead byte
