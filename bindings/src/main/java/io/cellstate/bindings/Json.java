@@ -182,23 +182,44 @@ final class Json {
                 case 'r' -> b.append('\r');
                 case 't' -> b.append('\t');
                 case 'u' -> {
-                    if (pos + 4 > s.length()) {
-                        throw error("short \\u escape");
-                    }
-                    int v = 0;
-                    for (int k = 0; k < 4; k++) {
-                        int d = Character.digit(s.charAt(pos + k), 16);
-                        if (d < 0) {
-                            throw error("bad \\u escape");
+                    int escape = pos - 2;
+                    char v = hex4();
+                    if (Character.isHighSurrogate(v) && s.startsWith("\\u", pos)) {
+                        pos += 2;
+                        char low = hex4();
+                        if (Character.isLowSurrogate(low)) {
+                            b.append(v).append(low);
+                            continue;
                         }
-                        v = v * 16 + d;
                     }
-                    pos += 4;
-                    b.append((char) v);
+                    if (Character.isSurrogate(v)) {
+                        // half of a pair is no character, and no UTF-8 file can hold it (the reference refuses it too)
+                        pos = escape;
+                        throw error("lone surrogate in a \\u escape");
+                    }
+                    b.append(v);
                 }
                 default -> throw error("bad escape '\\" + e + "'");
             }
         }
+    }
+
+    /** The character of the four hex digits at {@code pos} (after a backslash-u), consumed. */
+    private char hex4() throws ModelFormatException {
+        if (pos + 4 > s.length()) {
+            throw error("short \\u escape");
+        }
+        int v = 0;
+        for (int k = 0; k < 4; k++) {
+            char c = s.charAt(pos + k);
+            int d = c < 0x80 ? Character.digit(c, 16) : -1; // Character.digit takes other scripts' digits too
+            if (d < 0) {
+                throw error("bad \\u escape");
+            }
+            v = v * 16 + d;
+        }
+        pos += 4;
+        return (char) v;
     }
 
     private Number number() throws ModelFormatException {

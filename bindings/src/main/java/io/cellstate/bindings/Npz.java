@@ -1,5 +1,6 @@
 package io.cellstate.bindings;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -20,8 +21,9 @@ import java.util.zip.ZipOutputStream;
  * name without the {@code .npy} suffix.
  *
  * <p>The reader is hardened against archives that lie: at most {@link Limits#maxEntries()} entries
- * and {@link Limits#maxTotalBytes()} bytes uncompressed in all; an entry that declares more than
- * deflate can produce from its compressed size (a ratio over {@value #MAX_DEFLATE_RATIO}), that
+ * and {@link Limits#maxTotalBytes()} bytes uncompressed in all; entries whose compressed sizes add up
+ * to more than the archive holds (data that are not there, or overlap), an entry that declares more
+ * than deflate can produce from its compressed size (a ratio over {@value #MAX_DEFLATE_RATIO}), that
  * inflates to more or less than it declares, or whose checksum is wrong, is refused, so nothing is
  * allocated beyond what the archive's size justifies; duplicate names, directories and entries
  * other than {@code .npy} are refused. Each entry is then read as {@link Npy} reads a file.
@@ -82,11 +84,13 @@ public final class Npz {
      */
     public static Map<String, NpyArray> read(Path file, Limits limits) throws IOException {
         String name = file.toString();
+        long archiveBytes = Files.size(file);
         ZipFile zip;
         try {
             zip = new ZipFile(file.toFile());
-        } catch (ZipException e) {
-            throw new ModelFormatException(name, "offset 0", "not a readable zip archive (" + e.getMessage() + ")", e);
+        } catch (ZipException | EOFException e) {
+            // the JDK's zip reader throws EOFException where a record (the archive comment) runs past the end
+            throw new ModelFormatException(name, "offset 0", "not a readable zip archive (" + reason(e) + ")", e);
         }
         try (zip) {
             if (zip.size() > limits.maxEntries()) {
@@ -95,6 +99,7 @@ public final class Npz {
             }
             Map<String, NpyArray> arrays = new LinkedHashMap<>();
             long total = 0;
+            long compressedTotal = 0;
             for (ZipEntry e : Collections.list(zip.entries())) {
                 String entry = e.getName();
                 String where = "entry '" + entry + "'";
@@ -110,6 +115,13 @@ public final class Npz {
                 if (size < 0 || compressed < 0) {
                     throw new ModelFormatException(name, where, "sizes unknown in the central directory");
                 }
+                // The entries' data lie in the archive, apart: without this a stored entry, whose sizes
+                // agree, could declare 2 GB in a file of a few bytes, allocated before reading.
+                if (compressed > archiveBytes - compressedTotal) {
+                    throw new ModelFormatException(name, where, "declares " + compressed + " compressed bytes: with the entries"
+                            + " before it, more than the archive's " + archiveBytes + " bytes (data that are not there or overlap)");
+                }
+                compressedTotal += compressed;
                 if (e.getMethod() == ZipEntry.STORED ? size != compressed
                         : size > compressed * MAX_DEFLATE_RATIO + 1024) {
                     throw new ModelFormatException(name, where, "declares " + size + " bytes from " + compressed
@@ -133,8 +145,9 @@ public final class Npz {
                     if (in.read() >= 0) {
                         throw new ModelFormatException(name, where, "inflates to more than the " + size + " bytes it declares");
                     }
-                } catch (ZipException ex) {
-                    throw new ModelFormatException(name, where, "corrupt data (" + ex.getMessage() + ")", ex);
+                } catch (ZipException | EOFException ex) {
+                    // the JDK's inflater stream throws EOFException when the compressed data end early
+                    throw new ModelFormatException(name, where, "corrupt data (" + reason(ex) + ")", ex);
                 }
                 CRC32 crc = new CRC32();
                 crc.update(bytes);
@@ -145,6 +158,11 @@ public final class Npz {
             }
             return arrays;
         }
+    }
+
+    /** What the JDK's zip reader says went wrong; its EOFExceptions may say nothing. */
+    private static String reason(IOException e) {
+        return e.getMessage() != null ? e.getMessage() : e instanceof EOFException ? "the data end early" : e.toString();
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -35,7 +36,7 @@ class NpzTest {
     }
 
     /** A zip of raw entries, each stored or deflated as asked. */
-    static byte[] zip(boolean deflate, Map<String, byte[]> entries) throws Exception {
+    static byte[] zip(boolean deflate, Map<String, byte[]> entries) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (ZipOutputStream z = new ZipOutputStream(out)) {
             for (Map.Entry<String, byte[]> e : entries.entrySet()) {
@@ -64,6 +65,16 @@ class NpzTest {
                 b.putInt(k + 24, (int) size);
             } else if (b.getInt(k) == LOCAL && b.getInt(k + 22) != 0) {
                 b.putInt(k + 22, (int) size);
+            }
+        }
+    }
+
+    /** Sets the compressed size every central directory header declares. */
+    static void declareCompressedSize(byte[] zip, long size) {
+        ByteBuffer b = ByteBuffer.wrap(zip).order(ByteOrder.LITTLE_ENDIAN);
+        for (int k = 0; k + 4 <= zip.length; k++) {
+            if (b.getInt(k) == CENTRAL) {
+                b.putInt(k + 20, (int) size);
             }
         }
     }
@@ -128,6 +139,49 @@ class NpzTest {
         byte[] stored = zip(false, Map.of("x.npy", npy));
         declareSize(stored, npy.length * 2L);
         refused(stored, Npz.Limits.DEFAULT, "more than a stored entry holds");
+    }
+
+    @Test
+    void refusesAnArchiveCommentRunningPastTheEnd() throws Exception {
+        // the END record's comment length says 100 bytes that are not there: the JDK's zip reader says
+        // EOFException, not ZipException (found by fuzzing)
+        byte[] z = zip(false, Map.of("x.npy", Npy.toBytes(NpyArray.ofFloats(new float[] {1f}, 1))));
+        ByteBuffer.wrap(z).order(ByteOrder.LITTLE_ENDIAN).putShort(z.length - 2, (short) 100);
+        ModelFormatException e = refused(z, Npz.Limits.DEFAULT, "not a readable zip archive");
+        assertEquals("offset 0", e.where());
+    }
+
+    @Test
+    void refusesDeflatedDataThatEndEarly() throws Exception {
+        // the JDK's inflater stream says EOFException, not ZipException, when the compressed data run out
+        // (found by fuzzing)
+        byte[] z = zip(true, Map.of("x.npy", Npy.toBytes(NpyArray.ofFloats(new float[] {1f, 2f, 3f}, 3))));
+        declareCompressedSize(z, 10);
+        ModelFormatException e = refused(z, Npz.Limits.DEFAULT, "corrupt data");
+        assertEquals("entry 'x.npy'", e.where());
+    }
+
+    @Test
+    void refusesSizesTheArchiveCannotHold() throws Exception {
+        // a stored entry whose sizes agree is not limited by deflate's ratio: 1.5 GB declared in a file of
+        // about 300 bytes was allocated before reading (an OutOfMemoryError under a small heap)
+        byte[] npy = Npy.toBytes(NpyArray.ofFloats(new float[] {1f}, 1));
+        byte[] z = zip(false, Map.of("x.npy", npy));
+        declareSize(z, 1_500_000_000L);
+        declareCompressedSize(z, 1_500_000_000L);
+        ModelFormatException e = refused(z, Npz.Limits.DEFAULT, "declares 1500000000 compressed bytes: with the entries before it,"
+                + " more than the archive's " + z.length + " bytes");
+        assertEquals("entry 'x.npy'", e.where());
+        // two entries, the second claiming more than the bytes the first leaves
+        Map<String, byte[]> two = new LinkedHashMap<>();
+        two.put("a.npy", npy);
+        two.put("b.npy", npy);
+        byte[] both = zip(false, two);
+        ByteBuffer b = ByteBuffer.wrap(both).order(ByteOrder.LITTLE_ENDIAN);
+        int second = new String(both, StandardCharsets.ISO_8859_1).lastIndexOf("PK\u0001\u0002");
+        b.putInt(second + 20, both.length - npy.length + 1).putInt(second + 24, both.length - npy.length + 1);
+        e = refused(both, Npz.Limits.DEFAULT, "with the entries before it, more than the archive's " + both.length + " bytes");
+        assertEquals("entry 'b.npy'", e.where());
     }
 
     @Test

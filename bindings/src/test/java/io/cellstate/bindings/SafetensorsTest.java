@@ -111,10 +111,25 @@ class SafetensorsTest {
         refused(file("{\"a\":1} x", new byte[0]), "text after the JSON value");
         refused(file("{\"a\":NaN}", new byte[0]), "unexpected character 'N'");
         refused(file("{\"a\":\"x\ty\"}", new byte[0]), "control character");
+        refused(file("{\"\\u\uff10\uff10\uff14\uff11\":1}", new byte[0]), "bad \\u escape"); // fullwidth digits: not hex
         refused(file("{\"a\":" + "[".repeat(100) + "]".repeat(100) + "}", new byte[0]), "nested deeper than 64");
         byte[] bad = file("{\"a\":\"xx\"}", new byte[0]);
         bad[8 + 6] = (byte) 0xc3; // a lone lead byte
         refused(bad, "not valid UTF-8");
+    }
+
+    @Test
+    void refusesEscapesOfLoneSurrogates() throws Exception {
+        // "\\ud800" alone is no character: such a name cannot be written as UTF-8, and the writer wrote '?'
+        // (found by SafetensorsFuzzTest: the name changed on a round trip). The reference's JSON parser
+        // refuses it too.
+        String t = "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        ModelFormatException e = refused(file("{\"a\\ud800" + t, new byte[4]), "lone surrogate");
+        assertEquals("offset 11", e.where()); // the escape's backslash: 8 + 3
+        refused(file("{\"\\udc00\\ud800" + t, new byte[4]), "lone surrogate");
+        refused(file("{\"__metadata__\":{\"k\":\"\\ud800x\"},\"w" + t, new byte[4]), "lone surrogate");
+        Safetensors.Contents c = Safetensors.read(file("{\"\\ud83d\\ude00" + t, new byte[4]), "m");
+        assertEquals(List.of("\ud83d\ude00"), List.copyOf(c.tensors().keySet()));
     }
 
     @Test
