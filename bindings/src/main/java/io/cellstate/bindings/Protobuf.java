@@ -154,7 +154,10 @@ final class Protobuf {
             expect(LEN, what);
             int at = pos;
             long n = varint();
-            if (n > end - pos) {
+            if (n < 0 || n > end - pos) { // a ten-byte varint is negative as a long
+                if (n < 0) {
+                    throw error(at, what + " claims a length of " + Long.toUnsignedString(n) + " bytes");
+                }
                 throw error(at, what + " claims " + n + " bytes, only " + (end - pos) + " are left in the message");
             }
             return (int) n;

@@ -151,6 +151,11 @@ public final class RnnModel {
         return xAxes[0] == 1 ? Layout.BATCH_MAJOR : Layout.SEQUENCE_MAJOR;
     }
 
+    /** Which axes of the sequence input hold T, B and the features. */
+    int[] sequenceAxes() {
+        return xAxes.clone();
+    }
+
     /**
      * The names of the outputs, in the file's order.
      *

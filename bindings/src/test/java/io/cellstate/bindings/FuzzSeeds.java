@@ -158,6 +158,47 @@ final class FuzzSeeds {
         return s;
     }
 
+    /**
+     * The seeds of {@link OnnxFuzzTest}: small models {@link Onnx#write} makes (every cell, one and two
+     * layers, both directions and layouts, with and without state and length inputs), and graphs changed
+     * so the reader refuses them, each for a reason of its own.
+     */
+    static Map<String, byte[]> onnx() throws IOException {
+        Map<String, byte[]> s = new LinkedHashMap<>();
+        int i = 0;
+        for (io.cellstate.Cell cell : io.cellstate.Cell.all()) {
+            io.cellstate.RnnSpec spec = io.cellstate.RnnSpec.builder().cell(cell).inputSize(2).hiddenSize(2).layers(1 + i % 2)
+                    .direction(i % 3 == 0 ? io.cellstate.Direction.BIDIRECTIONAL : io.cellstate.Direction.FORWARD)
+                    .bias(i != 3).build();
+            Onnx.ExportOptions o = new Onnx.ExportOptions(i % 2 == 0 ? io.cellstate.Layout.SEQUENCE_MAJOR
+                    : io.cellstate.Layout.BATCH_MAJOR, i % 2 == 1, i == 2);
+            s.put(cell.name() + "-" + spec.layers() + "x" + spec.direction().toString().toLowerCase(java.util.Locale.ROOT)
+                    + ".onnx", Onnx.toBytes(io.cellstate.RnnWeights.random(spec, i), o));
+            i++;
+        }
+        byte[] lstm = s.get("lstm-1xbidirectional.onnx");
+        s.put("bad-truncated.onnx", Arrays.copyOf(lstm, lstm.length / 2));
+        s.put("bad-not-a-model.onnx", "not a protobuf message at all".getBytes(StandardCharsets.UTF_8));
+        s.put("bad-unknown-op.onnx", edited(lstm, "Reshape", "Softmax"));
+        s.put("bad-unknown-attribute.onnx", edited(lstm, "hidden_size", "hidden_sizf"));
+        s.put("bad-other-direction.onnx", edited(lstm, "bidirectional", "bidirectionax"));
+        return s;
+    }
+
+    /** A model with one name replaced by another of the same length (so every length in it stays right). */
+    private static byte[] edited(byte[] model, String from, String to) {
+        byte[] f = from.getBytes(StandardCharsets.UTF_8);
+        byte[] t = to.getBytes(StandardCharsets.UTF_8);
+        byte[] out = model.clone();
+        for (int k = 0; k + f.length <= out.length; k++) {
+            if (Arrays.equals(out, k, k + f.length, f, 0, f.length)) {
+                System.arraycopy(t, 0, out, k, t.length);
+                return out;
+            }
+        }
+        throw new IllegalStateException(from + " not in the model");
+    }
+
     /** The test classes' inputs directories, under a test resources root, by the seeds they hold. */
     static Map<Path, Map<String, byte[]>> corpora(Path resources) throws IOException {
         Path pkg = resources.resolve(FuzzSeeds.class.getPackageName().replace('.', '/'));
@@ -165,6 +206,7 @@ final class FuzzSeeds {
         c.put(pkg.resolve("NpyFuzzTestInputs/read"), npy());
         c.put(pkg.resolve("NpzFuzzTestInputs/read"), npz());
         c.put(pkg.resolve("SafetensorsFuzzTestInputs/read"), safetensors());
+        c.put(pkg.resolve("OnnxFuzzTestInputs/read"), onnx());
         return c;
     }
 

@@ -86,6 +86,7 @@ class FuzzSeedsTest {
         Reader read = switch (name.substring(name.lastIndexOf('.'))) {
             case ".npy" -> () -> Npy.read(bytes, name);
             case ".safetensors" -> () -> Safetensors.read(bytes, name);
+            case ".onnx" -> () -> Onnx.read(bytes, name, Map.of());
             case ".npz" -> () -> {
                 Path f = dir.resolve(name);
                 Files.write(f, bytes);

@@ -82,6 +82,10 @@ class OnnxProtoTest {
         ModelFormatException e = refused(b);
         assertTrue(e.where().startsWith("offset "), e.getMessage());
         assertTrue(e.problem().contains("claims 100 bytes"), e.getMessage());
+        // A length of ten bytes, negative as a long: refused, not taken as a step backwards (found by fuzzing).
+        byte[] neg = {0x08, 0x07, 0x3a, (byte) 0x82, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80,
+            (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x01, 0x00};
+        assertTrue(refused(neg).problem().contains("claims a length of 9223372036854775810 bytes"), refused(neg).getMessage());
         // A varint that never ends.
         byte[] v = new byte[12];
         Arrays.fill(v, (byte) 0xff);
