@@ -231,7 +231,7 @@ final class OnnxImport {
         }
         OnnxProto.Attribute a = n.attributes().values().iterator().next();
         return switch (a.name()) {
-            case "value" -> constant(a.t());
+            case "value" -> constant(tensor(n, a));
             case "value_float" -> new Floats(new OnnxProto.TensorData("", OnnxProto.FLOAT, new long[0], new float[] {a.f()}, null));
             case "value_floats" -> new Floats(new OnnxProto.TensorData("", OnnxProto.FLOAT,
                     new long[] {a.floats().length}, a.floats(), null));
@@ -447,7 +447,7 @@ final class OnnxImport {
             throw at(n, "the shape must be an integer vector");
         }
         OnnxProto.Attribute a = n.attributes().get("value");
-        OnnxProto.TensorData t = a == null ? null : a.t();
+        OnnxProto.TensorData t = a == null ? null : tensor(n, a);
         boolean zero = t == null || (t.isFloat() ? t.floats().length == 1 && t.floats()[0] == 0
                 : t.longs().length == 1 && t.longs()[0] == 0);
         if (!zero) {
@@ -561,6 +561,14 @@ final class OnnxImport {
             return new View(v.src(), v.a().reshape(shape));
         }
         throw at(n, "reshapes " + kind(data));
+    }
+
+    /** An attribute's tensor, refusing an attribute of another type. */
+    private OnnxProto.TensorData tensor(OnnxProto.Node n, OnnxProto.Attribute a) throws ModelFormatException {
+        if (a.t() == null) {
+            throw at(n, "attribute " + a.name() + " holds no tensor");
+        }
+        return a.t();
     }
 
     private long intAttr(OnnxProto.Node n, String name, long dflt) throws ModelFormatException {

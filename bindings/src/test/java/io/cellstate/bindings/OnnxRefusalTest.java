@@ -120,6 +120,20 @@ class OnnxRefusalTest {
     }
 
     @Test
+    void aConstantWhoseValueIsNoTensorIsRefused() throws Exception {
+        // found by fuzzing: a Constant's value attribute of another type was taken for a tensor
+        byte[] b = edited(g -> {
+            List<OnnxProto.Node> nodes = new ArrayList<>(g.nodes());
+            nodes.add(0, new OnnxProto.Node("c", "Constant", "", List.of(), List.of("k"), Map.of("value",
+                    OnnxProto.Attribute.ofInt("value", 3)), -1));
+            return withNodes(g, nodes, g.outputs());
+        });
+        ModelFormatException e = refused(b);
+        assertEquals("node 'c' (Constant)", e.where(), e.getMessage());
+        assertEquals("attribute value holds no tensor", e.problem());
+    }
+
+    @Test
     void everyTruncationIsRefusedAsMalformed() {
         byte[] b = model();
         int refusedCount = 0;
