@@ -908,9 +908,13 @@ final class OnnxImport {
         }
         // Outputs
         List<RnnModel.Output> outputs = new ArrayList<>();
+        java.util.Set<String> outputNames = new java.util.HashSet<>();
         for (OnnxProto.ValueInfo o : graph.outputs()) {
             Value v = values.get(o.name());
             String where = "graph output '" + o.name() + "'";
+            if (!outputNames.add(o.name())) {
+                throw new ModelFormatException(file, where, "declared twice");
+            }
             if (v == null) {
                 throw new ModelFormatException(file, where, "no node computes it");
             }

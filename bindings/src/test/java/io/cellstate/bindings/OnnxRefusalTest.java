@@ -134,6 +134,19 @@ class OnnxRefusalTest {
     }
 
     @Test
+    void anOutputDeclaredTwiceIsRefused() throws Exception {
+        // found by fuzzing: the outputs were a map by name, so the second 'cn' vanished
+        byte[] b = edited(g -> {
+            List<OnnxProto.ValueInfo> outs = new ArrayList<>(g.outputs());
+            outs.add(outs.get(2));
+            return withNodes(g, g.nodes(), outs);
+        });
+        ModelFormatException e = refused(b);
+        assertEquals("graph output 'cn'", e.where(), e.getMessage());
+        assertEquals("declared twice", e.problem());
+    }
+
+    @Test
     void everyTruncationIsRefusedAsMalformed() {
         byte[] b = model();
         int refusedCount = 0;
