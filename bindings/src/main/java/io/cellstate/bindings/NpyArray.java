@@ -49,10 +49,11 @@ public final class NpyArray {
             if (d < 0) {
                 throw new IllegalArgumentException("shape " + Arrays.toString(shape) + ": negative dimension");
             }
-            n *= d;
-            if (n > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + ": more than 2^31-1 elements");
-            }
+            // saturated at 2^31, not refused there: a later dimension of 0 makes the product 0
+            n = Math.min(n * d, Integer.MAX_VALUE + 1L);
+        }
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + ": more than 2^31-1 elements");
         }
         if (n != length) {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n + " elements, data has " + length);

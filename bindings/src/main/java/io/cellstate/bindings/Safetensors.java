@@ -65,10 +65,11 @@ public final class Safetensors {
                 if (d < 0) {
                     throw new IllegalArgumentException("shape " + Arrays.toString(shape) + ": negative dimension");
                 }
-                n *= d;
-                if (n > Integer.MAX_VALUE) {
-                    throw new IllegalArgumentException("shape " + Arrays.toString(shape) + ": over 2^31-1 elements");
-                }
+                // saturated at 2^31, not refused there: a later dimension of 0 makes the product 0
+                n = Math.min(n * d, Integer.MAX_VALUE + 1L);
+            }
+            if (n > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + ": over 2^31-1 elements");
             }
             if (n != data.length) {
                 throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n + " elements, data has " + data.length);

@@ -124,6 +124,8 @@ final class FuzzSeeds {
         s.put("f32-with-metadata.safetensors", Safetensors.toBytes(t, Map.of("format", "pt", "note", "line\nbreak")));
         s.put("f32-no-metadata.safetensors", Safetensors.toBytes(Map.of("w", t.get("weight_ih_l0")), Map.of()));
         s.put("no-tensors.safetensors", SafetensorsTest.file("{}", new byte[0]));
+        s.put("empty-tensor-past-2e31-before-its-0.safetensors",
+                SafetensorsTest.file("{" + tensor("e", "F32", "[100000,100000,0]", 0, 0) + "}", new byte[0]));
         ByteBuffer d = ByteBuffer.allocate(2 * 2 + 2 * 2 + 2 * 8).order(ByteOrder.LITTLE_ENDIAN);
         d.putShort(Float.floatToFloat16(1.5f)).putShort(Float.floatToFloat16(-65504f));
         d.putShort((short) (Float.floatToIntBits(3.0f) >>> 16)).putShort((short) (Float.floatToIntBits(-0.5f) >>> 16));

@@ -175,6 +175,18 @@ class NpyTest {
     }
 
     @Test
+    void readsEmptyArraysWhoseOtherDimensionsMultiplyPast2To31() throws Exception {
+        // the product is 0, but 9551615 x 400 alone is over 2^31-1: NpyArray refused the shape with an
+        // IllegalArgumentException, which escaped the reader (found by NpyFuzzTest)
+        NpyArray a = Npy.read(npy(1, header("<f4", "(9551615, 400, 0, 96)"), new byte[0]), "t.npy");
+        assertArrayEquals(new int[] {9551615, 400, 0, 96}, a.shape());
+        assertEquals(0, a.size());
+        assertEquals(a, Npy.read(Npy.toBytes(a), "again"));
+        assertEquals(0, NpyArray.ofLongs(new long[0], Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE, 0).size());
+        assertThrows(IllegalArgumentException.class, () -> NpyArray.ofInts(new int[0], 65536, 32768));
+    }
+
+    @Test
     void refusesShortDataAndTrailingBytes() {
         refused(npy(1, header("<f4", "(3,)"), new byte[11]), "short data");
         ModelFormatException e = refused(npy(1, header("<f4", "(3,)"), new byte[13]), "1 trailing bytes");

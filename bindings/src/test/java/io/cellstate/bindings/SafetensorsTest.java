@@ -189,6 +189,16 @@ class SafetensorsTest {
     }
 
     @Test
+    void readsEmptyTensorsWhoseOtherDimensionsMultiplyPast2To31() throws Exception {
+        // the product is 0, but 100000 x 100000 alone is over 2^31-1: Tensor refused the shape with an
+        // IllegalArgumentException, which escaped the reader (the bug NpyFuzzTest found in NpyArray)
+        Safetensors.Contents c = Safetensors.read(file("{" + tensor("e", "F32", "[100000,100000,0]", 0, 0) + "}", new byte[0]), "m");
+        assertArrayEquals(new int[] {100000, 100000, 0}, c.tensors().get("e").shape());
+        assertEquals(0, c.tensors().get("e").data().length);
+        assertThrows(IllegalArgumentException.class, () -> new Safetensors.Tensor(new int[] {65536, 32768}, new float[0]));
+    }
+
+    @Test
     void refusesABufferOfTheWrongLength() {
         refused(file("{" + tensor("a", "F32", "[2]", 0, 8) + "}", new byte[12]), "trailing bytes");
         refused(file("{" + tensor("a", "F32", "[2]", 0, 8) + "}", new byte[4]), "file cut short");
