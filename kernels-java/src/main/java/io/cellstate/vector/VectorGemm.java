@@ -285,16 +285,8 @@ final class VectorGemm implements CpuGemm {
             }
         }
         for (; j + BLOCK <= j1; j += BLOCK) {
-            float[] pbNow = pb;
-            int pbo = 0;
-            if (constant != null) {
-                pbNow = constant.data;
-                pbo = constant.panel(j / BLOCK, k0 / KC);
-            } else {
-                for (int q = 0; q < kc; q++) {
-                    System.arraycopy(b, bOff + (k0 + q) * ldb + j, pb, q * BLOCK, BLOCK);
-                }
-            }
+            float[] pbNow = panelOfB(pb, j, BLOCK, k0, kc);
+            int pbo = panelOffset(j, k0);
             for (int s0 = i0; s0 < i1; s0 += STRIP) {
                 int rows = Math.min(STRIP, i1 - s0);
                 int base = (s0 - i0) * kc;
@@ -315,17 +307,8 @@ final class VectorGemm implements CpuGemm {
         if (packs && j < j1) {
             // the last columns, narrower than a block: packed with zeros past them, only they are stored
             int width = j1 - j;
-            float[] pbNow = pb;
-            int pbo = 0;
-            if (constant != null) {
-                pbNow = constant.data;
-                pbo = constant.panel(j / BLOCK, k0 / KC);
-            } else {
-                for (int q = 0; q < kc; q++) {
-                    System.arraycopy(b, bOff + (k0 + q) * ldb + j, pb, q * BLOCK, width);
-                    java.util.Arrays.fill(pb, q * BLOCK + width, (q + 1) * BLOCK, 0f);
-                }
-            }
+            float[] pbNow = panelOfB(pb, j, width, k0, kc);
+            int pbo = panelOffset(j, k0);
             for (int s0 = i0; s0 < i1; s0 += STRIP) {
                 int rows = Math.min(STRIP, i1 - s0);
                 int base = (s0 - i0) * kc;
@@ -356,6 +339,28 @@ final class VectorGemm implements CpuGemm {
                 c[at] = betaNow == 0 ? alpha * acc : betaNow * c[at] + alpha * acc;
             }
         }
+    }
+
+    /**
+     * The panel of B for columns {@code [j, j + width)} and k from {@code k0}: the constant's, packed once,
+     * or this call's B copied into {@code pb} ({@code kc} rows of {@link #BLOCK}, zero past {@code width}).
+     */
+    private float[] panelOfB(float[] pb, int j, int width, int k0, int kc) {
+        if (constant != null) {
+            return constant.data;
+        }
+        for (int q = 0; q < kc; q++) {
+            System.arraycopy(b, bOff + (k0 + q) * ldb + j, pb, q * BLOCK, width);
+            if (width < BLOCK) {
+                java.util.Arrays.fill(pb, q * BLOCK + width, (q + 1) * BLOCK, 0f);
+            }
+        }
+        return pb;
+    }
+
+    /** Where {@link #panelOfB}'s panel starts in the array it returns. */
+    private int panelOffset(int j, int k0) {
+        return constant != null ? constant.panel(j / BLOCK, k0 / KC) : 0;
     }
 
     /** Rows r to r + 3 of the packed strip against the packed panel, into C at {@code at} and the rows after. */
