@@ -131,7 +131,7 @@ public final class Onnx {
         RnnSpec spec = weights.spec();
         Cell cell = spec.cell();
         String op = cell.equals(Cell.lstm()) ? "LSTM" : cell.equals(Cell.gru()) || cell.equals(Cell.gruOriginal()) ? "GRU" : "RNN";
-        int[] gateOf = op.equals("LSTM") ? new int[] {0, 2, 3, 1} : op.equals("GRU") ? new int[] {1, 0, 2} : new int[] {0};
+        int[] gateOf = OnnxImport.gateOrder(op);
         int gates = gateOf.length;
         int hidden = spec.hiddenSize();
         int dirs = spec.directions();
@@ -220,7 +220,7 @@ public final class Onnx {
             hn.add("Y_h" + sfx);
             List<OnnxProto.Attribute> attrs = new ArrayList<>();
             attrs.add(OnnxProto.Attribute.ofInt("hidden_size", hidden));
-            if (dirs == 2 || spec.direction() != io.cellstate.Direction.FORWARD) {
+            if (spec.direction() != io.cellstate.Direction.FORWARD) {
                 attrs.add(OnnxProto.Attribute.ofString("direction", spec.direction().toString().toLowerCase(java.util.Locale.ROOT)));
             }
             if (cell.equals(Cell.gru())) {

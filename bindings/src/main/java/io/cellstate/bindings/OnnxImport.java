@@ -30,6 +30,11 @@ final class OnnxImport {
     private static final int[] GRU_GATE_OF = {1, 0, 2};     // ours r, z, n <- ONNX z, r, h
     private static final int[] RNN_GATE_OF = {0};
 
+    /** For an LSTM, GRU or RNN node: ONNX's gate of each of ours (ours i, f, g, o are ONNX's 0, 2, 3, 1). */
+    static int[] gateOrder(String op) {
+        return (op.equals("LSTM") ? LSTM_GATE_OF : op.equals("GRU") ? GRU_GATE_OF : RNN_GATE_OF).clone();
+    }
+
     /** Where an arranged value comes from. */
     enum SrcKind {
         INPUT, Y, H, C
@@ -129,8 +134,7 @@ final class OnnxImport {
             int rank = in.dims() == null ? 3 : in.dims().size();
             int[] sizes = new int[rank];
             for (int i = 0; i < rank; i++) {
-                Object d = in.dims() == null ? null : in.dims().get(i);
-                sizes[i] = d instanceof Long l && l >= 0 && l <= Integer.MAX_VALUE ? (int) (long) l : -1;
+                sizes[i] = declaredSize(in, i);
             }
             values.put(in.name(), new View(new Src(SrcKind.INPUT, in.name(), -1), Arrangement.of(sizes)));
         }
@@ -347,7 +351,7 @@ final class OnnxImport {
         if (data instanceof Ints i && i.dims().length == 0 && Arrays.equals(axes, new long[] {0})) {
             return new Ints(new long[] {1}, i.entries());
         }
-        int rank = rank(n, data) + axes.length;
+        int rank = rank(data) + axes.length;
         long[] sorted = Arrays.stream(axes).map(a -> axis(a, rank)).sorted().toArray();
         if (data instanceof View v) {
             Arrangement a = v.a();
@@ -366,7 +370,7 @@ final class OnnxImport {
         throw at(n, "unsqueezes " + kind(data));
     }
 
-    private int rank(OnnxProto.Node n, Value v) {
+    private static int rank(Value v) {
         return switch (v) {
             case Ints i -> i.dims().length;
             case Floats f -> f.t().dims().length;
@@ -378,7 +382,7 @@ final class OnnxImport {
     private Value squeeze(OnnxProto.Node n) throws ModelFormatException {
         Value data = value(n, 0);
         long[] axes = axes(n);
-        int rank = rank(n, data);
+        int rank = rank(data);
         if (data instanceof Ints i && i.dims().length == 1 && i.entries().length == 1
                 && (axes == null || Arrays.equals(axes, new long[] {0}) || Arrays.equals(axes, new long[] {-1}))) {
             return new Ints(new long[0], i.entries());
@@ -502,7 +506,7 @@ final class OnnxImport {
         if (starts.length != ends.length || (axes != null && axes.length != starts.length)) {
             throw at(n, "starts, ends and axes differ in length");
         }
-        int rank = rank(n, data);
+        int rank = rank(data);
         for (int k = 0; k < starts.length; k++) {
             int ax = axis(axes == null ? k : axes[k], rank);
             long s = starts[k];
@@ -535,7 +539,7 @@ final class OnnxImport {
 
     private Value transpose(OnnxProto.Node n) throws ModelFormatException {
         Value data = value(n, 0);
-        int rank = rank(n, data);
+        int rank = rank(data);
         long[] perm = n.attributes().containsKey("perm") ? attrInts(n, "perm")
                 : java.util.stream.LongStream.range(0, rank).map(i -> rank - 1 - i).toArray();
         if (data instanceof View v) {
@@ -626,7 +630,7 @@ final class OnnxImport {
             throw at(n, "LSTM with input_forget = 1 (coupled input and forget gates) is not supported yet");
         }
         Cell cell = cell(n, op, dirs);
-        int[] gateOf = op.equals("LSTM") ? LSTM_GATE_OF : op.equals("GRU") ? GRU_GATE_OF : RNN_GATE_OF;
+        int[] gateOf = gateOrder(op);
         int gates = gateOf.length;
         int k = layers.size();
         if (op.equals("LSTM") && !n.input(7).isEmpty()) {
@@ -711,7 +715,11 @@ final class OnnxImport {
     }
 
     private int sizeOf(Src src, int axis) {
-        OnnxProto.ValueInfo in = graphInputs.get(src.input());
+        return declaredSize(graphInputs.get(src.input()), axis);
+    }
+
+    /** The size a graph input declares on {@code axis}, or -1 where it is named, unknown or not declared. */
+    private static int declaredSize(OnnxProto.ValueInfo in, int axis) {
         Object d = in.dims() == null ? null : in.dims().get(axis);
         return d instanceof Long l && l >= 0 && l <= Integer.MAX_VALUE ? (int) (long) l : -1;
     }
@@ -886,7 +894,7 @@ final class OnnxImport {
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, first.node().label(), e.getMessage());
         }
-        int[] gateOf = first.op().equals("LSTM") ? LSTM_GATE_OF : first.op().equals("GRU") ? GRU_GATE_OF : RNN_GATE_OF;
+        int[] gateOf = gateOrder(first.op());
         int gh = gateOf.length * hidden;
         RnnWeights.Builder wb = RnnWeights.builder(spec);
         for (int k = 0; k < layers.size(); k++) {
