@@ -1,6 +1,7 @@
 package io.cellstate;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -47,12 +48,49 @@ public sealed interface Cell {
     String name();
 
     /**
+     * The activation functions of the cell's roles, ONNX's {@code activations}: the LSTM's f (gates i, f,
+     * o), g (the candidate) and h (the cell state's, into h'); the GRU's f (r, z) and g (n); the RNN's f.
+     * Either one function per role, for every direction, or (for a bidirectional network) one per role
+     * and direction, the forward direction's first.
+     *
+     * @return {@link #roles()} or twice as many activations
+     */
+    List<Activation> activations();
+
+    /**
+     * How many activation roles the cell has.
+     *
+     * @return 3 for the LSTM, 2 for the GRU, 1 for the RNN
+     */
+    int roles();
+
+    /**
+     * The activation of one role in one direction.
+     *
+     * @param role      from 0 to {@link #roles()} - 1
+     * @param direction 0 forward, 1 reverse
+     * @return the activation
+     */
+    default Activation activation(int role, int direction) {
+        List<Activation> a = activations();
+        return a.size() == roles() ? a.get(role) : a.get(direction * roles() + role);
+    }
+
+    /**
+     * Whether this is one of {@link #all()}, with none of the options beyond them (projection,
+     * peepholes, clipping, coupled gates, other activations): what every backend's fast path runs.
+     *
+     * @return true for the cells of {@link #all()}
+     */
+    boolean isPlain();
+
+    /**
      * The LSTM.
      *
      * @return the LSTM cell
      */
-    static Cell lstm() {
-        return Lstm.INSTANCE;
+    static Cell.Lstm lstm() {
+        return Lstm.PLAIN;
     }
 
     /**
@@ -60,7 +98,7 @@ public sealed interface Cell {
      *
      * @return the GRU cell
      */
-    static Cell gru() {
+    static Cell.Gru gru() {
         return new Gru(true);
     }
 
@@ -69,7 +107,7 @@ public sealed interface Cell {
      *
      * @return the GRU cell that resets before its recurrent product
      */
-    static Cell gruOriginal() {
+    static Cell.Gru gruOriginal() {
         return new Gru(false);
     }
 
@@ -78,7 +116,7 @@ public sealed interface Cell {
      *
      * @return the cell
      */
-    static Cell rnnTanh() {
+    static Cell.Rnn rnnTanh() {
         return new Rnn(Nonlinearity.TANH);
     }
 
@@ -87,7 +125,7 @@ public sealed interface Cell {
      *
      * @return the cell
      */
-    static Cell rnnRelu() {
+    static Cell.Rnn rnnRelu() {
         return new Rnn(Nonlinearity.RELU);
     }
 
@@ -123,13 +161,153 @@ public sealed interface Cell {
                 + name + "'");
     }
 
-    /** Long short-term memory: four gates {@code i, f, g, o}, a hidden and a cell state. */
-    record Lstm() implements Cell {
-        private static final Lstm INSTANCE = new Lstm();
+    /**
+     * The activations as given, checked and normalised: null or empty is {@code defaults}; a list of
+     * twice the roles whose halves agree is one half (so equal cells are equal records).
+     */
+    private static List<Activation> activations(String cell, List<Activation> given, List<Activation> defaults) {
+        if (given == null || given.isEmpty()) {
+            return defaults;
+        }
+        int roles = defaults.size();
+        if (given.size() != roles && given.size() != 2 * roles) {
+            throw new IllegalArgumentException(cell + " activations: expected " + roles + " (one per role) or " + 2 * roles
+                    + " (per direction, forward first), got " + given.size() + " " + given);
+        }
+        for (int i = 0; i < given.size(); i++) {
+            if (given.get(i) == null) {
+                throw new IllegalArgumentException(cell + " activations: expected no null, got one at " + i);
+            }
+        }
+        List<Activation> a = List.copyOf(given);
+        if (a.size() == 2 * roles && a.subList(0, roles).equals(a.subList(roles, 2 * roles))) {
+            a = a.subList(0, roles);
+            a = List.copyOf(a);
+        }
+        return a;
+    }
+
+    /**
+     * Long short-term memory: four gates {@code i, f, g, o}, a hidden and a cell state, with the options
+     * of ONNX's, PyTorch's, cuDNN's and oneDNN's LSTMs together. With f, g, h the {@link #activations()}
+     * (σ, tanh, tanh by default), per step:
+     * <pre>
+     *   a = W_ih x + b_ih + W_hh h + b_hh                                  (pre-activations of i, f, g, o)
+     *   a_i += p_i ⊙ c,  a_f += p_f ⊙ c                                      (peepholes)
+     *   a_i, a_f, a_g clipped to [−clip, clip]                                (clip)
+     *   i = f(a_i),  f = 1 − i (input_forget) or f(a_f),  g = g(a_g)
+     *   c' = f ⊙ c + i ⊙ g
+     *   a_o += p_o ⊙ c'  and clipped;  o = f(a_o)
+     *   h' = o ⊙ h(c'),  or W_hr (o ⊙ h(c')) with a projection
+     * </pre>
+     * ONNX's clip: the pre-activations of the gates (bias and peepholes included) are clipped, as ONNX
+     * Runtime does; the cell state is not. With a projection of size P, h (the output, h0, hN) has P
+     * columns, {@code W_hh} is [4H x P] and {@code W_hr} [P x H] (PyTorch's {@code proj_size}); c keeps H.
+     * The peephole weights are a [3H] vector per layer and direction in the order i, f, o (oneDNN's;
+     * ONNX's {@code P} is i, o, f).
+     *
+     * @param projectionSize P, from 1 to H - 1; 0 for none
+     * @param peepholes      whether the gates see the cell state
+     * @param clip           the bound of the pre-activations; {@link Float#POSITIVE_INFINITY} for none
+     * @param inputForget    whether the input and forget gates are coupled, f = 1 − i (ONNX's
+     *                       {@code input_forget}; the forget gate's weights are then unused)
+     * @param activations    f, g, h (per direction where six); null or empty for σ, tanh, tanh
+     */
+    record Lstm(int projectionSize, boolean peepholes, float clip, boolean inputForget, List<Activation> activations)
+            implements Cell {
+        private static final List<Activation> DEFAULTS = List.of(Activation.sigmoid(), Activation.tanh(), Activation.tanh());
+        private static final Lstm PLAIN = new Lstm(0, false, Float.POSITIVE_INFINITY, false, DEFAULTS);
+
+        /**
+         * Checks and normalises the options.
+         *
+         * @throws IllegalArgumentException for a negative projection, a clip that is not positive, or a
+         *                                  wrong number of activations
+         */
+        public Lstm {
+            if (projectionSize < 0) {
+                throw new IllegalArgumentException("projectionSize: expected 0 (none) or a size >= 1, got " + projectionSize);
+            }
+            if (!(clip > 0)) {
+                throw new IllegalArgumentException("clip: expected a bound > 0 (Infinity for none), got " + clip);
+            }
+            activations = Cell.activations("lstm", activations, DEFAULTS);
+        }
+
+        /**
+         * The plain LSTM.
+         */
+        public Lstm() {
+            this(0, false, Float.POSITIVE_INFINITY, false, DEFAULTS);
+        }
+
+        /**
+         * This LSTM with a projection of size P (PyTorch's {@code proj_size}).
+         *
+         * @param projectionSize P, from 1 to H - 1; 0 for none
+         * @return the cell
+         */
+        public Lstm withProjection(int projectionSize) {
+            return new Lstm(projectionSize, peepholes, clip, inputForget, activations);
+        }
+
+        /**
+         * This LSTM with or without peepholes.
+         *
+         * @param peepholes whether the gates see the cell state
+         * @return the cell
+         */
+        public Lstm withPeepholes(boolean peepholes) {
+            return new Lstm(projectionSize, peepholes, clip, inputForget, activations);
+        }
+
+        /**
+         * This LSTM with ONNX's clip.
+         *
+         * @param clip the bound, > 0; {@link Float#POSITIVE_INFINITY} for none
+         * @return the cell
+         */
+        public Lstm withClip(float clip) {
+            return new Lstm(projectionSize, peepholes, clip, inputForget, activations);
+        }
+
+        /**
+         * This LSTM with coupled input and forget gates, or without.
+         *
+         * @param inputForget f = 1 − i
+         * @return the cell
+         */
+        public Lstm withInputForget(boolean inputForget) {
+            return new Lstm(projectionSize, peepholes, clip, inputForget, activations);
+        }
+
+        /**
+         * This LSTM with other activations.
+         *
+         * @param activations f, g, h, or six (forward, then reverse)
+         * @return the cell
+         */
+        public Lstm withActivations(Activation... activations) {
+            return new Lstm(projectionSize, peepholes, clip, inputForget, Arrays.asList(activations));
+        }
+
+        /**
+         * Whether the pre-activations are clipped.
+         *
+         * @return false for an infinite clip
+         */
+        public boolean hasClip() {
+            return clip != Float.POSITIVE_INFINITY;
+        }
 
         @Override
         public int gates() {
             return 4;
+        }
+
+        @Override
+        public int roles() {
+            return 3;
         }
 
         @Override
@@ -138,8 +316,32 @@ public sealed interface Cell {
         }
 
         @Override
+        public boolean isPlain() {
+            return equals(PLAIN);
+        }
+
+        @Override
         public String name() {
-            return "lstm";
+            if (isPlain()) {
+                return "lstm";
+            }
+            List<String> o = new ArrayList<>();
+            if (projectionSize > 0) {
+                o.add("projection=" + projectionSize);
+            }
+            if (peepholes) {
+                o.add("peepholes");
+            }
+            if (hasClip()) {
+                o.add("clip=" + clip);
+            }
+            if (inputForget) {
+                o.add("input_forget");
+            }
+            if (!activations.equals(DEFAULTS)) {
+                o.add("activations=" + activations);
+            }
+            return "lstm" + o;
         }
 
         @Override
@@ -149,20 +351,63 @@ public sealed interface Cell {
     }
 
     /**
-     * Gated recurrent unit: three gates {@code r, z, n}.
+     * Gated recurrent unit: three gates {@code r, z, n}, with activations f (r, z) and g (n), σ and tanh
+     * by default.
      *
      * @param linearBeforeReset true for PyTorch's and cuDNN's formula, r ⊙ (W_hn h + b_hn); false for
      *                          the original one, W_hn (r ⊙ h) + b_hn
+     * @param activations       f, g (per direction where four); null or empty for σ, tanh
      */
-    record Gru(boolean linearBeforeReset) implements Cell {
+    record Gru(boolean linearBeforeReset, List<Activation> activations) implements Cell {
+        private static final List<Activation> DEFAULTS = List.of(Activation.sigmoid(), Activation.tanh());
+
+        /**
+         * Checks and normalises the activations.
+         *
+         * @throws IllegalArgumentException for a wrong number of activations
+         */
+        public Gru {
+            activations = Cell.activations("gru", activations, DEFAULTS);
+        }
+
+        /**
+         * The GRU with σ and tanh.
+         *
+         * @param linearBeforeReset which formula
+         */
+        public Gru(boolean linearBeforeReset) {
+            this(linearBeforeReset, DEFAULTS);
+        }
+
+        /**
+         * This GRU with other activations.
+         *
+         * @param activations f, g, or four (forward, then reverse)
+         * @return the cell
+         */
+        public Gru withActivations(Activation... activations) {
+            return new Gru(linearBeforeReset, Arrays.asList(activations));
+        }
+
         @Override
         public int gates() {
             return 3;
         }
 
         @Override
+        public int roles() {
+            return 2;
+        }
+
+        @Override
+        public boolean isPlain() {
+            return activations.equals(DEFAULTS);
+        }
+
+        @Override
         public String name() {
-            return linearBeforeReset ? "gru" : "gru-original";
+            String base = linearBeforeReset ? "gru" : "gru-original";
+            return isPlain() ? base : base + "[activations=" + activations + "]";
         }
 
         @Override
@@ -172,20 +417,52 @@ public sealed interface Cell {
     }
 
     /**
-     * The Elman RNN: one gate.
+     * The Elman RNN: one gate, h' = f(W_ih x + b_ih + W_hh h + b_hh); f is tanh or ReLU in PyTorch, any
+     * of ONNX's functions here.
      *
-     * @param nonlinearity tanh or ReLU
+     * @param activations f, or two (forward, then reverse)
      */
-    record Rnn(Nonlinearity nonlinearity) implements Cell {
+    record Rnn(List<Activation> activations) implements Cell {
         /**
-         * Checks the nonlinearity.
+         * Checks and normalises the activations.
          *
-         * @throws IllegalArgumentException for null
+         * @throws IllegalArgumentException for null, empty, or more than two activations
          */
         public Rnn {
+            if (activations == null || activations.isEmpty()) {
+                throw new IllegalArgumentException("rnn activations: expected 1 or 2 activations, got "
+                        + (activations == null ? "null" : "none"));
+            }
+            activations = Cell.activations("rnn", activations, List.of(activations.get(0)));
+        }
+
+        /**
+         * PyTorch's RNN.
+         *
+         * @param nonlinearity tanh or ReLU
+         * @throws IllegalArgumentException for null
+         */
+        public Rnn(Nonlinearity nonlinearity) {
+            this(List.of(activation(nonlinearity)));
+        }
+
+        private static Activation activation(Nonlinearity nonlinearity) {
             if (nonlinearity == null) {
                 throw new IllegalArgumentException("nonlinearity: expected TANH or RELU, got null");
             }
+            return nonlinearity == Nonlinearity.TANH ? Activation.tanh() : Activation.relu();
+        }
+
+        /**
+         * PyTorch's nonlinearity, where the cell is one of PyTorch's.
+         *
+         * @return TANH or RELU for a plain cell; null where the activations are others
+         */
+        public Nonlinearity nonlinearity() {
+            if (activations.equals(List.of(Activation.tanh()))) {
+                return Nonlinearity.TANH;
+            }
+            return activations.equals(List.of(Activation.relu())) ? Nonlinearity.RELU : null;
         }
 
         @Override
@@ -194,8 +471,22 @@ public sealed interface Cell {
         }
 
         @Override
+        public int roles() {
+            return 1;
+        }
+
+        @Override
+        public boolean isPlain() {
+            return nonlinearity() != null;
+        }
+
+        @Override
         public String name() {
-            return nonlinearity == Nonlinearity.TANH ? "rnn-tanh" : "rnn-relu";
+            Nonlinearity n = nonlinearity();
+            if (n != null) {
+                return n == Nonlinearity.TANH ? "rnn-tanh" : "rnn-relu";
+            }
+            return "rnn[activations=" + activations + "]";
         }
 
         @Override
@@ -204,7 +495,7 @@ public sealed interface Cell {
         }
     }
 
-    /** The Elman RNN's activation. */
+    /** The Elman RNN's activation in PyTorch. */
     enum Nonlinearity {
         /** tanh, PyTorch's default. */
         TANH,

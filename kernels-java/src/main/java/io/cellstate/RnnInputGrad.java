@@ -26,7 +26,7 @@ public record RnnInputGrad(Tensor dx, Tensor dh0, Tensor dc0) {
     public static RnnInputGrad allocate(RnnSpec spec, Layout layout, int steps, int batch) {
         return new RnnInputGrad(
                 Tensor.zeros(layout.shape(steps, batch, spec.inputSize())),
-                Tensor.zeros(spec.stateCount(), batch, spec.hiddenSize()),
+                Tensor.zeros(spec.stateCount(), batch, spec.outputHiddenSize()),
                 spec.cell().hasCellState() ? Tensor.zeros(spec.stateCount(), batch, spec.hiddenSize()) : null);
     }
 

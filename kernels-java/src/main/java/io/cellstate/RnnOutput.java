@@ -22,7 +22,7 @@ public record RnnOutput(Tensor y, Tensor hN, Tensor cN) {
     public static RnnOutput allocate(RnnSpec spec, Layout layout, int steps, int batch) {
         return new RnnOutput(
                 Tensor.zeros(layout.shape(steps, batch, spec.outputSize())),
-                Tensor.zeros(spec.stateCount(), batch, spec.hiddenSize()),
+                Tensor.zeros(spec.stateCount(), batch, spec.outputHiddenSize()),
                 spec.cell().hasCellState() ? Tensor.zeros(spec.stateCount(), batch, spec.hiddenSize()) : null);
     }
 }

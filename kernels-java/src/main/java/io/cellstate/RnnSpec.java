@@ -7,9 +7,11 @@ import java.util.Objects;
  *
  * <p>Sizes follow PyTorch's {@code nn.LSTM}: {@code inputSize} features go into layer 0, every
  * layer has {@code hiddenSize} units per direction, and layer {@code l > 0} reads the
- * {@code directions * hiddenSize} outputs of layer {@code l - 1}.
+ * {@code directions * H_out} outputs of layer {@code l - 1}, where H_out is the hidden size, or an LSTM's
+ * projection size ({@link #outputHiddenSize()}).
  *
- * @param cell       the cell, with its options
+ * @param cell       the cell, with its options (an LSTM's projection must be smaller than hiddenSize; six
+ *                   LSTM activations, four GRU ones or two RNN ones need a bidirectional network)
  * @param inputSize  features per time step into layer 0, at least 1
  * @param hiddenSize hidden units per layer and direction, at least 1
  * @param layers     stacked layers, at least 1
@@ -30,8 +32,17 @@ public record RnnSpec(Cell cell, int inputSize, int hiddenSize, int layers, Dire
         positive("inputSize", inputSize);
         positive("hiddenSize", hiddenSize);
         positive("layers", layers);
+        if (cell instanceof Cell.Lstm lstm && lstm.projectionSize() >= hiddenSize) {
+            throw new IllegalArgumentException("projectionSize: expected 1 <= projectionSize < hiddenSize = " + hiddenSize
+                    + " (PyTorch's proj_size), got " + lstm.projectionSize());
+        }
+        if (cell.activations().size() > cell.roles() && direction.count() == 1) {
+            throw new IllegalArgumentException("activations: expected " + cell.roles() + " for a network with one direction ("
+                    + direction + "), got " + cell.activations().size() + " " + cell.activations());
+        }
         long rows = (long) cell.gates() * hiddenSize;
-        long widest = Math.max(inputSize, (long) direction.count() * hiddenSize);
+        int out = cell instanceof Cell.Lstm lstm && lstm.projectionSize() > 0 ? lstm.projectionSize() : hiddenSize;
+        long widest = Math.max(Math.max(inputSize, (long) direction.count() * out), hiddenSize);
         if (rows * widest > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("hiddenSize: expected gates*hiddenSize*max(inputSize, directions*hiddenSize)"
                     + " <= " + Integer.MAX_VALUE + " (one weight matrix in a Java array), got " + rows * widest);
@@ -99,22 +110,41 @@ public record RnnSpec(Cell cell, int inputSize, int hiddenSize, int layers, Dire
     }
 
     /**
+     * Columns of h, H_out: the projection's size P for a projected LSTM, else the hidden size H. The
+     * output, h0 and hN have H_out columns per direction; c has H.
+     *
+     * @return P or H
+     */
+    public int outputHiddenSize() {
+        return projectionSize() > 0 ? projectionSize() : hiddenSize;
+    }
+
+    /**
+     * The LSTM's projection size P.
+     *
+     * @return P, or 0 where there is no projection
+     */
+    public int projectionSize() {
+        return cell instanceof Cell.Lstm lstm ? lstm.projectionSize() : 0;
+    }
+
+    /**
      * Features into a layer.
      *
      * @param layer the layer, from 0
-     * @return {@code inputSize} for layer 0, else {@code D * hiddenSize}
+     * @return {@code inputSize} for layer 0, else {@code D * H_out}
      */
     public int layerInputSize(int layer) {
-        return layer == 0 ? inputSize : directions() * hiddenSize;
+        return layer == 0 ? inputSize : directions() * outputHiddenSize();
     }
 
     /**
      * Features of the output sequence.
      *
-     * @return {@code D * hiddenSize}
+     * @return {@code D * H_out}
      */
     public int outputSize() {
-        return directions() * hiddenSize;
+        return directions() * outputHiddenSize();
     }
 
     /**
@@ -137,7 +167,8 @@ public record RnnSpec(Cell cell, int inputSize, int hiddenSize, int layers, Dire
     public double forwardFlops(int steps, int batch) {
         double flops = 0;
         for (int l = 0; l < layers; l++) {
-            flops += 2.0 * steps * batch * directions() * gates() * hiddenSize * (layerInputSize(l) + (double) hiddenSize);
+            flops += 2.0 * steps * batch * directions() * gates() * hiddenSize * (layerInputSize(l) + (double) outputHiddenSize());
+            flops += 2.0 * steps * batch * directions() * projectionSize() * (double) hiddenSize;
         }
         return flops;
     }

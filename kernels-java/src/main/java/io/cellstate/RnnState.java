@@ -33,7 +33,7 @@ public final class RnnState {
         if (batch < 1) {
             throw new IllegalArgumentException("batch: expected >= 1, got " + batch);
         }
-        return new RnnState(Tensor.zeros(spec.stateCount(), batch, spec.hiddenSize()),
+        return new RnnState(Tensor.zeros(spec.stateCount(), batch, spec.outputHiddenSize()),
                 spec.cell().hasCellState() ? Tensor.zeros(spec.stateCount(), batch, spec.hiddenSize()) : null);
     }
 

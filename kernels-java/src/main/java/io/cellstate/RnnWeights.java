@@ -19,9 +19,11 @@ import java.util.regex.Pattern;
  * ({@link RnnSpec#layerInputSize}), row-major:
  * <pre>
  *   W_ih  [G*H x in_l]   PyTorch weight_ih_l{l}[_reverse]   rows g*H .. g*H+H-1 belong to gate g
- *   W_hh  [G*H x H]      PyTorch weight_hh_l{l}[_reverse]
+ *   W_hh  [G*H x H_out]  PyTorch weight_hh_l{l}[_reverse]   H_out = P for a projected LSTM, else H
  *   b_ih  [G*H]          PyTorch bias_ih_l{l}[_reverse]     (absent, i.e. zero, when bias is off)
  *   b_hh  [G*H]          PyTorch bias_hh_l{l}[_reverse]
+ *   W_hr  [P x H]        PyTorch weight_hr_l{l}[_reverse]   only for an LSTM with a projection
+ *   p     [3H]           weight_peephole_l{l}[_reverse]     only for an LSTM with peepholes: p_i, p_f, p_o
  * </pre>
  * Exactly the shapes and order of PyTorch's {@code state_dict()}, so its tensors load as they are;
  * {@link Param} names the kinds, and every kind is reached through {@link #tensor} and
@@ -54,7 +56,14 @@ public final class RnnWeights {
         /** {@code b_ih} [G*H], only where the spec has bias. */
         BIAS_IH("bias_ih"),
         /** {@code b_hh} [G*H], only where the spec has bias. */
-        BIAS_HH("bias_hh");
+        BIAS_HH("bias_hh"),
+        /** {@code W_hr} [P x H], the LSTM's projection, only where it has one (PyTorch's {@code proj_size}). */
+        WEIGHT_HR("weight_hr"),
+        /**
+         * The LSTM's peephole weights [3H] in the order i, f, o (oneDNN's; ONNX's {@code P} is i, o, f), only
+         * where it has peepholes. PyTorch has none; the name follows its pattern.
+         */
+        PEEPHOLE("weight_peephole");
 
         /** The names, as a regular expression alternative. */
         static final String NAMES = String.join("|", Arrays.stream(values()).map(Param::pytorchName).toList());
@@ -92,7 +101,22 @@ public final class RnnWeights {
          * @return false for a bias of a spec without bias
          */
         public boolean in(RnnSpec spec) {
-            return !isBias() || spec.bias();
+            return switch (this) {
+                case WEIGHT_IH, WEIGHT_HH -> true;
+                case BIAS_IH, BIAS_HH -> spec.bias();
+                case WEIGHT_HR -> spec.projectionSize() > 0;
+                case PEEPHOLE -> spec.cell() instanceof Cell.Lstm lstm && lstm.peepholes();
+            };
+        }
+
+        /** Why a network of {@code spec} has no tensor of this kind, for messages. */
+        String absentBecause(RnnSpec spec) {
+            return switch (this) {
+                case WEIGHT_IH, WEIGHT_HH -> "";
+                case BIAS_IH, BIAS_HH -> "the spec has bias=false";
+                case WEIGHT_HR -> "the cell " + spec.cell() + " has no projection";
+                case PEEPHOLE -> "the cell " + spec.cell() + " has no peepholes";
+            };
         }
 
         /**
@@ -115,8 +139,10 @@ public final class RnnWeights {
             int rows = spec.gates() * spec.hiddenSize();
             return switch (this) {
                 case WEIGHT_IH -> new int[] {rows, spec.layerInputSize(layer)};
-                case WEIGHT_HH -> new int[] {rows, spec.hiddenSize()};
+                case WEIGHT_HH -> new int[] {rows, spec.outputHiddenSize()};
                 case BIAS_IH, BIAS_HH -> new int[] {rows};
+                case WEIGHT_HR -> new int[] {spec.projectionSize(), spec.hiddenSize()};
+                case PEEPHOLE -> new int[] {3 * spec.hiddenSize()};
             };
         }
 
@@ -497,8 +523,9 @@ public final class RnnWeights {
         }
 
         private Builder set(Param param, int layer, int dir, float[] data, String name) {
-            if (param.isBias() && !spec.bias()) {
-                throw new IllegalArgumentException(name + ": expected no bias (the spec has bias=false), got a tensor");
+            if (!param.in(spec)) {
+                throw new IllegalArgumentException(name + ": expected no such tensor (" + param.absentBecause(spec)
+                        + "), got one");
             }
             int[] shape = param.shape(spec, layer);
             long expected = Param.size(shape);

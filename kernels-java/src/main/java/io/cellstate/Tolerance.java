@@ -15,8 +15,9 @@ package io.cellstate;
  * and from layer to layer, so it grows, at worst like a random walk again, with the depth of the
  * computation, T * layers. Hence
  * <pre>
- *   tol = C * u * sqrt(n * T * layers),    n = max over layers of (in_l + H) + 2
+ *   tol = C * u * sqrt(n * T * layers),    n = max over layers of (in_l + H_out) + 2
  * </pre>
+ * (an LSTM's peephole adds one term per gate, and its projection's sum of H terms adds H to n).
  * with C = 8 covering the few ulp of the activation functions per step and the gap between a
  * random walk and its maximum over many elements. Inputs are in [-1, 1] and weights within
  * 1/sqrt(H), so the terms are of order 1 or less. Measured here: the Vector API kernel against the
@@ -42,7 +43,10 @@ public final class Tolerance {
     public static int accumulationLength(RnnSpec spec) {
         int n = 0;
         for (int l = 0; l < spec.layers(); l++) {
-            n = Math.max(n, spec.layerInputSize(l) + spec.hiddenSize() + 2);
+            // a peephole adds a term; a projection's H terms add to the next step's error
+            int extra = (spec.cell() instanceof Cell.Lstm lstm && lstm.peepholes() ? 1 : 0)
+                    + (spec.projectionSize() > 0 ? spec.hiddenSize() : 0);
+            n = Math.max(n, spec.layerInputSize(l) + spec.outputHiddenSize() + 2 + extra);
         }
         return n;
     }

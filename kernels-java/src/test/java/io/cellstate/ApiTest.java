@@ -50,7 +50,7 @@ class ApiTest {
         rejects("cell", () -> Cell.named("lstmp"));
         assertEquals("cell: expected lstm, gru, gru-original, rnn-tanh or rnn-relu, got 'lstmp'",
                 assertThrows(IllegalArgumentException.class, () -> Cell.named("lstmp")).getMessage());
-        rejects("nonlinearity", () -> new Cell.Rnn(null));
+        rejects("nonlinearity", () -> new Cell.Rnn((Cell.Nonlinearity) null));
         RnnSpec g = RnnSpec.builder().cell(Cell.gruOriginal()).inputSize(3).hiddenSize(4).build();
         assertEquals(3, g.gates());
         assertEquals(Cell.gru(), RnnSpec.gru(3, 4).cell());

@@ -131,7 +131,7 @@ public final class CudnnBackend implements Backend {
             return "cell gru-original: cuDNN's GRU is linear before reset (PyTorch's); the original formula runs on"
                     + " the CPU backends";
         }
-        String lacking = AbstractRnnPlan.supportOf(spec, options, cell -> true, true);
+        String lacking = AbstractRnnPlan.supportOf(spec, options, io.cellstate.Cell::isPlain, true);
         return lacking.isEmpty() ? unsupportedTraining(options, this.options) : lacking;
     }
 

@@ -51,8 +51,7 @@ final class ScalarPlan extends AbstractRnnPlan {
                 }
             }
         }
-        math = new Bptt(spec, w[Param.WEIGHT_IH.ordinal()], w[Param.WEIGHT_HH.ordinal()], w[Param.BIAS_IH.ordinal()],
-                w[Param.BIAS_HH.ordinal()]);
+        math = new Bptt(spec, w);
     }
 
     @Override
@@ -64,8 +63,8 @@ final class ScalarPlan extends AbstractRnnPlan {
         int steps = call.steps();
         int batch = call.batch();
         double[] y = new double[steps * batch * spec.outputSize()];
-        double[] hN = new double[spec.stateCount() * batch * spec.hiddenSize()];
-        double[] cN = new double[hN.length];
+        double[] hN = new double[spec.stateCount() * batch * spec.outputHiddenSize()];
+        double[] cN = new double[spec.stateCount() * batch * spec.hiddenSize()];
         math.forward(sequenceMajor(call.x(), call.layout(), steps, batch), steps, batch, call.lengths(),
                 widen(call.h0()), widen(call.c0()), true, y, hN, cN, tape);
         fromSequenceMajor(y, call.y(), call.layout(), steps, batch);
@@ -77,7 +76,7 @@ final class ScalarPlan extends AbstractRnnPlan {
     protected void runStep(Tensor x, RnnState state, Tensor y) {
         int batch = x.dim(0);
         Tensor x3 = Tensor.wrap(x.segment(), 1, batch, spec.inputSize());
-        Tensor y3 = Tensor.wrap(y.segment(), 1, batch, spec.hiddenSize());
+        Tensor y3 = Tensor.wrap(y.segment(), 1, batch, spec.outputHiddenSize());
         // [layers, B, H] is [layers*D, B, H] for a forward-only spec: read as h0, written as hN
         run(new ForwardCall(x3, Layout.SEQUENCE_MAJOR, 1, batch, null, state.h(), state.c(), y3, state.h(), state.c()));
     }
@@ -97,7 +96,7 @@ final class ScalarPlan extends AbstractRnnPlan {
                 return 0;
             }
             long n = 0;
-            for (double[][] a : new double[][][] {t.layerIn, t.act, t.hPrev, t.cPrev, t.cNew, t.phn}) {
+            for (double[][] a : new double[][][] {t.layerIn, t.act, t.pre, t.hPrev, t.cPrev, t.cNew, t.phn, t.r}) {
                 for (double[] b : a) {
                     n += b == null ? 0 : b.length;
                 }
@@ -141,11 +140,10 @@ final class ScalarPlan extends AbstractRnnPlan {
             for (int l = 0; l < spec.layers(); l++) {
                 for (int d = 0; d < spec.directions(); d++) {
                     int s = l * spec.directions() + d;
-                    write(g.dWih[s], call.weights().data(Param.WEIGHT_IH, l, d), call.accumulate());
-                    write(g.dWhh[s], call.weights().data(Param.WEIGHT_HH, l, d), call.accumulate());
-                    if (spec.bias()) {
-                        write(g.dbIh[s], call.weights().data(Param.BIAS_IH, l, d), call.accumulate());
-                        write(g.dbHh[s], call.weights().data(Param.BIAS_HH, l, d), call.accumulate());
+                    for (Param p : Param.values()) {
+                        if (p.in(spec)) {
+                            write(g.dw[p.ordinal()][s], call.weights().data(p, l, d), call.accumulate());
+                        }
                     }
                 }
             }

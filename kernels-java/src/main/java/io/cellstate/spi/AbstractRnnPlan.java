@@ -235,7 +235,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
             String ySeq = layout.describe().replace("F", "D*H") + " of the forward held (T = " + steps + ", B = " + batch + ")";
             String xSeq = layout.describe().replace("F", "inputSize") + " of the forward held (T = " + steps + ", B = "
                     + batch + ")";
-            String state = "[layers*directions, B, H]";
+            String state = "[layers*directions, B, H_out]";
             optional("gradOut.dy", gradOut.dy(), layout.shape(steps, batch, spec.outputSize()), ySeq);
             optional("gradOut.dhN", gradOut.dhN(), stateShape(batch), state);
             optionalCell("gradOut.dcN", gradOut.dcN(), batch);
@@ -358,7 +358,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
             throw new IllegalArgumentException(name + ": expected null (" + spec.cell() + " has no cell state), got "
                     + Arrays.toString(t.shape()));
         }
-        optional(name, t, stateShape(batch), "[layers*directions, B, H]");
+        optional(name, t, cellShape(batch), "[layers*directions, B, H]");
     }
 
     private static boolean overlap(Tensor a, Tensor b) {
@@ -389,7 +389,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         int batch = in.batch();
         expectShape("out.y", out.y(), in.layout().shape(steps, batch, spec.outputSize()),
                 in.layout().describe().replace("F", "D*H"));
-        expectShape("out.hN", out.hN(), stateShape(batch), "[layers*directions, B, H]");
+        expectShape("out.hN", out.hN(), stateShape(batch), "[layers*directions, B, H_out]");
         expectAlive("out.y", out.y());
         expectAlive("out.hN", out.hN());
         if (out.cN() != null) {
@@ -397,7 +397,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
                 throw new IllegalArgumentException("out.cN: expected null (" + spec.cell() + " has no cell state), got "
                         + Arrays.toString(out.cN().shape()));
             }
-            expectShape("out.cN", out.cN(), stateShape(batch), "[layers*directions, B, H]");
+            expectShape("out.cN", out.cN(), cellShape(batch), "[layers*directions, B, H]");
             expectAlive("out.cN", out.cN());
         }
         if (out.y() == in.x() || out.y().segment().asOverlappingSlice(in.x().segment()).isPresent()) {
@@ -432,7 +432,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         int batch = in.batch();
         checkLengths("in.lengths", in.lengths(), batch, steps);
         if (in.h0() != null) {
-            expectShape("in.h0", in.h0(), stateShape(batch), "[layers*directions, B, H]");
+            expectShape("in.h0", in.h0(), stateShape(batch), "[layers*directions, B, H_out]");
             expectAlive("in.h0", in.h0());
         }
         if (in.c0() != null) {
@@ -440,7 +440,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
                 throw new IllegalArgumentException("in.c0: expected null (" + spec.cell() + " has no cell state), got "
                         + Arrays.toString(in.c0().shape()));
             }
-            expectShape("in.c0", in.c0(), stateShape(batch), "[layers*directions, B, H]");
+            expectShape("in.c0", in.c0(), cellShape(batch), "[layers*directions, B, H]");
             expectAlive("in.c0", in.c0());
         }
     }
@@ -450,7 +450,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         enter();
         try {
             checkStep(x, state);
-            expectShape("y", y, new int[] {state.h().dim(1), spec.hiddenSize()}, "[B, H]");
+            expectShape("y", y, new int[] {state.h().dim(1), spec.outputHiddenSize()}, "[B, H_out]");
             expectAlive("y", y);
             runStep(x, state, y);
         } finally {
@@ -463,7 +463,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         enter();
         try {
             checkStep(x, state);
-            Tensor y = Tensor.zeros(state.h().dim(1), spec.hiddenSize());
+            Tensor y = Tensor.zeros(state.h().dim(1), spec.outputHiddenSize());
             runStep(x, state, y);
             return y;
         } finally {
@@ -480,13 +480,13 @@ public abstract class AbstractRnnPlan implements RnnPlan {
             throw new IllegalArgumentException("state: expected an RnnState, got null");
         }
         Tensor h = state.h();
-        if (h.rank() != 3 || h.dim(0) != spec.layers() || h.dim(2) != spec.hiddenSize() || h.dim(1) < 1) {
-            throw new IllegalArgumentException("state.h: expected shape [layers = " + spec.layers() + ", B >= 1, H = "
-                    + spec.hiddenSize() + "], got " + Arrays.toString(h.shape()));
+        if (h.rank() != 3 || h.dim(0) != spec.layers() || h.dim(2) != spec.outputHiddenSize() || h.dim(1) < 1) {
+            throw new IllegalArgumentException("state.h: expected shape [layers = " + spec.layers() + ", B >= 1, H_out = "
+                    + spec.outputHiddenSize() + "], got " + Arrays.toString(h.shape()));
         }
         int batch = h.dim(1);
         if (spec.cell().hasCellState()) {
-            expectShape("state.c", state.c(), stateShape(batch), "[layers, B, H]");
+            expectShape("state.c", state.c(), cellShape(batch), "[layers, B, H]");
         }
         expectShape("x", x, new int[] {batch, spec.inputSize()}, "[B, inputSize]");
         expectAlive("x", x);
@@ -496,7 +496,13 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         }
     }
 
+    /** The shape of h0, hN and their gradients: H_out columns (an LSTM's projection, else H). */
     private int[] stateShape(int batch) {
+        return new int[] {spec.stateCount(), batch, spec.outputHiddenSize()};
+    }
+
+    /** The shape of c0, cN and their gradients: H columns. */
+    private int[] cellShape(int batch) {
         return new int[] {spec.stateCount(), batch, spec.hiddenSize()};
     }
 

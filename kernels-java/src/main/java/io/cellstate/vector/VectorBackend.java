@@ -1,5 +1,6 @@
 package io.cellstate.vector;
 
+import io.cellstate.Cell;
 import io.cellstate.Availability;
 import io.cellstate.Backend;
 import io.cellstate.PlanOptions;
@@ -78,7 +79,7 @@ public final class VectorBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec, PlanOptions options) {
-        return AbstractRnnPlan.supportOf(spec, options, cell -> true, true);
+        return AbstractRnnPlan.supportOf(spec, options, Cell::isPlain, true);
     }
 
     @Override
