@@ -1,5 +1,7 @@
 package io.cellstate.cpu;
 
+import io.cellstate.Activation;
+
 /**
  * The pointwise parts of the training engine ({@link TrainingEngine}), forward and backward, over one
  * batch row staged in heap arrays: gate rows in blocks {@code [g0 | g1 | ...]} of {@code p} floats
@@ -129,6 +131,61 @@ public interface TrainingPointwise {
      * @param relu ReLU, else tanh
      */
     void rnnBackward(float[] h, float[] dh, float[] dg, int p, boolean relu);
+
+    /**
+     * {@code a} applied in place to {@code v[off, off + n)}: the runs of the cells with options
+     * ({@link GeneralCell}), whose activations are any of {@link Activation}'s. {@code n} is a multiple of
+     * {@link #alignment()}. By default {@link Activation#apply(float)} one lane at a time (float64, rounded
+     * once); an implementation may compute the functions it has faster, within a few ulp.
+     *
+     * @param a   the activation
+     * @param v   the values, activated in place
+     * @param off the first
+     * @param n   how many
+     */
+    default void apply(Activation a, float[] v, int off, int n) {
+        for (int i = off; i < off + n; i++) {
+            v[i] = a.apply(v[i]);
+        }
+    }
+
+    /**
+     * {@code into[intoOff + i] = a'(x[xOff + i])} for {@code i < n}, where {@code y[yOff + i] = a(x[xOff + i])}
+     * as {@link #apply} left it: sigmoid and tanh take their slopes from y ({@code y (1 - y)},
+     * {@code 1 - y²}, as the plain cells do), the others from x ({@link Activation#derivative(float)}).
+     * {@code into} may be {@code x} or {@code y} at the same offset (lane by lane); {@code n} is a multiple of
+     * {@link #alignment()}.
+     *
+     * @param a       the activation
+     * @param x       its arguments
+     * @param xOff    the first
+     * @param y       its values there
+     * @param yOff    the first
+     * @param into    receives the slopes
+     * @param intoOff the first
+     * @param n       how many
+     */
+    default void derivative(Activation a, float[] x, int xOff, float[] y, int yOff, float[] into, int intoOff, int n) {
+        switch (a.function()) {
+            case SIGMOID -> {
+                for (int i = 0; i < n; i++) {
+                    float v = y[yOff + i];
+                    into[intoOff + i] = v * (1 - v);
+                }
+            }
+            case TANH -> {
+                for (int i = 0; i < n; i++) {
+                    float v = y[yOff + i];
+                    into[intoOff + i] = 1 - v * v;
+                }
+            }
+            default -> {
+                for (int i = 0; i < n; i++) {
+                    into[intoOff + i] = a.derivative(x[xOff + i]);
+                }
+            }
+        }
+    }
 
     /**
      * The multiple that {@code p} must be.

@@ -6,6 +6,7 @@ import static io.cellstate.vector.VectorMath.Kind.SIGMOID;
 import static io.cellstate.vector.VectorMath.Kind.TANH;
 import static io.cellstate.vector.VectorMath.activate;
 
+import io.cellstate.Activation;
 import io.cellstate.cpu.TrainingPointwise;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -124,6 +125,22 @@ final class VectorTrainingPointwise implements TrainingPointwise {
             FloatVector d = FloatVector.fromArray(FLOATS, dh, j);
             FloatVector r = relu ? d.blend(0, v.compare(VectorOperators.GT, 0f).not()) : d.mul(v.mul(v).neg().add(1f));
             r.intoArray(dg, j);
+        }
+    }
+
+    /**
+     * σ and tanh with {@link VectorMath}'s (as the plain cells); the other activations one lane at a time. The
+     * slopes ({@link #derivative}) stay the interface's plain loops, which C2 vectorises itself: written here with
+     * {@code FloatVector}, a few calls deep inside the general cells' backward, they were sometimes compiled
+     * without the Vector API's intrinsics (inlining cut off in a large compilation), every vector then boxed
+     * on the heap, megabytes per training step.
+     */
+    @Override
+    public void apply(Activation a, float[] v, int off, int n) {
+        switch (a.function()) {
+            case SIGMOID -> activate(v, off, 1, 0, n, SIGMOID);
+            case TANH -> activate(v, off, 1, 0, n, TANH);
+            default -> TrainingPointwise.super.apply(a, v, off, n);
         }
     }
 
