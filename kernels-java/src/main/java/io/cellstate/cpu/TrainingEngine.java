@@ -36,6 +36,15 @@ import java.lang.foreign.ValueLayout;
  * {@code dX = sum over directions of dG W_ih}, the lower layer's dy. The GRU of PyTorch's formula has
  * two gate gradients: the recurrent side's n block is {@code dn ⊙ r}.
  *
+ * <p><b>Cells with options</b> ({@link Cell#isPlain()} false) run the same loops with the pointwise parts of
+ * {@link GeneralCell} (any activation per direction, peepholes, clip, coupled gates), which also keep each
+ * step's raw pre-activations. h has H_out columns (P for a projected LSTM, else H): the recurrent GEMMs have
+ * {@code K = H_out}. A projection is one more GEMM per step, {@code h' = R W_hr^T} over the batch's rows of
+ * {@code r = o ⊙ h(c')} ({@code [B x H] x [H x P]}), and in the backward {@code dR = dH' W_hr} per step and
+ * {@code dW_hr = dH'^T R} over all steps; the peepholes' gradients are column sums of {@code dG ⊙ c}.
+ * Such a cell's inference forward and streaming step run here too ({@link #infer}), keeping one layer and
+ * direction's buffers and only what the next step reads.
+ *
  * <p>The GEMMs use two shapes: NN (the forward, over the weights transposed once per set of weights, and the
  * data gradients) and TN (weight gradients). Buffers come
  * from the backend's {@link CpuGemm} and grow only for a larger call; the pointwise parts run on the
@@ -64,12 +73,23 @@ final class TrainingEngine implements AutoCloseable {
     private static final int WG = 9;
     private static final int BG = 10;
     private static final int ONES = 11;
-    private static final int SCRATCH = 12;
+    private static final int HPROJ = 12;
+    private static final int DH = 13;
+    private static final int DR = 14;
+    private static final int SCRATCH = 15;
 
     private final RnnSpec spec;
     private final Kind kind;
     private final boolean relu;
     private final int hidden;
+    /** H_out, the columns of h: P for a projected LSTM, else H. */
+    private final int out;
+    /** P, or 0 without a projection. */
+    private final int proj;
+    /** Per direction, the pointwise parts of a cell with options; null for a plain cell. */
+    private final GeneralCell[] general;
+    /** Per slot, the peephole weights staged in blocks [p_i | p_f | p_o]; null without peepholes. */
+    private final float[][] peep;
     /** Gates G and the gate row G*H. */
     private final int g;
     private final int gh;
@@ -99,9 +119,22 @@ final class TrainingEngine implements AutoCloseable {
      * ([2] all gates, or r and z; [3] n).
      */
     private final CpuGemm.Constant[][] recurrent;
+    /** Per slot, W_hr ([P x H]) at 2s and its transpose at 2s + 1, when projected (else null). */
+    private final Memory projection;
+    /** Per slot, the projection's constant operands: [0] W_hr^T (forward), [1] W_hr (backward). */
+    private final CpuGemm.Constant[][] projections;
     private final Memory scratch;
-    /** Floats per slot of the workspace's per-step buffers, each [T*B x H] but the gates. */
+    /** The buffers of {@link #infer}: the workspace of a pass that keeps nothing for a backward. */
+    private final Memory inference;
+    /**
+     * Buffers per slot of the workspace: the gates [T*B x G*H], h before the step [T*B x H_out], what the cell
+     * keeps more ([T*B x H] each), then, for a cell with options, the raw pre-activations ({@link #pre}, like the
+     * gates) and a projected LSTM's r ({@link #rAt}).
+     */
     private final int perSlot;
+    /** Index among a slot's buffers of the raw pre-activations, and of r; -1 where none. */
+    private final int pre;
+    private final int rAt;
     // rows staged for the pointwise parts
     private final float[] gx;
     private final float[] ghRow;
@@ -114,8 +147,11 @@ final class TrainingEngine implements AutoCloseable {
     private final float[] dhRow;
     private final float[] dcRow;
     private final float[] auxRow;
+    private final float[] preRow;
+    private final float[] rRow;
+    private final float[] peepGrad;
     private final float[] zeros;
-    // the state of a call: h and c of the batch ([B x H]), and the carried dc
+    // the state of a call: h ([B x H_out]) and c ([B x H]) of the batch, and the carried dc
     private float[] hCur = new float[0];
     private float[] cCur = new float[0];
     private float[] carryC = new float[0];
@@ -130,6 +166,8 @@ final class TrainingEngine implements AutoCloseable {
         };
         this.relu = spec.cell() instanceof Cell.Rnn rnn && rnn.nonlinearity() == Cell.Nonlinearity.RELU;
         this.hidden = spec.hiddenSize();
+        this.out = spec.outputHiddenSize();
+        this.proj = spec.projectionSize();
         this.g = spec.gates();
         this.gh = g * hidden;
         this.dirs = spec.directions();
@@ -140,11 +178,22 @@ final class TrainingEngine implements AutoCloseable {
         this.factory = factory;
         this.team = team;
         this.threads = threads;
-        this.perSlot = switch (kind) {
+        int plainSlot = switch (kind) {
             case LSTM -> 4;        // gates, h before, c before, c after
             case GRU, GRU_ORIGINAL -> 3; // gates, h before, W_hn h + b_hn or r ⊙ h
             case RNN -> 2;         // gates (h after), h before
         };
+        boolean plain = spec.cell().isPlain();
+        this.pre = plain ? -1 : plainSlot;
+        this.rAt = proj > 0 ? plainSlot + 1 : -1;
+        this.perSlot = plainSlot + (plain ? 0 : 1) + (proj > 0 ? 1 : 0);
+        this.general = plain ? null : new GeneralCell[dirs];
+        for (int d = 0; !plain && d < dirs; d++) {
+            general[d] = new GeneralCell(spec, d, pointwise, p);
+        }
+        boolean peepholes = spec.cell() instanceof Cell.Lstm lstm && lstm.peepholes();
+        this.peep = peepholes ? new float[spec.stateCount()][3 * p] : null;
+        this.peepGrad = new float[peepholes ? 3 * hidden : 0];
         gx = new float[g * p];
         ghRow = new float[g * p];
         dgRow = new float[g * p];
@@ -156,26 +205,37 @@ final class TrainingEngine implements AutoCloseable {
         dhRow = new float[p];
         dcRow = new float[p];
         auxRow = new float[p];
+        preRow = new float[g * p];
+        rRow = new float[p];
         zeros = new float[g * p];
         biasX = new float[spec.stateCount()][];
         recurrent = new CpuGemm.Constant[spec.stateCount()][];
+        projections = new CpuGemm.Constant[spec.stateCount()][];
         biasH = new float[spec.stateCount()][];
         gemm = factory.create(team, threads);
         weights = new Memory(factory, team, threads);
         transposed = new Memory(factory, team, threads);
+        projection = proj > 0 ? new Memory(factory, team, threads) : null;
         scratch = new Memory(factory, team, threads);
+        inference = new Memory(factory, team, threads);
         try {
             long[] sizes = new long[2 * spec.stateCount()];
             long[] sizesT = new long[2 * spec.stateCount()];
+            long[] sizesP = new long[2 * spec.stateCount()];
             for (int s = 0; s < spec.stateCount(); s++) {
                 int in = spec.layerInputSize(s / dirs);
                 sizes[2 * s] = (long) gh * (in + PAD);
-                sizes[2 * s + 1] = (long) gh * (hidden + PAD);
+                sizes[2 * s + 1] = (long) gh * (out + PAD);
                 sizesT[2 * s] = (long) in * (gh + PAD);
-                sizesT[2 * s + 1] = (long) hidden * (gh + PAD);
+                sizesT[2 * s + 1] = (long) out * (gh + PAD);
+                sizesP[2 * s] = (long) proj * (hidden + PAD);
+                sizesP[2 * s + 1] = (long) hidden * (proj + PAD);
             }
             weights.reserve(sizes);
             transposed.reserve(sizesT);
+            if (projection != null) {
+                projection.reserve(sizesP);
+            }
             reload(w);
         } catch (RuntimeException | Error e) {
             close();
@@ -188,10 +248,10 @@ final class TrainingEngine implements AutoCloseable {
         for (int l = 0; l < layers; l++) {
             for (int d = 0; d < dirs; d++) {
                 int s = l * dirs + d;
-                copyPadded(w.weightIh(l, d), spec.layerInputSize(l), weights.get(2 * s));
-                copyPadded(w.weightHh(l, d), hidden, weights.get(2 * s + 1));
-                transpose(w.weightIh(l, d), spec.layerInputSize(l), transposed.get(2 * s));
-                transpose(w.weightHh(l, d), hidden, transposed.get(2 * s + 1));
+                copyPadded(w.weightIh(l, d), gh, spec.layerInputSize(l), weights.get(2 * s));
+                copyPadded(w.weightHh(l, d), gh, out, weights.get(2 * s + 1));
+                transpose(w.weightIh(l, d), gh, spec.layerInputSize(l), transposed.get(2 * s));
+                transpose(w.weightHh(l, d), gh, out, transposed.get(2 * s + 1));
                 MemorySegment hT = transposed.get(2 * s + 1);
                 MemorySegment h = weights.get(2 * s + 1);
                 recurrent[s] = kind == Kind.GRU_ORIGINAL
@@ -201,8 +261,24 @@ final class TrainingEngine implements AutoCloseable {
                             gemm.constant(h, 0, hidden + PAD, 2 * hidden, hidden),
                             gemm.constant(h, 2L * hidden * (hidden + PAD), hidden + PAD, hidden, hidden)}
                         : new CpuGemm.Constant[] {
-                            gemm.constant(hT, 0, gh + PAD, hidden, gh), null,
-                            gemm.constant(h, 0, hidden + PAD, gh, hidden), null};
+                            gemm.constant(hT, 0, gh + PAD, out, gh), null,
+                            gemm.constant(h, 0, out + PAD, gh, out), null};
+                if (projection != null) {
+                    MemorySegment r = projection.get(2 * s);
+                    MemorySegment rT = projection.get(2 * s + 1);
+                    MemorySegment whr = w.tensor(Param.WEIGHT_HR, l, d);
+                    copyPadded(whr, proj, hidden, r);
+                    transpose(whr, proj, hidden, rT);
+                    projections[s] = new CpuGemm.Constant[] {
+                        gemm.constant(rT, 0, proj + PAD, hidden, proj),
+                        gemm.constant(r, 0, hidden + PAD, proj, hidden)};
+                }
+                if (peep != null) {
+                    float[] pv = w.array(Param.PEEPHOLE, l, d);
+                    for (int q = 0; q < 3; q++) {
+                        System.arraycopy(pv, q * hidden, peep[s], q * p, hidden);
+                    }
+                }
                 float[] bi = w.array(Param.BIAS_IH, l, d);
                 float[] bh = w.array(Param.BIAS_HH, l, d);
                 if (kind == Kind.GRU) {
@@ -218,18 +294,18 @@ final class TrainingEngine implements AutoCloseable {
         }
     }
 
-    /** w, of G*H rows by {@code cols}, into rows of {@code cols + PAD} floats. */
-    private void copyPadded(MemorySegment w, int cols, MemorySegment into) {
-        for (int r = 0; r < gh; r++) {
+    /** w, of {@code rows} rows by {@code cols}, into rows of {@code cols + PAD} floats. */
+    private static void copyPadded(MemorySegment w, int rows, int cols, MemorySegment into) {
+        for (int r = 0; r < rows; r++) {
             MemorySegment.copy(w, (long) r * cols * 4, into, (long) r * (cols + PAD) * 4, (long) cols * 4);
         }
     }
 
-    /** {@code into[k][r] = w[r][k]} for w of G*H rows by {@code cols}, into rows of {@code G*H + PAD} floats. */
-    private void transpose(MemorySegment w, int cols, MemorySegment into) {
-        for (int r = 0; r < gh; r++) {
+    /** {@code into[k][r] = w[r][k]} for w of {@code rows} rows by {@code cols}, into rows of {@code rows + PAD} floats. */
+    private static void transpose(MemorySegment w, int rows, int cols, MemorySegment into) {
+        for (int r = 0; r < rows; r++) {
             for (int k = 0; k < cols; k++) {
-                into.setAtIndex(FLOAT, (long) k * (gh + PAD) + r, w.getAtIndex(FLOAT, (long) r * cols + k));
+                into.setAtIndex(FLOAT, (long) k * (rows + PAD) + r, w.getAtIndex(FLOAT, (long) r * cols + k));
             }
         }
     }
@@ -257,65 +333,94 @@ final class TrainingEngine implements AutoCloseable {
 
     // ---------------------------------------------------------------- the workspace's buffers
 
-    private MemorySegment x0(Workspace ws) {
-        return ws.memory.get(0);
+    private static MemorySegment x0(Memory m) {
+        return m.get(0);
     }
 
-    /** The output of layer {@code l < layers - 1}, [T*B x D*H]: the input of layer l + 1. */
-    private MemorySegment layerOut(Workspace ws, int l) {
-        return ws.memory.get(1 + l);
+    /** The output of layer {@code l < layers - 1}, [T*B x D*H_out]: the input of layer l + 1. */
+    private static MemorySegment layerOut(Memory m, int l) {
+        return m.get(1 + l);
     }
 
-    /** Buffer {@code k} of slot {@code s}: 0 the gates, 1 h before the step, 2 and 3 what the cell keeps more. */
-    private MemorySegment saved(Workspace ws, int s, int k) {
-        return ws.memory.get(layers + s * perSlot + k);
+    /**
+     * Buffer {@code k} of slot {@code s}: 0 the gates, 1 h before the step, 2 and 3 what the cell keeps more,
+     * then {@link #pre} and {@link #rAt}. The inference pass has one slot's buffers, slot 0's.
+     */
+    private MemorySegment saved(Memory m, int s, int k) {
+        return m.get(layers + s * perSlot + k);
     }
 
-    private void reserve(Workspace ws, int steps, int batch) {
+    /**
+     * Sizes {@code m} for a forward pass of T steps and B sequences. With {@code keep}, a training workspace:
+     * every slot's buffers, every step's rows. Without, the inference pass's: the layers and directions run one
+     * after another in one slot's buffers, the gates of every step (the hoisted input GEMM fills them), of the
+     * buffers a step's GEMM reads (h, the original GRU's r ⊙ h, a projection's r) one step's rows, and nothing
+     * that only a backward pass reads.
+     */
+    private void reserve(Memory m, int steps, int batch, boolean keep) {
         long rows = (long) steps * batch;
-        long[] need = new long[layers + spec.stateCount() * perSlot];
+        long stepRows = keep ? rows : batch;
+        int slots = keep ? spec.stateCount() : 1;
+        long[] need = new long[layers + slots * perSlot];
         need[0] = rows * spec.inputSize();
         for (int l = 0; l + 1 < layers; l++) {
             need[1 + l] = rows * spec.outputSize();
         }
-        for (int s = 0; s < spec.stateCount(); s++) {
+        for (int s = 0; s < slots; s++) {
             int at = layers + s * perSlot;
             need[at] = rows * gh;
-            for (int k = 1; k < perSlot; k++) {
-                need[at + k] = rows * hidden;
+            need[at + 1] = stepRows * out;
+            for (int k = 2; k < perSlot; k++) {
+                need[at + k] = keep ? rows * hidden : 0;
+            }
+            if (kind == Kind.GRU_ORIGINAL) {
+                need[at + 2] = stepRows * hidden;
+            }
+            if (pre >= 0) {
+                need[at + pre] = keep ? rows * gh : 0;
+            }
+            if (rAt >= 0) {
+                need[at + rAt] = stepRows * hidden;
             }
         }
-        ws.memory.reserve(need);
-        reserveScratch(steps, batch);
+        m.reserve(need);
+        reserveScratch(steps, batch, keep);
     }
 
-    private void reserveScratch(int steps, int batch) {
+    /** Sizes the scratch for a call of T steps and B sequences: its forward's, and with {@code backward} a backward's. */
+    private void reserveScratch(int steps, int batch, boolean backward) {
         long rows = (long) steps * batch;
+        long backRows = backward ? rows : 0;
+        long backBatch = backward ? batch : 0;
         int widest = Math.max(spec.inputSize(), spec.outputSize());
         long[] need = new long[SCRATCH];
         need[OUT] = rows * spec.outputSize();
         need[GH_STEP] = (long) batch * gh;
-        need[DG] = rows * gh;
-        need[DGH] = kind == Kind.GRU ? rows * gh : 0;
-        need[DHP0] = (long) batch * hidden;
-        need[DHP1] = (long) batch * hidden;
-        need[DRH] = kind == Kind.GRU_ORIGINAL ? (long) batch * hidden : 0;
-        need[DY0] = rows * widest;
-        need[DY1] = rows * widest;
-        need[WG] = (long) gh * Math.max(widest, hidden);
-        need[BG] = gh;
-        need[ONES] = rows;
+        need[DG] = backRows * gh;
+        need[DGH] = kind == Kind.GRU ? backRows * gh : 0;
+        need[DHP0] = backBatch * out;
+        need[DHP1] = backBatch * out;
+        need[DRH] = kind == Kind.GRU_ORIGINAL ? backBatch * hidden : 0;
+        need[DY0] = backRows * widest;
+        need[DY1] = backRows * widest;
+        need[WG] = backward ? (long) gh * Math.max(widest, hidden) : 0;
+        need[BG] = backward ? gh : 0;
+        need[ONES] = backRows;
+        need[HPROJ] = (long) batch * proj;
+        need[DH] = backRows * proj;
+        need[DR] = general != null && kind == Kind.LSTM ? backBatch * hidden : 0;
         if (scratch.reserve(need)) {
             MemorySegment ones = scratch.get(ONES);
             for (long i = 0; i < ones.byteSize() / 4; i++) {
                 ones.setAtIndex(FLOAT, i, 1f);
             }
         }
-        int state = batch * hidden;
-        if (hCur.length < state) {
-            hCur = new float[state];
-            cCur = new float[state];
-            carryC = new float[state];
+        if (hCur.length < batch * out) {
+            hCur = new float[batch * out];
+        }
+        if (cCur.length < batch * hidden) {
+            cCur = new float[batch * hidden];
+            carryC = new float[batch * hidden];
         }
     }
 
@@ -323,11 +428,29 @@ final class TrainingEngine implements AutoCloseable {
 
     /** The training forward pass of {@code c} into {@code ws}. */
     void forward(ForwardCall c, Workspace ws) {
+        forward(c, ws.memory, true);
+    }
+
+    /**
+     * The forward pass of an inference call or a streaming step for a cell with options (a plain cell's run on
+     * its backend's {@link CellKernel}): the training forward, keeping nothing for a backward, in buffers of the
+     * engine's own that grow only for a larger call than any before.
+     */
+    void infer(ForwardCall c) {
+        forward(c, inference, false);
+    }
+
+    /** Sizes {@link #infer}'s buffers for calls of up to T steps and B sequences, ahead of the first. */
+    void reserveInference(int steps, int batch) {
+        reserve(inference, steps, batch, false);
+    }
+
+    private void forward(ForwardCall c, Memory m, boolean keep) {
         int steps = c.steps();
         int batch = c.batch();
         long rows = (long) steps * batch;
-        reserve(ws, steps, batch);
-        MemorySegment x0 = x0(ws);
+        reserve(m, steps, batch, keep);
+        MemorySegment x0 = x0(m);
         int in0 = spec.inputSize();
         // sequence-major, rows past a sequence's length zero (their dG is 0, and 0 * NaN padding would not be)
         for (int t = 0; t < steps; t++) {
@@ -341,14 +464,14 @@ final class TrainingEngine implements AutoCloseable {
                 }
             }
         }
-        MemorySegment out = scratch.get(OUT);
+        MemorySegment y = scratch.get(OUT);
         gemm.beginCall();
         try {
             for (int l = 0; l < layers; l++) {
-                MemorySegment in = l == 0 ? x0 : layerOut(ws, l - 1);
-                MemorySegment y = l == layers - 1 ? out : layerOut(ws, l);
+                MemorySegment in = l == 0 ? x0 : layerOut(m, l - 1);
+                MemorySegment o = l == layers - 1 ? y : layerOut(m, l);
                 for (int d = 0; d < dirs; d++) {
-                    forwardSlot(c, ws, l, d, in, y, rows);
+                    forwardSlot(c, m, keep, l, d, in, o, rows);
                 }
             }
         } finally {
@@ -358,12 +481,13 @@ final class TrainingEngine implements AutoCloseable {
         for (int t = 0; t < steps; t++) {
             for (int b = 0; b < batch; b++) {
                 long dst = (long) c.layout().row(t, b, steps, batch) * width * 4;
-                MemorySegment.copy(out, ((long) t * batch + b) * width * 4, c.y().segment(), dst, (long) width * 4);
+                MemorySegment.copy(y, ((long) t * batch + b) * width * 4, c.y().segment(), dst, (long) width * 4);
             }
         }
     }
 
-    private void forwardSlot(ForwardCall c, Workspace ws, int l, int d, MemorySegment in, MemorySegment y, long rows) {
+    private void forwardSlot(ForwardCall c, Memory m, boolean keep, int l, int d, MemorySegment in, MemorySegment y,
+                             long rows) {
         int steps = c.steps();
         int batch = c.batch();
         int s = l * dirs + d;
@@ -372,80 +496,111 @@ final class TrainingEngine implements AutoCloseable {
         boolean reversed = spec.direction().reversed(d);
         MemorySegment wIhT = transposed.get(2 * s);
         CpuGemm.Constant[] rec = recurrent[s];
-        MemorySegment act = saved(ws, s, 0);
-        MemorySegment hp = saved(ws, s, 1);
-        MemorySegment aux = perSlot > 2 ? saved(ws, s, 2) : null;
-        MemorySegment cs = perSlot > 3 ? saved(ws, s, 3) : null;
+        int k = keep ? s : 0;
+        MemorySegment act = saved(m, k, 0);
+        MemorySegment hp = saved(m, k, 1);
+        MemorySegment aux = kind != Kind.RNN ? saved(m, k, 2) : null;
+        MemorySegment cs = kind == Kind.LSTM ? saved(m, k, 3) : null;
+        MemorySegment preBuf = pre >= 0 ? saved(m, k, pre) : null;
+        MemorySegment rBuf = rAt >= 0 ? saved(m, k, rAt) : null;
         MemorySegment ghStep = scratch.get(GH_STEP);
+        GeneralCell gen = general == null ? null : general[d];
+        float[] pv = peep == null ? null : peep[s];
         fillRows(act, 0, rows, biasX[s]);
         gemm.gemm(false, (int) rows, gh, inW, 1f, in, 0, inW, wIhT, 0, gh + PAD, 1f, act, 0, gh);
-        loadState(c.h0(), s, batch, hCur);
+        loadState(c.h0(), s, batch, hCur, out);
         if (kind == Kind.LSTM) {
-            loadState(c.c0(), s, batch, cCur);
+            loadState(c.c0(), s, batch, cCur, hidden);
         }
         for (int i = 0; i < steps; i++) {
             int t = reversed ? steps - 1 - i : i;
             long r0 = (long) t * batch;
-            MemorySegment.copy(hCur, 0, hp, FLOAT, r0 * hidden * 4, batch * hidden);
-            if (kind == Kind.LSTM) {
+            // the step's first row in the buffers a step's GEMM reads: its own when kept, else the one step's
+            long s0 = keep ? r0 : 0;
+            MemorySegment.copy(hCur, 0, hp, FLOAT, s0 * out * 4, batch * out);
+            if (kind == Kind.LSTM && keep) {
                 MemorySegment.copy(cCur, 0, aux, FLOAT, r0 * hidden * 4, batch * hidden);
             }
             switch (kind) {
-                case LSTM, RNN -> gemm.gemm(batch, 1f, hp, r0 * hidden, hidden, rec[0], 1f, act, r0 * gh, gh);
+                case LSTM, RNN -> gemm.gemm(batch, 1f, hp, s0 * out, out, rec[0], 1f, act, r0 * gh, gh);
                 case GRU -> {
                     fillRows(ghStep, 0, batch, biasH[s]);
-                    gemm.gemm(batch, 1f, hp, r0 * hidden, hidden, rec[0], 1f, ghStep, 0, gh);
+                    gemm.gemm(batch, 1f, hp, s0 * hidden, hidden, rec[0], 1f, ghStep, 0, gh);
                 }
-                case GRU_ORIGINAL -> gemm.gemm(batch, 1f, hp, r0 * hidden, hidden, rec[0], 1f, act, r0 * gh, gh);
+                case GRU_ORIGINAL -> gemm.gemm(batch, 1f, hp, s0 * hidden, hidden, rec[0], 1f, act, r0 * gh, gh);
             }
             for (int b = 0; b < batch; b++) {
                 long row = r0 + b;
-                long yAt = (row * outW + (long) d * hidden) * 4;
+                long sRow = s0 + b;
+                long yAt = (row * outW + (long) d * out) * 4;
                 if (t >= c.length(b)) {
                     // ended (or, in reverse, not begun): the state stays, the output is 0
-                    MemorySegment.copy(zeros, 0, y, FLOAT, yAt, hidden);
+                    MemorySegment.copy(zeros, 0, y, FLOAT, yAt, out);
                     if (kind == Kind.GRU_ORIGINAL) {
-                        MemorySegment.copy(zeros, 0, aux, FLOAT, row * hidden * 4, hidden);
+                        MemorySegment.copy(zeros, 0, aux, FLOAT, sRow * hidden * 4, hidden);
+                    }
+                    if (rBuf != null) {
+                        // dW_hr = dH'^T R reads every row: a stale NaN here would survive its zero dH'
+                        MemorySegment.copy(zeros, 0, rBuf, FLOAT, sRow * hidden * 4, hidden);
+                    }
+                    if (gen != null && kind == Kind.LSTM && keep) {
+                        MemorySegment.copy(zeros, 0, cs, FLOAT, row * hidden * 4, hidden); // the peepholes' sums, likewise
                     }
                     continue;
                 }
-                System.arraycopy(hCur, b * hidden, hPrevRow, 0, hidden);
-                switch (kind) {
-                    case LSTM -> {
-                        stageBlocks(act, row * gh, gx, 0, 4);
-                        System.arraycopy(cCur, b * hidden, cPrevRow, 0, hidden);
-                        pw.lstm(gx, cPrevRow, cRow, hRow, p);
-                        storeBlocks(gx, 0, 4, act, row * gh);
-                        MemorySegment.copy(cRow, 0, cs, FLOAT, row * hidden * 4, hidden);
-                        System.arraycopy(cRow, 0, cCur, b * hidden, hidden);
-                    }
-                    case RNN -> {
-                        stageBlocks(act, row * gh, gx, 0, 1);
-                        pw.rnn(gx, hRow, p, relu);
-                        MemorySegment.copy(hRow, 0, act, FLOAT, row * gh * 4, hidden);
-                    }
-                    case GRU -> {
-                        stageBlocks(act, row * gh, gx, 0, 3);
-                        stageBlocks(ghStep, (long) b * gh, ghRow, 0, 3);
-                        pw.gru(gx, ghRow, hPrevRow, hRow, p);
-                        storeBlocks(gx, 0, 3, act, row * gh);
-                        MemorySegment.copy(ghRow, 2 * p, aux, FLOAT, row * hidden * 4, hidden);
-                    }
-                    case GRU_ORIGINAL -> {
-                        stageBlocks(act, row * gh, gx, 0, 2);
-                        pw.gruReset(gx, hPrevRow, auxRow, p);
-                        storeBlocks(gx, 0, 2, act, row * gh);
-                        MemorySegment.copy(auxRow, 0, aux, FLOAT, row * hidden * 4, hidden);
+                System.arraycopy(hCur, b * out, hPrevRow, 0, out);
+                if (gen != null) {
+                    forwardRow(gen, pv, keep, b, row, sRow, act, aux, cs, preBuf, rBuf, ghStep);
+                } else {
+                    switch (kind) {
+                        case LSTM -> {
+                            stageBlocks(act, row * gh, gx, 0, 4);
+                            System.arraycopy(cCur, b * hidden, cPrevRow, 0, hidden);
+                            pw.lstm(gx, cPrevRow, cRow, hRow, p);
+                            storeBlocks(gx, 0, 4, act, row * gh);
+                            MemorySegment.copy(cRow, 0, cs, FLOAT, row * hidden * 4, hidden);
+                            System.arraycopy(cRow, 0, cCur, b * hidden, hidden);
+                        }
+                        case RNN -> {
+                            stageBlocks(act, row * gh, gx, 0, 1);
+                            pw.rnn(gx, hRow, p, relu);
+                            MemorySegment.copy(hRow, 0, act, FLOAT, row * gh * 4, hidden);
+                        }
+                        case GRU -> {
+                            stageBlocks(act, row * gh, gx, 0, 3);
+                            stageBlocks(ghStep, (long) b * gh, ghRow, 0, 3);
+                            pw.gru(gx, ghRow, hPrevRow, hRow, p);
+                            storeBlocks(gx, 0, 3, act, row * gh);
+                            MemorySegment.copy(ghRow, 2 * p, aux, FLOAT, row * hidden * 4, hidden);
+                        }
+                        case GRU_ORIGINAL -> {
+                            stageBlocks(act, row * gh, gx, 0, 2);
+                            pw.gruReset(gx, hPrevRow, auxRow, p);
+                            storeBlocks(gx, 0, 2, act, row * gh);
+                            MemorySegment.copy(auxRow, 0, aux, FLOAT, row * hidden * 4, hidden);
+                        }
                     }
                 }
-                if (kind != Kind.GRU_ORIGINAL) {
-                    System.arraycopy(hRow, 0, hCur, b * hidden, hidden);
-                    MemorySegment.copy(hRow, 0, y, FLOAT, yAt, hidden);
+                if (kind != Kind.GRU_ORIGINAL && rBuf == null) {
+                    System.arraycopy(hRow, 0, hCur, b * out, out);
+                    MemorySegment.copy(hRow, 0, y, FLOAT, yAt, out);
+                }
+            }
+            if (rBuf != null) {
+                // h' = r W_hr^T, over the batch's rows
+                MemorySegment hProj = scratch.get(HPROJ);
+                gemm.gemm(batch, 1f, rBuf, s0 * hidden, hidden, projections[s][0], 0f, hProj, 0, proj);
+                for (int b = 0; b < batch; b++) {
+                    if (t < c.length(b)) {
+                        long at = (long) b * proj * 4;
+                        MemorySegment.copy(hProj, FLOAT, at, hCur, b * out, proj);
+                        MemorySegment.copy(hProj, at, y, ((r0 + b) * outW + (long) d * out) * 4, (long) proj * 4);
+                    }
                 }
             }
             if (kind == Kind.GRU_ORIGINAL) {
                 // n = tanh(px_n + W_hn (r ⊙ h) + b_hn): the second GEMM, over the rows of r ⊙ h
-                gemm.gemm(batch, 1f, aux, r0 * hidden, hidden, rec[1], 1f, act, r0 * gh + 2L * hidden, gh);
+                gemm.gemm(batch, 1f, aux, s0 * hidden, hidden, rec[1], 1f, act, r0 * gh + 2L * hidden, gh);
                 for (int b = 0; b < batch; b++) {
                     if (t >= c.length(b)) {
                         continue;
@@ -453,16 +608,78 @@ final class TrainingEngine implements AutoCloseable {
                     long row = r0 + b;
                     System.arraycopy(hCur, b * hidden, hPrevRow, 0, hidden);
                     stageBlocks(act, row * gh, gx, 0, 3);
-                    pw.gruNew(gx, hPrevRow, hRow, p);
+                    if (gen != null) {
+                        gen.gruNew(gx, preRow, hPrevRow, hRow, p);
+                        if (keep) {
+                            MemorySegment.copy(preRow, 2 * p, preBuf, FLOAT, (row * gh + 2L * hidden) * 4, hidden);
+                        }
+                    } else {
+                        pw.gruNew(gx, hPrevRow, hRow, p);
+                    }
                     MemorySegment.copy(gx, 2 * p, act, FLOAT, (row * gh + 2L * hidden) * 4, hidden);
                     System.arraycopy(hRow, 0, hCur, b * hidden, hidden);
                     MemorySegment.copy(hRow, 0, y, FLOAT, (row * outW + (long) d * hidden) * 4, hidden);
                 }
             }
         }
-        storeState(c.hN(), s, batch, hCur);
+        storeState(c.hN(), s, batch, hCur, out);
         if (kind == Kind.LSTM) {
-            storeState(c.cN(), s, batch, cCur);
+            storeState(c.cN(), s, batch, cCur, hidden);
+        }
+    }
+
+    /**
+     * One row's pointwise part for a cell with options: the gates activated (kept for a backward, with their
+     * raw pre-activations and what the cell keeps more), and h' into {@link #hRow}, or, projected, r into its
+     * buffer for the step's projection GEMM. The first phase only of the original GRU.
+     */
+    private void forwardRow(GeneralCell gen, float[] pv, boolean keep, int b, long row, long sRow, MemorySegment act,
+                            MemorySegment aux, MemorySegment cs, MemorySegment preBuf, MemorySegment rBuf,
+                            MemorySegment ghStep) {
+        switch (kind) {
+            case LSTM -> {
+                stageBlocks(act, row * gh, gx, 0, 4);
+                System.arraycopy(cCur, b * hidden, cPrevRow, 0, hidden);
+                gen.lstm(gx, preRow, cPrevRow, pv, cRow, rRow, p);
+                System.arraycopy(cRow, 0, cCur, b * hidden, hidden);
+                if (keep) {
+                    storeBlocks(gx, 0, 4, act, row * gh);
+                    storeBlocks(preRow, 0, 4, preBuf, row * gh);
+                    MemorySegment.copy(cRow, 0, cs, FLOAT, row * hidden * 4, hidden);
+                }
+                if (rBuf != null) {
+                    MemorySegment.copy(rRow, 0, rBuf, FLOAT, sRow * hidden * 4, hidden);
+                } else {
+                    System.arraycopy(rRow, 0, hRow, 0, hidden);
+                }
+            }
+            case RNN -> {
+                stageBlocks(act, row * gh, gx, 0, 1);
+                gen.rnn(gx, preRow, hRow, p);
+                if (keep) {
+                    MemorySegment.copy(hRow, 0, act, FLOAT, row * gh * 4, hidden);
+                    MemorySegment.copy(preRow, 0, preBuf, FLOAT, row * gh * 4, hidden);
+                }
+            }
+            case GRU -> {
+                stageBlocks(act, row * gh, gx, 0, 3);
+                stageBlocks(ghStep, (long) b * gh, ghRow, 0, 3);
+                gen.gru(gx, ghRow, hPrevRow, preRow, hRow, p);
+                if (keep) {
+                    storeBlocks(gx, 0, 3, act, row * gh);
+                    storeBlocks(preRow, 0, 3, preBuf, row * gh);
+                    MemorySegment.copy(ghRow, 2 * p, aux, FLOAT, row * hidden * 4, hidden);
+                }
+            }
+            case GRU_ORIGINAL -> {
+                stageBlocks(act, row * gh, gx, 0, 2);
+                gen.gruReset(gx, preRow, hPrevRow, auxRow, p);
+                storeBlocks(gx, 0, 2, act, row * gh); // the second phase reads z here
+                if (keep) {
+                    storeBlocks(preRow, 0, 2, preBuf, row * gh);
+                }
+                MemorySegment.copy(auxRow, 0, aux, FLOAT, sRow * hidden * 4, hidden);
+            }
         }
     }
 
@@ -473,7 +690,7 @@ final class TrainingEngine implements AutoCloseable {
         Workspace ws = (Workspace) c.workspace();
         int steps = c.steps();
         int batch = c.batch();
-        reserveScratch(steps, batch);
+        reserveScratch(steps, batch, true);
         int outW = spec.outputSize();
         MemorySegment dy = scratch.get(DY0);
         MemorySegment dx = scratch.get(DY1);
@@ -489,11 +706,11 @@ final class TrainingEngine implements AutoCloseable {
         gemm.beginCall();
         try {
             for (int l = layers - 1; l >= 0; l--) {
-                MemorySegment in = l == 0 ? x0(ws) : layerOut(ws, l - 1);
+                MemorySegment in = l == 0 ? x0(ws.memory) : layerOut(ws.memory, l - 1);
                 boolean wantDx = l > 0 || c.dx() != null;
                 for (int d = 0; d < dirs; d++) {
-                    backwardSlot(c, ws, l, d, haveDy ? dy : null);
-                    weightGradients(c, ws, l, d, in);
+                    backwardSlot(c, ws.memory, l, d, haveDy ? dy : null);
+                    weightGradients(c, ws.memory, l, d, in);
                     if (wantDx) {
                         int inW = spec.layerInputSize(l);
                         gemm.gemm(false, steps * batch, inW, gh, 1f, scratch.get(DG), 0, gh,
@@ -520,48 +737,66 @@ final class TrainingEngine implements AutoCloseable {
     }
 
     /** The time loop of one layer and direction: dG of every step into the scratch, dh0 and dc0 out. */
-    private void backwardSlot(BackwardCall c, Workspace ws, int l, int d, MemorySegment dy) {
+    private void backwardSlot(BackwardCall c, Memory m, int l, int d, MemorySegment dy) {
         int steps = c.steps();
         int batch = c.batch();
         int s = l * dirs + d;
         int outW = spec.outputSize();
         boolean reversed = spec.direction().reversed(d);
         CpuGemm.Constant[] rec = recurrent[s];
-        MemorySegment act = saved(ws, s, 0);
-        MemorySegment hp = saved(ws, s, 1);
-        MemorySegment aux = perSlot > 2 ? saved(ws, s, 2) : null;
-        MemorySegment cs = perSlot > 3 ? saved(ws, s, 3) : null;
+        MemorySegment act = saved(m, s, 0);
+        MemorySegment hp = saved(m, s, 1);
+        MemorySegment aux = kind != Kind.RNN ? saved(m, s, 2) : null;
+        MemorySegment cs = kind == Kind.LSTM ? saved(m, s, 3) : null;
+        MemorySegment preBuf = pre >= 0 ? saved(m, s, pre) : null;
         MemorySegment dg = scratch.get(DG);
         MemorySegment dgh = kind == Kind.GRU ? scratch.get(DGH) : dg;
         MemorySegment drh = scratch.get(DRH);
+        MemorySegment dhs = scratch.get(DH);
+        MemorySegment drs = scratch.get(DR);
         MemorySegment carry = scratch.get(DHP0);
         MemorySegment next = scratch.get(DHP1);
-        loadState(c.dhN(), s, batch, hCur);
-        MemorySegment.copy(hCur, 0, carry, FLOAT, 0, batch * hidden);
+        GeneralCell gen = general == null ? null : general[d];
+        boolean generalLstm = gen != null && kind == Kind.LSTM;
+        loadState(c.dhN(), s, batch, hCur, out);
+        MemorySegment.copy(hCur, 0, carry, FLOAT, 0, batch * out);
         if (kind == Kind.LSTM) {
-            loadState(c.dcN(), s, batch, carryC);
+            loadState(c.dcN(), s, batch, carryC, hidden);
         }
         for (int i = 0; i < steps; i++) {
             int t = reversed ? i : steps - 1 - i;
             long r0 = (long) t * batch;
             for (int b = 0; b < batch; b++) {
                 long row = r0 + b;
-                long at = (long) b * hidden * 4;
+                long at = (long) b * out * 4;
                 if (t >= c.length(b)) {
                     // no gradient flows into a step past the sequence's end: dh and dc pass through
                     MemorySegment.copy(zeros, 0, dg, FLOAT, row * gh * 4, gh);
                     if (kind == Kind.GRU) {
                         MemorySegment.copy(zeros, 0, dgh, FLOAT, row * gh * 4, gh);
                     }
-                    MemorySegment.copy(carry, at, next, at, (long) hidden * 4);
+                    if (proj > 0) {
+                        MemorySegment.copy(zeros, 0, dhs, FLOAT, row * proj * 4, proj);
+                    }
+                    MemorySegment.copy(carry, at, next, at, (long) out * 4);
                     continue;
                 }
-                MemorySegment.copy(carry, FLOAT, at, dhRow, 0, hidden);
+                MemorySegment.copy(carry, FLOAT, at, dhRow, 0, out);
                 if (dy != null) {
-                    long yAt = row * outW + (long) d * hidden;
-                    for (int j = 0; j < hidden; j++) {
+                    long yAt = row * outW + (long) d * out;
+                    for (int j = 0; j < out; j++) {
                         dhRow[j] += dy.getAtIndex(FLOAT, yAt + j);
                     }
+                }
+                if (generalLstm) {
+                    // the cell's part waits for d loss / d r: through W_hr, a GEMM over the batch, when projected
+                    if (proj > 0) {
+                        MemorySegment.copy(dhRow, 0, dhs, FLOAT, row * proj * 4, proj);
+                    } else {
+                        MemorySegment.copy(dhRow, 0, drs, FLOAT, (long) b * hidden * 4, hidden);
+                    }
+                    MemorySegment.copy(zeros, 0, next, FLOAT, at, out);
+                    continue;
                 }
                 switch (kind) {
                     case LSTM -> {
@@ -576,7 +811,12 @@ final class TrainingEngine implements AutoCloseable {
                     }
                     case RNN -> {
                         stageBlocks(act, row * gh, gx, 0, 1);
-                        pw.rnnBackward(gx, dhRow, dgRow, p, relu);
+                        if (gen != null) {
+                            MemorySegment.copy(preBuf, FLOAT, row * gh * 4, preRow, 0, hidden);
+                            gen.rnnBackward(gx, preRow, dhRow, dgRow, p);
+                        } else {
+                            pw.rnnBackward(gx, dhRow, dgRow, p, relu);
+                        }
                         MemorySegment.copy(dgRow, 0, dg, FLOAT, row * gh * 4, hidden);
                         MemorySegment.copy(zeros, 0, next, FLOAT, at, hidden);
                     }
@@ -584,7 +824,12 @@ final class TrainingEngine implements AutoCloseable {
                         stageBlocks(act, row * gh, gx, 0, 3);
                         MemorySegment.copy(aux, FLOAT, row * hidden * 4, auxRow, 0, hidden);
                         MemorySegment.copy(hp, FLOAT, row * hidden * 4, hPrevRow, 0, hidden);
-                        pw.gruBackward(gx, auxRow, hPrevRow, dhRow, dgRow, dghRow, p);
+                        if (gen != null) {
+                            stageBlocks(preBuf, row * gh, preRow, 0, 3);
+                            gen.gruBackward(gx, preRow, auxRow, hPrevRow, dhRow, dgRow, dghRow, p);
+                        } else {
+                            pw.gruBackward(gx, auxRow, hPrevRow, dhRow, dgRow, dghRow, p);
+                        }
                         storeBlocks(dgRow, 0, 3, dg, row * gh);
                         storeBlocks(dghRow, 0, 3, dgh, row * gh);
                         MemorySegment.copy(dhRow, 0, next, FLOAT, at, hidden);
@@ -592,12 +837,38 @@ final class TrainingEngine implements AutoCloseable {
                     case GRU_ORIGINAL -> {
                         stageBlocks(act, row * gh, gx, 0, 3);
                         MemorySegment.copy(hp, FLOAT, row * hidden * 4, hPrevRow, 0, hidden);
-                        pw.gruNewBackward(gx, hPrevRow, dhRow, dgRow, p);
+                        if (gen != null) {
+                            stageBlocks(preBuf, row * gh, preRow, 0, 3);
+                            gen.gruNewBackward(gx, preRow, hPrevRow, dhRow, dgRow, p);
+                        } else {
+                            pw.gruNewBackward(gx, hPrevRow, dhRow, dgRow, p);
+                        }
                         MemorySegment.copy(zeros, 0, dg, FLOAT, row * gh * 4, hidden);
                         MemorySegment.copy(dgRow, p, dg, FLOAT, (row * gh + hidden) * 4, hidden);
                         MemorySegment.copy(dgRow, 2 * p, dg, FLOAT, (row * gh + 2L * hidden) * 4, hidden);
                         MemorySegment.copy(dhRow, 0, next, FLOAT, at, hidden);
                     }
+                }
+            }
+            if (generalLstm) {
+                if (proj > 0) {
+                    // d loss / d r = dh' W_hr, over the batch's rows
+                    gemm.gemm(batch, 1f, dhs, r0 * proj, proj, projections[s][1], 0f, drs, 0, hidden);
+                }
+                for (int b = 0; b < batch; b++) {
+                    if (t >= c.length(b)) {
+                        continue;
+                    }
+                    long row = r0 + b;
+                    stageBlocks(act, row * gh, gx, 0, 4);
+                    stageBlocks(preBuf, row * gh, preRow, 0, 4);
+                    MemorySegment.copy(aux, FLOAT, row * hidden * 4, cPrevRow, 0, hidden);
+                    MemorySegment.copy(cs, FLOAT, row * hidden * 4, cRow, 0, hidden);
+                    MemorySegment.copy(drs, FLOAT, (long) b * hidden * 4, dhRow, 0, hidden);
+                    System.arraycopy(carryC, b * hidden, dcRow, 0, hidden);
+                    gen.lstmBackward(gx, preRow, cPrevRow, cRow, peep == null ? null : peep[s], dhRow, dcRow, dgRow, p);
+                    storeBlocks(dgRow, 0, 4, dg, row * gh);
+                    System.arraycopy(dcRow, 0, carryC, b * hidden, hidden);
                 }
             }
             if (kind == Kind.GRU_ORIGINAL) {
@@ -613,29 +884,34 @@ final class TrainingEngine implements AutoCloseable {
                     MemorySegment.copy(hp, FLOAT, row * hidden * 4, hPrevRow, 0, hidden);
                     MemorySegment.copy(drh, FLOAT, at, auxRow, 0, hidden);
                     MemorySegment.copy(next, FLOAT, at, dhRow, 0, hidden);
-                    pw.gruResetBackward(gx, hPrevRow, auxRow, dhRow, dgRow, p);
+                    if (gen != null) {
+                        MemorySegment.copy(preBuf, FLOAT, row * gh * 4, preRow, 0, hidden);
+                        gen.gruResetBackward(gx, preRow, hPrevRow, auxRow, dhRow, dgRow, p);
+                    } else {
+                        pw.gruResetBackward(gx, hPrevRow, auxRow, dhRow, dgRow, p);
+                    }
                     MemorySegment.copy(dgRow, 0, dg, FLOAT, row * gh * 4, hidden);
                     MemorySegment.copy(dhRow, 0, next, FLOAT, at, hidden);
                 }
                 gemm.gemm(batch, 1f, dg, r0 * gh, gh, rec[2], 1f, next, 0, hidden);
             } else {
-                gemm.gemm(batch, 1f, dgh, r0 * gh, gh, rec[2], 1f, next, 0, hidden);
+                gemm.gemm(batch, 1f, dgh, r0 * gh, gh, rec[2], 1f, next, 0, out);
             }
             MemorySegment swap = carry;
             carry = next;
             next = swap;
         }
         if (c.dh0() != null) {
-            MemorySegment.copy(carry, FLOAT, 0, hCur, 0, batch * hidden);
-            storeState(c.dh0(), s, batch, hCur);
+            MemorySegment.copy(carry, FLOAT, 0, hCur, 0, batch * out);
+            storeState(c.dh0(), s, batch, hCur, out);
         }
         if (kind == Kind.LSTM) {
-            storeState(c.dc0(), s, batch, carryC);
+            storeState(c.dc0(), s, batch, carryC, hidden);
         }
     }
 
     /** The weight gradients of one layer and direction, from the dG of all its steps. */
-    private void weightGradients(BackwardCall c, Workspace ws, int l, int d, MemorySegment in) {
+    private void weightGradients(BackwardCall c, Memory m, int l, int d, MemorySegment in) {
         RnnWeightGrads grads = c.weights();
         if (grads == null) {
             return;
@@ -646,16 +922,16 @@ final class TrainingEngine implements AutoCloseable {
         MemorySegment dg = scratch.get(DG);
         MemorySegment dgh = kind == Kind.GRU ? scratch.get(DGH) : dg;
         MemorySegment wg = scratch.get(WG);
-        MemorySegment hp = saved(ws, s, 1);
+        MemorySegment hp = saved(m, s, 1);
         gemm.gemm(true, gh, inW, rows, 1f, dg, 0, gh, in, 0, inW, 0f, wg, 0, inW);
         emit(grads, Param.WEIGHT_IH, l, d, wg, c.accumulate());
         if (kind == Kind.GRU_ORIGINAL) {
             // the n rows multiply r ⊙ h, not h
             gemm.gemm(true, 2 * hidden, hidden, rows, 1f, dg, 0, gh, hp, 0, hidden, 0f, wg, 0, hidden);
-            gemm.gemm(true, hidden, hidden, rows, 1f, dg, 2L * hidden, gh, saved(ws, s, 2), 0, hidden, 0f, wg,
+            gemm.gemm(true, hidden, hidden, rows, 1f, dg, 2L * hidden, gh, saved(m, s, 2), 0, hidden, 0f, wg,
                     2L * hidden * hidden, hidden);
         } else {
-            gemm.gemm(true, gh, hidden, rows, 1f, dgh, 0, gh, hp, 0, hidden, 0f, wg, 0, hidden);
+            gemm.gemm(true, gh, out, rows, 1f, dgh, 0, gh, hp, 0, out, 0f, wg, 0, out);
         }
         emit(grads, Param.WEIGHT_HH, l, d, wg, c.accumulate());
         if (spec.bias()) {
@@ -668,6 +944,37 @@ final class TrainingEngine implements AutoCloseable {
             }
             emit(grads, Param.BIAS_HH, l, d, bg, c.accumulate());
         }
+        if (proj > 0) {
+            // dW_hr = dH'^T R over every step (rows past a length are 0 in dH')
+            gemm.gemm(true, proj, hidden, rows, 1f, scratch.get(DH), 0, proj, saved(m, s, rAt), 0, hidden, 0f, wg, 0,
+                    hidden);
+            emit(grads, Param.WEIGHT_HR, l, d, wg, c.accumulate());
+        }
+        if (peep != null) {
+            peepholeGradients(rows, m, s);
+            emit(grads, Param.PEEPHOLE, l, d, peepGrad, c.accumulate());
+        }
+    }
+
+    /**
+     * The peepholes' gradients as column sums over every step's rows: {@code sum di ⊙ c}, {@code sum df ⊙ c}
+     * and {@code sum do ⊙ c'}, into {@link #peepGrad} (rows past a length have dG = 0).
+     */
+    private void peepholeGradients(int rows, Memory m, int s) {
+        MemorySegment dg = scratch.get(DG);
+        MemorySegment cp = saved(m, s, 2);
+        MemorySegment cn = saved(m, s, 3);
+        java.util.Arrays.fill(peepGrad, 0f);
+        for (long row = 0; row < rows; row++) {
+            stageBlocks(dg, row * gh, dgRow, 0, 4);
+            MemorySegment.copy(cp, FLOAT, row * hidden * 4, cPrevRow, 0, hidden);
+            MemorySegment.copy(cn, FLOAT, row * hidden * 4, cRow, 0, hidden);
+            for (int j = 0; j < hidden; j++) {
+                peepGrad[j] += dgRow[j] * cPrevRow[j];
+                peepGrad[hidden + j] += dgRow[p + j] * cPrevRow[j];
+                peepGrad[2 * hidden + j] += dgRow[3 * p + j] * cRow[j];
+            }
+        }
     }
 
     /** Writes or adds the gradient in {@code from} to the caller's. */
@@ -679,6 +986,14 @@ final class TrainingEngine implements AutoCloseable {
             }
         } else {
             MemorySegment.copy(from, FLOAT, 0, to, 0, to.length);
+        }
+    }
+
+    /** {@link #emit(RnnWeightGrads, Param, int, int, MemorySegment, boolean)} from a heap array. */
+    private static void emit(RnnWeightGrads grads, Param param, int l, int d, float[] from, boolean accumulate) {
+        float[] to = grads.data(param, l, d);
+        for (int i = 0; i < to.length; i++) {
+            to[i] = accumulate ? to[i] + from[i] : from[i];
         }
     }
 
@@ -712,17 +1027,18 @@ final class TrainingEngine implements AutoCloseable {
         }
     }
 
-    private void loadState(Tensor state, int slot, int batch, float[] into) {
+    /** Rows of {@code width} floats (H_out for h, H for c) of slot {@code slot} of a state tensor, or zeros. */
+    private static void loadState(Tensor state, int slot, int batch, float[] into, int width) {
         if (state == null) {
-            java.util.Arrays.fill(into, 0, batch * hidden, 0f);
+            java.util.Arrays.fill(into, 0, batch * width, 0f);
         } else {
-            MemorySegment.copy(state.segment(), FLOAT, (long) slot * batch * hidden * 4, into, 0, batch * hidden);
+            MemorySegment.copy(state.segment(), FLOAT, (long) slot * batch * width * 4, into, 0, batch * width);
         }
     }
 
-    private void storeState(Tensor state, int slot, int batch, float[] from) {
+    private static void storeState(Tensor state, int slot, int batch, float[] from, int width) {
         if (state != null) {
-            MemorySegment.copy(from, 0, state.segment(), FLOAT, (long) slot * batch * hidden * 4, batch * hidden);
+            MemorySegment.copy(from, 0, state.segment(), FLOAT, (long) slot * batch * width * 4, batch * width);
         }
     }
 
@@ -730,7 +1046,11 @@ final class TrainingEngine implements AutoCloseable {
     public void close() {
         weights.close();
         transposed.close();
+        if (projection != null) {
+            projection.close();
+        }
         scratch.close();
+        inference.close();
         gemm.close();
     }
 
