@@ -37,7 +37,10 @@ import java.util.function.IntConsumer;
  * allocates nothing.
  *
  * <p>A plan made for {@link ForwardMode#TRAINING} also holds a {@link TrainingEngine} over the backend's
- * {@link CpuGemm} and {@link TrainingPointwise}, which runs its training forward and backward passes.
+ * {@link CpuGemm} and {@link TrainingPointwise}, which runs its training forward and backward passes. A cell
+ * with options ({@link io.cellstate.Cell#isPlain()} false: an LSTM's projection, peepholes, clip, coupled
+ * gates, other activations) has no {@link CellKernel}: its plans, in either mode, run every pass on the
+ * engine, the inference forward and the streaming step through {@link TrainingEngine#infer}.
  */
 public final class CpuPlan extends AbstractRnnPlan {
     /** Largest gate buffer in floats (16 MiB): longer sequences are projected in chunks of steps. */
@@ -47,14 +50,17 @@ public final class CpuPlan extends AbstractRnnPlan {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private final java.util.function.Function<RnnWeights, CellKernel> kernels;
-    /** The kernel over the current weights, replaced by {@link #reload}; the box is what the cleaner closes. */
+    /**
+     * The kernel over the current weights, replaced by {@link #reload}; null for a cell with options, which the
+     * engine runs. The box is what the cleaner closes.
+     */
     private final KernelBox box = new KernelBox();
     private CellKernel kernel;
     private final boolean cellState;
     private final int maxThreads;
     private final WorkerGroup.Team team;
     private final IntConsumer body = this::body;
-    /** The training passes, for a plan made for training (else null). */
+    /** The training passes, for a plan made for training or of a cell with options (else null). */
     private final TrainingEngine engine;
 
     // workspace, grown on demand
@@ -82,8 +88,10 @@ public final class CpuPlan extends AbstractRnnPlan {
      * @param weights   its parameters
      * @param options   the plan's options
      * @param kernels   makes the kernel for a set of this spec's weights, packing them: called once here and
-     *                  once per {@link #setWeights}; the plan owns and closes what it makes
-     * @param gemms     the GEMMs and buffers of the training passes (used only by a plan made for training)
+     *                  once per {@link #setWeights} for a plain cell (never for a cell with options); the plan owns
+     *                  and closes what it makes
+     * @param gemms     the GEMMs and buffers of the engine (used only by a plan made for training or of a cell
+     *                  with options)
      * @param pointwise the pointwise parts of the training passes
      */
     public CpuPlan(String backend, RnnSpec spec, RnnWeights weights, PlanOptions options,
@@ -103,19 +111,25 @@ public final class CpuPlan extends AbstractRnnPlan {
         for (int i = 0; i < stepOf.length; i++) {
             stepOf[i] = new Step();
         }
-        this.kernel = kernels.apply(weights);
+        this.kernel = spec.cell().isPlain() ? kernels.apply(weights) : null;
         box.kernel = kernel;
         TrainingEngine made = null;
         try {
-            if (options.mode() == ForwardMode.TRAINING) {
+            if (options.mode() == ForwardMode.TRAINING || kernel == null) {
                 made = new TrainingEngine(spec, weights, pointwise, gemms, team, maxThreads);
                 box.engine = made;
             }
             if (options.maxBatch() > 0 && options.maxSteps() > 0) {
-                reserve(options.maxSteps(), options.maxBatch(), true);
+                if (kernel != null) {
+                    reserve(options.maxSteps(), options.maxBatch(), true);
+                } else {
+                    made.reserveInference(options.maxSteps(), options.maxBatch());
+                }
             }
         } catch (RuntimeException | Error e) {
-            kernel.close();
+            if (kernel != null) {
+                kernel.close();
+            }
             if (made != null) {
                 made.close();
             }
@@ -133,7 +147,9 @@ public final class CpuPlan extends AbstractRnnPlan {
         @Override
         public void close() {
             try {
-                kernel.close();
+                if (kernel != null) {
+                    kernel.close();
+                }
             } finally {
                 if (engine != null) {
                     engine.close();
@@ -144,11 +160,13 @@ public final class CpuPlan extends AbstractRnnPlan {
 
     @Override
     protected void reload(RnnWeights weights) {
-        CellKernel fresh = kernels.apply(weights);
-        CellKernel old = kernel;
-        kernel = fresh;
-        box.kernel = fresh;
-        old.close();
+        if (kernel != null) {
+            CellKernel fresh = kernels.apply(weights);
+            CellKernel old = kernel;
+            kernel = fresh;
+            box.kernel = fresh;
+            old.close();
+        }
         if (engine != null) {
             engine.reload(weights);
         }
@@ -180,7 +198,7 @@ public final class CpuPlan extends AbstractRnnPlan {
     public int threadsFor(int batch) {
         long macs = (long) batch * spec.gates() * spec.hiddenSize() * (spec.hiddenSize() + spec.layerInputSize(0));
         long useful = Math.max(1, macs / MIN_MACS_PER_THREAD);
-        return (int) Math.min(Math.min(maxThreads, kernel.units()), useful);
+        return (int) Math.min(Math.min(maxThreads, kernel != null ? kernel.units() : maxThreads), useful);
     }
 
     @Override
@@ -188,6 +206,10 @@ public final class CpuPlan extends AbstractRnnPlan {
         int steps = c.steps();
         int batch = c.batch();
         checkSize(c);
+        if (kernel == null) {
+            engine.infer(c);
+            return;
+        }
         boolean seqMajor = c.layout() == Layout.SEQUENCE_MAJOR;
         float[] xa = c.x().heapArray();
         float[] ya = c.y().heapArray();
@@ -235,7 +257,8 @@ public final class CpuPlan extends AbstractRnnPlan {
     /** Refuses a call whose sequence buffers would not fit a Java array. */
     private void checkSize(ForwardCall c) {
         long rows = (long) c.steps() * c.batch();
-        long widest = Math.max(spec.inputSize(), Math.max(spec.outputSize(), kernel.gateStride()));
+        int gateStride = kernel != null ? kernel.gateStride() : spec.gates() * spec.hiddenSize();
+        long widest = Math.max(spec.inputSize(), Math.max(spec.outputSize(), gateStride));
         if (rows * widest > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("in.x: expected T*B*max(inputSize, D*H, G*H) <= " + (Integer.MAX_VALUE - 8)
                     + " for the CPU kernels' heap workspace, got T*B = " + rows + " rows of " + widest);
@@ -411,8 +434,9 @@ public final class CpuPlan extends AbstractRnnPlan {
     protected void runStep(Tensor x, RnnState state, Tensor y) {
         int batch = x.dim(0);
         Tensor x3 = Tensor.wrap(x.segment(), 1, batch, spec.inputSize());
-        Tensor y3 = Tensor.wrap(y.segment(), 1, batch, spec.hiddenSize());
-        // h and c are [layers, B, H] = [layers*D, B, H] for a forward-only spec: read as h0, written as hN
+        Tensor y3 = Tensor.wrap(y.segment(), 1, batch, spec.outputHiddenSize());
+        // h and c are [layers, B, H_out] and [layers, B, H] = [layers*D, ...] for a forward-only spec: read as h0,
+        // written as hN
         run(new ForwardCall(x3, Layout.SEQUENCE_MAJOR, 1, batch, null, state.h(), state.c(), y3, state.h(), state.c()));
     }
 }

@@ -1,6 +1,5 @@
 package io.cellstate.vector;
 
-import io.cellstate.Cell;
 import io.cellstate.Availability;
 import io.cellstate.Backend;
 import io.cellstate.PlanOptions;
@@ -79,7 +78,7 @@ public final class VectorBackend implements Backend {
 
     @Override
     public String unsupported(RnnSpec spec, PlanOptions options) {
-        return AbstractRnnPlan.supportOf(spec, options, Cell::isPlain, true);
+        return AbstractRnnPlan.supportOf(spec, options, cell -> true, true);
     }
 
     @Override
