@@ -45,6 +45,47 @@ class VectorAllocationTest {
         }
     }
 
+    /**
+     * A cell with options runs its inference forward and its streaming step on the training engine, in
+     * buffers it keeps between calls: after the first call of a size, none allocates a buffer either.
+     */
+    @Test
+    void steadyCallsOfACellWithOptionsAllocateNoBuffers() {
+        Backend vector = Backends.byName("vector");
+        Assumptions.assumeTrue(vector.availability().available(), () -> "vector unavailable: " + vector.availability().reason());
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        Cell cell = Cell.lstm().withProjection(32).withPeepholes(true).withClip(0.5f)
+                .withActivations(Activation.sigmoid(), Activation.of(Activation.Function.SOFTSIGN), Activation.tanh());
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(32).hiddenSize(64).layers(2).build();
+        RnnWeights w = RnnWeights.random(spec, 3);
+        for (int threads : new int[] {1, 2}) {
+            try (RnnPlan plan = vector.plan(spec, w, PlanOptions.defaults().withThreads(threads))) {
+                RnnInput in = RnnInput.of(Tensor.zeros(20, 32, 32).fill(0.5f)).withLengths(lengths(32, 20));
+                RnnOutput out = RnnOutput.allocate(spec, Layout.SEQUENCE_MAJOR, 20, 32);
+                Tensor x = Tensor.zeros(32, 32).fill(0.25f);
+                RnnState state = RnnState.zeros(spec, 32);
+                Tensor y = Tensor.zeros(32, spec.outputHiddenSize());
+                for (int i = 0; i < 300; i++) {
+                    plan.forward(in, out);
+                    plan.step(x, state, y);
+                }
+                long[] ids = threadIds();
+                long perCall = Long.MAX_VALUE;
+                for (int window = 0; window < 8; window++) {
+                    long before = total(mx, ids);
+                    for (int i = 0; i < 20; i++) {
+                        plan.forward(in, out);
+                        plan.step(x, state, y);
+                    }
+                    perCall = Math.min(perCall, (total(mx, ids) - before) / 20);
+                }
+                System.out.printf("vector %s, %d thread(s): %d bytes allocated per forward and step%n", cell, threads,
+                        perCall);
+                assertTrue(perCall < 2 * PER_CALL_LIMIT, "threads=" + threads + ": " + perCall + " bytes per forward and step");
+            }
+        }
+    }
+
     private static int[] lengths(int batch, int steps) {
         int[] l = new int[batch];
         Arrays.fill(l, steps);

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
+import io.cellstate.Activation;
 import io.cellstate.Backend;
 import io.cellstate.Backends;
 import io.cellstate.Cell;
@@ -85,6 +86,7 @@ public abstract class GradientConformanceSuite extends BackendSuite {
     private static final long SEED = Long.getLong("cellstate.seed", 20261122L);
     private final DoubleAccumulator worstRatio = new DoubleAccumulator(Math::max, 0);
     private final DoubleAccumulator worstTorch = new DoubleAccumulator(Math::max, 0);
+    private final DoubleAccumulator worstOptions = new DoubleAccumulator(Math::max, 0);
 
     /** Plan options for the backend under test (the suite sets the mode to TRAINING, and sometimes the threads). */
     protected PlanOptions options() {
@@ -136,8 +138,9 @@ public abstract class GradientConformanceSuite extends BackendSuite {
         if (skipped()) {
             return;
         }
-        System.out.printf("%s: worst error / tolerance = %.4f against the scalar oracle, %.4f against PyTorch"
-                + " (backend %s)%n", getClass().getSimpleName(), worstRatio.get(), worstTorch.get(), backend().name());
+        System.out.printf("%s: worst error / tolerance = %.4f against the scalar oracle (%.4f over the cells with"
+                + " options), %.4f against PyTorch (backend %s)%n", getClass().getSimpleName(), worstRatio.get(),
+                worstOptions.get(), worstTorch.get(), backend().name());
     }
 
     /** Skips, printing the backend's reason, a test whose spec the backend cannot train. */
@@ -192,7 +195,8 @@ public abstract class GradientConformanceSuite extends BackendSuite {
         int b = in.batch();
         Tensor dy = Tensor.of(Case.uniform(r, t * b * spec.outputSize(), 1), in.layout().shape(t, b, spec.outputSize()));
         int n = spec.stateCount() * b * spec.hiddenSize();
-        Tensor dhN = finals ? Tensor.of(Case.uniform(r, n, 1), spec.stateCount(), b, spec.hiddenSize()) : null;
+        int nh = spec.stateCount() * b * spec.outputHiddenSize();
+        Tensor dhN = finals ? Tensor.of(Case.uniform(r, nh, 1), spec.stateCount(), b, spec.outputHiddenSize()) : null;
         Tensor dcN = finals && spec.cell().hasCellState()
                 ? Tensor.of(Case.uniform(r, n, 1), spec.stateCount(), b, spec.hiddenSize()) : null;
         return new RnnOutputGrad(dy, dhN, dcN);
@@ -213,9 +217,14 @@ public abstract class GradientConformanceSuite extends BackendSuite {
         return Tolerance.forward(spec, steps) * toleranceFactor();
     }
 
-    /** Compares every output and gradient; returns the worst error / tolerance. */
+    /**
+     * Compares every output and gradient; returns the worst error / tolerance. A cell with options has its forward
+     * tolerance scaled by the outputs' size where it passes 1 (as {@link RnnConformanceSuite#optionTolerance}: its
+     * activations need not keep them within 1); the gradients' tolerance scales so for every cell.
+     */
     private double compare(RnnSpec spec, int steps, int batch, Result expected, Result actual, Object ctx) {
-        double ftol = forwardTolerance(spec, steps);
+        double ftol = forwardTolerance(spec, steps)
+                * (spec.cell().isPlain() ? 1 : Math.max(1, RnnConformanceSuite.largest(expected.out())));
         double worst = Compare.assertClose(expected.out(), actual.out(), ftol, ctx) / ftol;
         worst = Math.max(worst, gradient("dx", spec, steps, batch, expected.in().dx(), actual.in().dx(), ctx));
         worst = Math.max(worst, gradient("dh0", spec, steps, batch, expected.in().dh0(), actual.in().dh0(), ctx));
@@ -231,7 +240,8 @@ public abstract class GradientConformanceSuite extends BackendSuite {
         return worst;
     }
 
-    private double gradient(String what, RnnSpec spec, int steps, int batch, Tensor expected, Tensor actual, Object ctx) {
+    private double gradient(String what, RnnSpec spec, int steps, int batch, Tensor expected, Tensor actual,
+                            Object ctx) {
         double tol = gradientTolerance(spec, steps, batch, expected);
         return Compare.assertClose(what, expected, actual, tol, ctx) / tol;
     }
@@ -382,8 +392,80 @@ public abstract class GradientConformanceSuite extends BackendSuite {
             expected = train(ref, in, gradOut);
         }
         try (RnnPlan plan = backend().plan(spec, w, training().withThreads(g.threads()))) {
-            worstRatio.accumulate(compare(spec, c.steps(), c.batch(), expected, train(plan, in, gradOut), g));
+            double worst = compare(spec, c.steps(), c.batch(), expected, train(plan, in, gradOut), g);
+            (spec.cell().isPlain() ? worstRatio : worstOptions).accumulate(worst);
         }
+    }
+
+    // ---------------------------------------------------------------- cells with options
+
+    /**
+     * Random networks of cells with options against the oracle's backward ({@link Case#optionCases}): projections,
+     * peepholes, a biting clip, coupled gates, every activation in every role, per direction too; the gradients of
+     * W_hr and the peepholes among the rest. Threads and the final states' gradients vary as in {@link #matrix}.
+     */
+    static Stream<GradCase> optionMatrix() {
+        SplittableRandom r = new SplittableRandom(SEED + 7);
+        return Case.optionCases(SEED + 8, 40, 4e5).stream().map(c -> new GradCase(c, 1 + r.nextInt(2), r.nextBoolean()));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("optionMatrix")
+    void options(GradCase g) {
+        check(g);
+    }
+
+    /** One cell per option and several together, activations per direction too, for the fixture's H = 11. */
+    static Stream<Cell> optionCells() {
+        return Case.optionCells(11, true, false).stream();
+    }
+
+    /** {@link #accumulateAddsAndOverwriteReplaces} for the cells with options (W_hr and the peepholes included). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("optionCells")
+    void optionsAccumulateAddsAndOverwriteReplaces(Cell cell) {
+        accumulateAddsAndOverwriteReplaces(cell);
+    }
+
+    /** {@link #workspacesAreIndependent} for the cells with options. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("optionCells")
+    void optionsWorkspacesAreIndependent(Cell cell) {
+        workspacesAreIndependent(cell);
+    }
+
+    /** {@link #trainingForwardEqualsInference} for the cells with options, whose inference forward is the engine's too. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("optionCells")
+    void optionsTrainingForwardEqualsInference(Cell cell) {
+        for (Layout layout : Layout.values()) {
+            trainingForwardEqualsInference(cell, layout);
+        }
+    }
+
+    /** Cells with options whose activations have continuous slopes, for central differences (H = 5). */
+    static Stream<Cell> smoothOptionCells() {
+        return Case.optionCells(5, true, true).stream();
+    }
+
+    /** {@link #finiteDifferences} for the cells with options: the algebra of projection, peepholes, coupled gates and activations. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("smoothOptionCells")
+    void optionsFiniteDifferences(Cell cell) {
+        finiteDifferences(cell);
+    }
+
+    /** {@link #threadCounts} for a projected LSTM with peepholes and a biting clip, and a GRU with other activations. */
+    static Stream<Cell> threadedOptionCells() {
+        return Stream.of(Cell.lstm().withProjection(13).withPeepholes(true).withClip(0.5f),
+                Cell.gruOriginal().withActivations(Activation.of(Activation.Function.SOFTSIGN),
+                        Activation.of(Activation.Function.ELU)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("threadedOptionCells")
+    void optionsThreadCounts(Cell cell) {
+        threadCounts(cell);
     }
 
     /**
@@ -408,7 +490,8 @@ public abstract class GradientConformanceSuite extends BackendSuite {
         for (int threads : threads(1, 2, 3)) {
             try (RnnPlan plan = backend().plan(spec, w, training().withThreads(threads))) {
                 Result first = train(plan, in, gradOut);
-                worstRatio.accumulate(compare(spec, 7, 9, expected, first, c + " threads=" + threads));
+                (cell.isPlain() ? worstRatio : worstOptions).accumulate(compare(spec, 7, 9, expected, first,
+                        c + " threads=" + threads));
                 assertBitwiseEqual(first, train(plan, in, gradOut), c + " threads=" + threads + ", run twice");
             }
         }
@@ -649,8 +732,9 @@ public abstract class GradientConformanceSuite extends BackendSuite {
             try (RnnWorkspace ws = plan.newWorkspace()) {
                 plan.forward(in, trained, ws);
             }
-            double tol = forwardTolerance(spec, 8);
-            worstRatio.accumulate(Compare.assertClose(inference, trained, tol, c) / tol);
+            double tol = forwardTolerance(spec, 8)
+                    * (cell.isPlain() ? 1 : Math.max(1, RnnConformanceSuite.largest(inference)));
+            (cell.isPlain() ? worstRatio : worstOptions).accumulate(Compare.assertClose(inference, trained, tol, c) / tol);
         }
     }
 
@@ -783,7 +867,24 @@ public abstract class GradientConformanceSuite extends BackendSuite {
      */
     @Test
     void steadyTrainingAllocatesNoBuffers() {
-        RnnSpec spec = RnnSpec.builder().inputSize(24).hiddenSize(32).layers(2).direction(Direction.BIDIRECTIONAL).build();
+        steadyTrainingAllocatesNoBuffers(Cell.lstm());
+    }
+
+    /**
+     * {@link #steadyTrainingAllocatesNoBuffers()} for a cell with options (a projected LSTM with peepholes, clip,
+     * coupled gates and other activations): its pointwise parts, projection GEMMs and peephole sums allocate
+     * nothing either.
+     */
+    @Test
+    void steadyTrainingWithOptionsAllocatesNoBuffers() {
+        steadyTrainingAllocatesNoBuffers(Cell.lstm().withProjection(16).withPeepholes(true).withClip(0.5f)
+                .withInputForget(true).withActivations(Activation.sigmoid(), Activation.of(Activation.Function.SOFTSIGN),
+                        Activation.tanh()));
+    }
+
+    private void steadyTrainingAllocatesNoBuffers(Cell cell) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(24).hiddenSize(32).layers(2)
+                .direction(Direction.BIDIRECTIONAL).build();
         requireSupport(spec, "allocation");
         if (!allocationFree()) {
             String why = backend().name() + " allocates per call by design (allocationFree() is false)";
@@ -821,8 +922,8 @@ public abstract class GradientConformanceSuite extends BackendSuite {
                     perCall = Math.min(perCall, (after - before) / 5);
                 }
                 long nativeCreated = nativeObjectsCreated() - nativeBefore;
-                System.out.printf("%s training, %d thread(s): %d bytes allocated per step (workspace %d bytes)%s%n",
-                        backend().name(), threads, perCall, ws.bytes(),
+                System.out.printf("%s training %s, %d thread(s): %d bytes allocated per step (workspace %d bytes)%s%n",
+                        backend().name(), cell, threads, perCall, ws.bytes(),
                         nativeBefore < 0 ? "" : ", " + nativeCreated + " objects created outside the heap");
                 assertTrue(perCall < 8192, "threads=" + threads + ": " + perCall + " bytes per forward + backward");
                 if (nativeBefore >= 0) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
+import io.cellstate.Activation;
 import io.cellstate.Backend;
 import io.cellstate.Cell;
 import io.cellstate.Direction;
@@ -57,6 +58,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 public abstract class RnnConformanceSuite extends BackendSuite {
     private static final long SEED = Long.getLong("cellstate.seed", 20261122L);
     private final DoubleAccumulator worstRatio = new DoubleAccumulator(Math::max, 0);
+    private final DoubleAccumulator worstOptions = new DoubleAccumulator(Math::max, 0);
 
     /** Plan options for the backend under test. */
     protected PlanOptions options() {
@@ -78,9 +80,9 @@ public abstract class RnnConformanceSuite extends BackendSuite {
         if (skipped()) {
             return;
         }
-        System.out.printf("%s: worst error / tolerance over the suite = %.4f (backend %s, reference %s)%n",
-                getClass().getSimpleName(), worstRatio.get(), backend().name(),
-                reference() == Reference.NAIVE ? "naive float64" : "scalar");
+        System.out.printf("%s: worst error / tolerance over the suite = %.4f, over the cells with options = %.4f"
+                        + " (backend %s, reference %s)%n", getClass().getSimpleName(), worstRatio.get(), worstOptions.get(),
+                backend().name(), reference() == Reference.NAIVE ? "naive float64" : "scalar");
     }
 
     /** Skips, printing the backend's reason, a test whose spec the backend cannot run. */
@@ -276,6 +278,10 @@ public abstract class RnnConformanceSuite extends BackendSuite {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cells")
     void carryOverEqualsOneLongCall(Cell cell) {
+        carryOverEqualsOneLongCall(cell, false);
+    }
+
+    private void carryOverEqualsOneLongCall(Cell cell, boolean scaled) {
         requireSupport(RnnSpec.builder().cell(cell).inputSize(6).hiddenSize(19).build(), cell);
         for (int layers = 1; layers <= 2; layers++) {
             RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(6).hiddenSize(19).layers(layers).build();
@@ -287,7 +293,7 @@ public abstract class RnnConformanceSuite extends BackendSuite {
                 int split = 5;
                 RnnOutput a = plan.forward(new RnnInput(slice(in.x(), 0, split), Layout.SEQUENCE_MAJOR, null, in.h0(), in.c0()));
                 RnnOutput b = plan.forward(new RnnInput(slice(in.x(), split, 12), Layout.SEQUENCE_MAJOR, null, a.hN(), a.cN()));
-                double tol = tolerance(spec, 12);
+                double tol = scaled ? optionTolerance(spec, 12, full) : tolerance(spec, 12);
                 Compare.assertClose("y[0, 5)", slice(full.y(), 0, split), a.y(), tol, whole);
                 Compare.assertClose("y[5, 12)", slice(full.y(), split, 12), b.y(), tol, whole);
                 Compare.assertClose("hN", full.hN(), b.hN(), tol, whole);
@@ -302,6 +308,10 @@ public abstract class RnnConformanceSuite extends BackendSuite {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cells")
     void stepEqualsForward(Cell cell) {
+        stepEqualsForward(cell, false);
+    }
+
+    private void stepEqualsForward(Cell cell, boolean scaled) {
         RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(7).hiddenSize(17).layers(3).build();
         requireSupport(spec, cell);
         Case c = new Case(SEED + 11, spec, 9, 4, Layout.SEQUENCE_MAJOR, Case.Lengths.NONE, true, true);
@@ -310,11 +320,12 @@ public abstract class RnnConformanceSuite extends BackendSuite {
         try (RnnPlan plan = backend().plan(spec, w, options())) {
             RnnOutput full = plan.forward(in);
             RnnState state = new RnnState(copy(in.h0()), copy(in.c0()));
-            double tol = tolerance(spec, c.steps());
+            double tol = scaled ? optionTolerance(spec, c.steps(), full) : tolerance(spec, c.steps());
             for (int t = 0; t < c.steps(); t++) {
                 Tensor xt = Tensor.of(Arrays.copyOfRange(in.x().toArray(), t * 4 * 7, (t + 1) * 4 * 7), 4, 7);
                 Tensor yt = plan.step(xt, state);
-                Compare.assertClose("y at step " + t, reshape(slice(full.y(), t, t + 1), 4, 17), yt, tol, c);
+                Compare.assertClose("y at step " + t, reshape(slice(full.y(), t, t + 1), 4, spec.outputHiddenSize()), yt,
+                        tol, c);
             }
             Compare.assertClose("h after the steps", full.hN(), state.h(), tol, c);
             if (cell.hasCellState()) {
@@ -428,6 +439,144 @@ public abstract class RnnConformanceSuite extends BackendSuite {
         return Tensor.wrap(slice, t.shape());
     }
 
+    // ---------------------------------------------------------------- cells with options
+
+    /**
+     * The forward tolerance of a cell with options: {@link #tolerance} times the outputs' size where it passes 1.
+     * {@link Tolerance} takes the terms of each sum to be of order 1, as σ and tanh keep them; ReLU, Softplus,
+     * Affine and the others let h and c grow, and the rounding error with them.
+     */
+    protected double optionTolerance(RnnSpec spec, int steps, RnnOutput expected) {
+        return tolerance(spec, steps) * Math.max(1, largest(expected));
+    }
+
+    /** The largest finite |value| of y, hN and cN. */
+    static double largest(RnnOutput o) {
+        double m = 0;
+        for (Tensor t : new Tensor[] {o.y(), o.hN(), o.cN()}) {
+            for (long i = 0; t != null && i < t.size(); i++) {
+                float v = t.getFlat(i);
+                if (Float.isFinite(v)) {
+                    m = Math.max(m, Math.abs(v));
+                }
+            }
+        }
+        return m;
+    }
+
+    /**
+     * Random networks of cells with options ({@link Case#randomOptionCell}): projections of H/2 and 1, peepholes,
+     * a clip of 0.5 or 3, coupled gates, every activation in every role (per direction too), both GRUs and the
+     * RNN with other activations; awkward small sizes, 1 to 3 layers, every direction, layout, kind of lengths
+     * and initial state.
+     */
+    Stream<Case> optionCases() {
+        return Case.optionCases(SEED + 2, 60, 1e6).stream();
+    }
+
+    /** One cell per option and several together (H = 17; the projections P = 8 and 1), one direction. */
+    static Stream<Cell> optionCells() {
+        return Case.optionCells(17, false, false).stream();
+    }
+
+    /** {@link #optionCells()} and cells with activations per direction, for networks of both directions. */
+    static Stream<Cell> bidirectionalOptionCells() {
+        return Case.optionCells(17, true, false).stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("optionCases")
+    void options(Case c) {
+        requireSupport(c.spec(), c);
+        RnnWeights w = c.weights();
+        RnnInput in = c.input();
+        RnnOutput expected = reference().run(c.spec(), w, in);
+        RnnOutput actual = RnnOutput.allocate(c.spec(), c.layout(), c.steps(), c.batch());
+        try (RnnPlan plan = backend().plan(c.spec(), w, options())) {
+            plan.forward(in, actual);
+        }
+        double tol = optionTolerance(c.spec(), c.steps(), expected);
+        worstOptions.accumulate(Compare.assertClose(expected, actual, tol, c) / tol);
+    }
+
+    /** {@link #stepEqualsForward} for the cells with options (a projected state has P columns). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("optionCells")
+    void optionsStepEqualsForward(Cell cell) {
+        stepEqualsForward(cell, true);
+    }
+
+    /** {@link #carryOverEqualsOneLongCall} for the cells with options. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("optionCells")
+    void optionsCarryOverEqualsOneLongCall(Cell cell) {
+        carryOverEqualsOneLongCall(cell, true);
+    }
+
+    /** {@link #nanPropagatesWithinItsSequence} for the cells with options. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("optionCells")
+    void optionsNanPropagateWithinTheirSequence(Cell cell) {
+        nanPropagatesWithinItsSequence(cell, true);
+    }
+
+    /** One plan of a cell with options, calls of growing and shrinking size: its buffers adapt and stay right. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("bidirectionalOptionCells")
+    void optionsPlanReusedAcrossSizes(Cell cell) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(11).hiddenSize(17).layers(2)
+                .direction(Direction.BIDIRECTIONAL).build();
+        requireSupport(spec, cell);
+        RnnWeights w = RnnWeights.random(spec, SEED);
+        try (RnnPlan plan = backend().plan(spec, w, options())) {
+            int[][] sizes = {{3, 2}, {9, 5}, {2, 1}, {9, 5}, {1, 7}};
+            for (int[] s : sizes) {
+                Case c = new Case(SEED + s[0] * 10L + s[1], spec, s[0], s[1], Layout.BATCH_MAJOR, Case.Lengths.RANDOM,
+                        true, true);
+                RnnInput in = c.input();
+                RnnOutput expected = reference().run(spec, w, in);
+                double tol = optionTolerance(spec, s[0], expected);
+                worstOptions.accumulate(Compare.assertClose(expected, plan.forward(in), tol, c) / tol);
+            }
+        }
+    }
+
+    /** A projected LSTM with peepholes and a biting clip at sizes where the GEMMs split among threads: 1, 2, 3 agree. */
+    @Test
+    void optionsThreadCountsAgree() {
+        Cell cell = Cell.lstm().withProjection(24).withPeepholes(true).withClip(0.5f);
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(40).hiddenSize(72).layers(2)
+                .direction(Direction.BIDIRECTIONAL).build();
+        requireSupport(spec, cell);
+        Case c = new Case(SEED + 3, spec, 7, 9, Layout.SEQUENCE_MAJOR, Case.Lengths.RANDOM, true, true);
+        RnnWeights w = c.weights();
+        RnnInput in = c.input();
+        RnnOutput expected = reference().run(spec, w, in);
+        double tol = optionTolerance(spec, 7, expected);
+        for (int threads : new int[] {1, 2, 3}) {
+            try (RnnPlan plan = backend().plan(spec, w, options().withThreads(threads))) {
+                worstOptions.accumulate(Compare.assertClose(expected, plan.forward(in), tol, c + " threads=" + threads)
+                        / tol);
+            }
+        }
+    }
+
+    /** Plans of a cell with options made with room for a size (maxSteps, maxBatch) run calls of it and smaller. */
+    @Test
+    void optionsPlanSizedAhead() {
+        Cell cell = Cell.gruOriginal().withActivations(Activation.of(Activation.Function.SOFTSIGN), Activation.tanh());
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(5).hiddenSize(9).layers(2).build();
+        requireSupport(spec, cell);
+        RnnWeights w = RnnWeights.random(spec, SEED);
+        try (RnnPlan plan = backend().plan(spec, w, options().withCapacity(6, 8))) {
+            for (int[] s : new int[][] {{8, 6}, {3, 2}}) {
+                Case c = new Case(SEED + s[0], spec, s[0], s[1], Layout.SEQUENCE_MAJOR, Case.Lengths.RANDOM, true, true);
+                RnnOutput expected = reference().run(spec, w, c.input());
+                Compare.assertClose(expected, plan.forward(c.input()), optionTolerance(spec, s[0], expected), c);
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- extremes
 
     /**
@@ -465,6 +614,10 @@ public abstract class RnnConformanceSuite extends BackendSuite {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cells")
     void nanPropagatesWithinItsSequence(Cell cell) {
+        nanPropagatesWithinItsSequence(cell, false);
+    }
+
+    private void nanPropagatesWithinItsSequence(Cell cell, boolean scaled) {
         RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(8).hiddenSize(16).build();
         requireSupport(spec, cell);
         Case c = new Case(SEED + 9, spec, 6, 3, Layout.SEQUENCE_MAJOR, Case.Lengths.NONE, true, true);
@@ -473,23 +626,25 @@ public abstract class RnnConformanceSuite extends BackendSuite {
         in.x().set(Float.NaN, 2, 1, 0); // t = 2, b = 1
         try (RnnPlan plan = backend().plan(spec, w, options())) {
             RnnOutput out = plan.forward(in);
+            int width = spec.outputHiddenSize();
             for (int t = 0; t < 6; t++) {
                 for (int b = 0; b < 3; b++) {
-                    for (int j = 0; j < 16; j++) {
+                    for (int j = 0; j < width; j++) {
                         float v = out.y().get(t, b, j);
                         assertEquals(b == 1 && t >= 2, Float.isNaN(v), "y[" + t + ", " + b + ", " + j + "] = " + v);
                     }
                 }
             }
             for (int j = 0; j < 16; j++) {
-                assertTrue(Float.isNaN(out.hN().get(0, 1, j)), "hN of the poisoned sequence is NaN");
+                assertTrue(j >= width || Float.isNaN(out.hN().get(0, 1, j)), "hN of the poisoned sequence is NaN");
                 if (cell.hasCellState()) {
                     assertTrue(Float.isNaN(out.cN().get(0, 1, j)), "cN of the poisoned sequence is NaN");
                 }
-                assertFalse(Float.isNaN(out.hN().get(0, 0, j)), "hN of a clean sequence is not NaN");
+                assertFalse(j < width && Float.isNaN(out.hN().get(0, 0, j)), "hN of a clean sequence is not NaN");
             }
             RnnOutput expected = reference().run(spec, w, in);
-            Compare.assertClose(expected, out, tolerance(spec, 6), c + " with a NaN");
+            Compare.assertClose(expected, out, scaled ? optionTolerance(spec, 6, expected) : tolerance(spec, 6),
+                    c + " with a NaN");
         }
     }
 

@@ -79,6 +79,43 @@ class BlasNativeMemoryTest {
         assertEquals(before, Pointer.totalBytes(), "native bytes left behind by closed training plans and workspaces");
     }
 
+    /**
+     * A cell with options runs every pass on the training engine, its inference forward too, in native buffers
+     * (weights, W_hr and its transpose, scratch, the inference buffers): the plan's close releases them all.
+     */
+    @Test
+    void plansOfACellWithOptionsLeaveNoNativeMemory() {
+        Backend blas = Backends.get("blas", RnnSpec.lstm(1, 1));
+        io.cellstate.Cell cell = io.cellstate.Cell.lstm().withProjection(4).withPeepholes(true).withClip(0.5f);
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(6).hiddenSize(10).layers(2)
+                .direction(Direction.BIDIRECTIONAL).build();
+        RnnWeights weights = RnnWeights.random(spec, 1);
+        try (RnnPlan warm = blas.plan(spec, weights)) {
+            warm.forward(RnnInput.of(Tensor.zeros(2, 2, 6))); // loads OpenBLAS before the count starts
+        }
+        long before = Pointer.totalBytes();
+        for (int i = 0; i < 300; i++) {
+            PlanOptions options = i % 2 == 0 ? PlanOptions.defaults()
+                    : PlanOptions.defaults().withMode(io.cellstate.ForwardMode.TRAINING);
+            try (RnnPlan plan = blas.plan(spec, weights, options.withThreads(1 + i % 3 / 2))) {
+                for (int t : new int[] {3, 7}) { // the second call grows the buffers
+                    RnnInput in = RnnInput.of(Tensor.zeros(t, 2, 6).fill(0.25f));
+                    plan.forward(in);
+                    if (i % 2 == 1) {
+                        try (io.cellstate.RnnWorkspace ws = plan.newWorkspace()) {
+                            plan.forward(in, io.cellstate.RnnOutput.allocate(spec, in.layout(), t, 2), ws);
+                            plan.backward(ws, io.cellstate.RnnOutputGrad.of(Tensor.zeros(t, 2, 8).fill(1f)),
+                                    io.cellstate.RnnInputGrad.none(), io.cellstate.RnnWeightGrads.zeros(spec),
+                                    io.cellstate.WeightGradMode.OVERWRITE);
+                        }
+                    }
+                }
+                assertTrue(Pointer.totalBytes() > before, "an open plan of a cell with options holds native memory");
+            }
+        }
+        assertEquals(before, Pointer.totalBytes(), "native bytes left behind by closed plans of a cell with options");
+    }
+
     @Test
     void reportsItsOpenBlasCore() {
         String core = BlasBackend.core();
