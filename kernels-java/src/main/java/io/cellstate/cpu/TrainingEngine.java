@@ -135,6 +135,10 @@ final class TrainingEngine implements AutoCloseable {
     /** Index among a slot's buffers of the raw pre-activations, and of r; -1 where none. */
     private final int pre;
     private final int rAt;
+    /** The sizes a call asks of a training workspace, of the inference buffers and of the scratch: filled per call. */
+    private final long[] needKept;
+    private final long[] needInference;
+    private final long[] needScratch = new long[SCRATCH];
     // rows staged for the pointwise parts
     private final float[] gx;
     private final float[] ghRow;
@@ -187,6 +191,8 @@ final class TrainingEngine implements AutoCloseable {
         this.pre = plain ? -1 : plainSlot;
         this.rAt = proj > 0 ? plainSlot + 1 : -1;
         this.perSlot = plainSlot + (plain ? 0 : 1) + (proj > 0 ? 1 : 0);
+        this.needKept = new long[layers + spec.stateCount() * perSlot];
+        this.needInference = new long[layers + perSlot];
         this.general = plain ? null : new GeneralCell[dirs];
         for (int d = 0; !plain && d < dirs; d++) {
             general[d] = new GeneralCell(spec, d, pointwise, p);
@@ -361,7 +367,7 @@ final class TrainingEngine implements AutoCloseable {
         long rows = (long) steps * batch;
         long stepRows = keep ? rows : batch;
         int slots = keep ? spec.stateCount() : 1;
-        long[] need = new long[layers + slots * perSlot];
+        long[] need = keep ? needKept : needInference;
         need[0] = rows * spec.inputSize();
         for (int l = 0; l + 1 < layers; l++) {
             need[1 + l] = rows * spec.outputSize();
@@ -393,7 +399,7 @@ final class TrainingEngine implements AutoCloseable {
         long backRows = backward ? rows : 0;
         long backBatch = backward ? batch : 0;
         int widest = Math.max(spec.inputSize(), spec.outputSize());
-        long[] need = new long[SCRATCH];
+        long[] need = needScratch;
         need[OUT] = rows * spec.outputSize();
         need[GH_STEP] = (long) batch * gh;
         need[DG] = backRows * gh;
