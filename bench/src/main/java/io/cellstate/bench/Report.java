@@ -33,6 +33,10 @@ import java.util.regex.Pattern;
  * the file's modification time.
  */
 public final class Report {
+    /** The lines around the hand-written analysis of docs/benchmarks.md, which a new report keeps. */
+    static final String ANALYSIS_START = "<!-- analysis:start -->";
+    static final String ANALYSIS_END = "<!-- analysis:end -->";
+
 
     private static final String USAGE = """
             Usage: Report FILE.json... [--out DIR] [--readme README.md] [--note TEXT]... [--command TEXT]...
@@ -112,9 +116,13 @@ public final class Report {
             Files.createDirectories(outDir);
             Path md = outDir.resolve("benchmarks.md");
             Path svg = outDir.resolve("benchmarks.svg");
-            // The GPU section (io.cellstate.bench.gpu.GpuReport) comes from another machine's run: keep it.
-            String gpu = Files.exists(md) ? io.cellstate.bench.gpu.GpuReport.blockOf(Files.readString(md, StandardCharsets.UTF_8)) : "";
+            // The GPU section (io.cellstate.bench.gpu.GpuReport) comes from another machine's run, and the
+            // analysis section (rooflines, phase profiles) from other measurements: keep both.
+            String old = Files.exists(md) ? Files.readString(md, StandardCharsets.UTF_8) : "";
+            String gpu = old.isEmpty() ? "" : io.cellstate.bench.gpu.GpuReport.blockOf(old);
+            String analysis = old.isEmpty() ? "" : MarkerBlock.blockOf(old, ANALYSIS_START, ANALYSIS_END, md.toString());
             Files.writeString(md, MarkdownReport.document(in, svg.getFileName().toString())
+                    + (analysis.isEmpty() ? "" : "\n" + analysis + "\n")
                     + (gpu.isEmpty() ? "" : "\n" + gpu + "\n"), StandardCharsets.UTF_8);
             Files.writeString(svg, SvgChart.render(in), StandardCharsets.UTF_8);
             out.println("Report: " + in.size() + " results in " + tables.size() + " table(s) -> " + md + ", " + svg);

@@ -336,6 +336,23 @@ class ReportTest {
         assertTrue(text.startsWith("# Cellstate benchmarks"), text);
     }
 
+    /** The hand-written analysis (rooflines, phase profiles) survives a render too, before the GPU section. */
+    @Test
+    void theAnalysisSectionSurvivesARender() throws Exception {
+        Path json = write("20261122T120000Z-quick.json", sample());
+        Path out = dir.resolve("docs");
+        assertEquals(0, run(json.toString(), "--out", out.toString()));
+        Path md = out.resolve("benchmarks.md");
+        String analysis = "<!-- analysis:start -->\n## Why\n\nroofline\n<!-- analysis:end -->";
+        String gpu = "<!-- gpu:start -->\n## GPU\n<!-- gpu:end -->";
+        Files.writeString(md, Files.readString(md) + "\n" + gpu + "\n" + analysis + "\n");
+        assertEquals(0, run(json.toString(), "--out", out.toString()));
+        String text = Files.readString(md);
+        assertTrue(text.contains(analysis) && text.contains(gpu), text);
+        assertEquals(text.indexOf(analysis), text.lastIndexOf(analysis), "kept once");
+        assertTrue(text.indexOf(analysis) < text.indexOf(gpu), "the analysis before the GPU section");
+    }
+
     @Test
     void aReadmeWithoutMarkersIsLeftAlone() throws IOException {
         Path json = write("r.json", sample());
