@@ -67,8 +67,9 @@ final class RunCommand implements Callable<Integer> {
     private Path input;
 
     @Option(names = "--h0", paramLabel = "FILE.npy",
-            description = "Initial hidden states, [layers * directions, B, H] for PyTorch's models, as the graph says"
-                    + " for a bare ONNX node (zeros without).")
+            description = "Initial hidden states, [layers * directions, B, H] for PyTorch's models (H the projection's"
+                    + " size P for a projected LSTM; its --c0 keeps H), as the graph says for a bare ONNX node (zeros"
+                    + " without).")
     private Path h0;
 
     @Option(names = "--c0", paramLabel = "FILE.npy",
