@@ -42,6 +42,9 @@ public final class Report {
               --note TEXT      a line for the machine section (oneDNN version, OpenBLAS core); repeatable
               --command TEXT   the command line that ran JMH, shown as run; repeatable""";
 
+    /** The lines around docs/benchmarks.md's Spark section, which a render keeps. */
+    static final String SPARK_START = "<!-- spark:start -->";
+    static final String SPARK_END = "<!-- spark:end -->";
     private static final Pattern STAMP = Pattern.compile("(\\d{8}T\\d{6}Z)");
     private static final DateTimeFormatter SHOWN = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'");
 
@@ -112,10 +115,14 @@ public final class Report {
             Files.createDirectories(outDir);
             Path md = outDir.resolve("benchmarks.md");
             Path svg = outDir.resolve("benchmarks.svg");
-            // The GPU section (io.cellstate.bench.gpu.GpuReport) comes from another machine's run: keep it.
-            String gpu = Files.exists(md) ? io.cellstate.bench.gpu.GpuReport.blockOf(Files.readString(md, StandardCharsets.UTF_8)) : "";
+            // Sections other harnesses measured: the GPU's (io.cellstate.bench.gpu.GpuReport, another machine) and
+            // Spark's (the spark module's SparkThroughput). Keep them.
+            String before = Files.exists(md) ? Files.readString(md, StandardCharsets.UTF_8) : "";
+            String spark = MarkerBlock.blockOf(before, SPARK_START, SPARK_END, md.toString());
+            String gpu = io.cellstate.bench.gpu.GpuReport.blockOf(before);
             Files.writeString(md, MarkdownReport.document(in, svg.getFileName().toString())
-                    + (gpu.isEmpty() ? "" : "\n" + gpu + "\n"), StandardCharsets.UTF_8);
+                    + (spark.isEmpty() ? "" : "\n" + spark + "\n") + (gpu.isEmpty() ? "" : "\n" + gpu + "\n"),
+                    StandardCharsets.UTF_8);
             Files.writeString(svg, SvgChart.render(in), StandardCharsets.UTF_8);
             out.println("Report: " + in.size() + " results in " + tables.size() + " table(s) -> " + md + ", " + svg);
             if (readme != null) {
