@@ -36,7 +36,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 @ExtendWith(LocalSpark.class)
 class RnnScorerTest {
-    private static final StructType NESTED = new StructType()
+    static final StructType NESTED = new StructType()
             .add("id", DataTypes.LongType, false)
             .add("label", DataTypes.StringType)
             .add("seq", DataTypes.createArrayType(DataTypes.createArrayType(DataTypes.FloatType, false), false));
@@ -50,8 +50,12 @@ class RnnScorerTest {
         return frame(rows, NESTED, partitions);
     }
 
+    /** {@code rows} in {@code partitions} partitions of the shared session, as Spark's parallelize splits a list. */
     static Dataset<Row> frame(List<Row> rows, StructType schema, int partitions) {
-        SparkSession spark = LocalSpark.session();
+        return frameIn(LocalSpark.session(), rows, schema, partitions);
+    }
+
+    static Dataset<Row> frameIn(SparkSession spark, List<Row> rows, StructType schema, int partitions) {
         return spark.createDataFrame(JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(rows, partitions),
                 schema);
     }
