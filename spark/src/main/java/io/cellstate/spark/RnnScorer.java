@@ -175,6 +175,11 @@ public final class RnnScorer implements AutoCloseable {
         return spec;
     }
 
+    /** The id of the broadcast {@link #transform} ships, or -1 before the first. */
+    synchronized long broadcastId() {
+        return broadcast == null ? -1 : broadcast.id();
+    }
+
     /** The model's id in the executors' plan caches. */
     String modelId() {
         return modelId;

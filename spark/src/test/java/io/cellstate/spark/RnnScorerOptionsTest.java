@@ -3,7 +3,6 @@ package io.cellstate.spark;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.cellstate.Cell;
 import io.cellstate.Direction;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
@@ -75,16 +74,5 @@ class RnnScorerOptionsTest {
         RnnSpec other = RnnSpec.lstm(4, 5);
         assertMessage("weights: expected weights of " + other + ", got weights of " + SPEC, IllegalArgumentException.class,
                 () -> RnnScorer.builder(other, WEIGHTS));
-    }
-
-    @Test
-    void everyCellTravelsByName() {
-        for (Cell cell : Cell.all()) {
-            RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(2).hiddenSize(3).layers(2).direction(Direction.REVERSE)
-                    .bias(false).build();
-            ModelPayload p = ModelPayload.of(spec, RnnWeights.random(spec, 4));
-            assertEquals(spec, p.spec());
-            assertEquals(RnnWeights.random(spec, 4).toPyTorch().keySet(), p.weights().toPyTorch().keySet());
-        }
     }
 }

@@ -216,8 +216,13 @@ class RnnScorerTest {
         RnnWeights weights = RnnWeights.random(spec, 1);
         Dataset<Row> input = nested(Reference.sequences(2, 24, 4, 3), 8);
         try (RnnScorer scorer = RnnScorer.builder(spec, weights).sequenceColumn("seq").batchSize(2).build()) {
+            long broadcast = -1;
             for (int job = 0; job < 3; job++) {
                 assertEquals(24, scorer.transform(input).count());
+                if (job > 0) {
+                    assertEquals(broadcast, scorer.broadcastId(), "the weights broadcast once");
+                }
+                broadcast = scorer.broadcastId();
             }
             List<PlanCache.PoolInfo> pools = PlanCache.shared().pools().stream()
                     .filter(p -> p.model().equals(scorer.modelId())).toList();
