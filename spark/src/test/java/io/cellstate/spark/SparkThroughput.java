@@ -37,8 +37,8 @@ import org.apache.spark.sql.types.StructType;
  * network (each row read and checked as the scorer does, an embedding-sized array written back), which
  * is what Spark's row conversion costs. Run by {@code spark/throughput.sh}; prints Markdown.
  *
- * <p>The Spark data is cached and counted before timing, and each job writes to Spark's {@code noop}
- * sink, which consumes every row: a job's time is reading the cached rows, converting them to
+ * <p>The Spark data is checkpointed in memory before timing, and each job writes to Spark's {@code noop}
+ * sink, which consumes every row: a job's time is reading the checkpointed rows, converting them to
  * {@link Row}s, scoring, and converting the results back. Each figure is the median of
  * {@code --repeats} runs after {@code --warmups}.
  */
@@ -123,10 +123,12 @@ public final class SparkThroughput {
                     .getOrCreate();
             try {
                 for (boolean flat : new boolean[] {false, true}) {
+                    // checkpointed in memory, apart from the list it came from: a job reads Spark's own rows, and its
+                    // tasks do not carry the data (a parallelized list travels in each task, even when cached)
                     Dataset<Row> df = RnnScorerTest.frameIn(spark, rows(data, flat), flat ? FLAT : RnnScorerTest.NESTED,
-                            partitions).cache();
+                            partitions).localCheckpoint();
                     if (df.count() != sequences) {
-                        throw new IllegalStateException("cached " + df.count() + " rows, expected " + sequences);
+                        throw new IllegalStateException("checkpointed " + df.count() + " rows, expected " + sequences);
                     }
                     RnnScorer.Builder b = RnnScorer.builder(spec, weights).batchSize(batch);
                     try (RnnScorer scorer = (flat ? b.flatSequenceColumn("seq", "n") : b.sequenceColumn("seq")).build()) {
@@ -139,7 +141,6 @@ public final class SparkThroughput {
                         figures.add(new Figure("Spark local[" + cores + "], rows only, " + form, cores,
                                 median(() -> sink(converted))));
                     }
-                    df.unpersist(true);
                 }
             } finally {
                 spark.stop();
