@@ -366,19 +366,25 @@ class ReportTest {
         assertTrue(elements(svg, "text").stream().anyMatch(t -> t.getTextContent().equals("ONNX Runtime (peer)")));
     }
 
-    /** docs/benchmarks.md's GPU section comes from another machine: rendering the CPU report keeps it. */
+    /**
+     * docs/benchmarks.md's GPU section comes from another machine, its Spark section from the spark module's
+     * harness: rendering the CPU report keeps both.
+     */
     @Test
-    void theGpuSectionSurvivesARender() throws Exception {
+    void theGpuAndSparkSectionsSurviveARender() throws Exception {
         Path json = write("20261122T120000Z-quick.json", sample());
         Path out = dir.resolve("docs");
         assertEquals(0, run(json.toString(), "--out", out.toString()));
         Path md = out.resolve("benchmarks.md");
         String gpu = "<!-- gpu:start -->\n## GPU\n\n| a | b |\n<!-- gpu:end -->";
-        Files.writeString(md, Files.readString(md) + "\n" + gpu + "\n");
+        String spark = "<!-- spark:start -->\n## Spark\n\n| c | d |\n<!-- spark:end -->";
+        Files.writeString(md, Files.readString(md) + "\n" + gpu + "\n\n" + spark + "\n");
         assertEquals(0, run(json.toString(), "--out", out.toString()));
         String text = Files.readString(md);
-        assertTrue(text.contains(gpu), text);
-        assertEquals(text.indexOf(gpu), text.lastIndexOf(gpu), "kept once");
+        for (String block : List.of(gpu, spark)) {
+            assertTrue(text.contains(block), text);
+            assertEquals(text.indexOf(block), text.lastIndexOf(block), "kept once");
+        }
         assertTrue(text.startsWith("# Cellstate benchmarks"), text);
     }
 
