@@ -35,7 +35,12 @@ class ModelPayloadTest {
 
     @Test
     void everyCellTravelsByName() {
-        for (Cell cell : Cell.all()) {
+        java.util.List<Cell> cells = new java.util.ArrayList<>(Cell.all());
+        // the options travel in the name too
+        cells.add(Cell.lstm().withProjection(2).withPeepholes(true).withClip(0.5f).withInputForget(true));
+        cells.add(Cell.gru().withActivations(new io.cellstate.Activation(io.cellstate.Activation.Function.LEAKY_RELU, 0.1f, 0),
+                io.cellstate.Activation.tanh(), io.cellstate.Activation.sigmoid(), io.cellstate.Activation.relu()));
+        for (Cell cell : cells) {
             for (boolean bias : new boolean[] {true, false}) {
                 RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(2).hiddenSize(3).layers(2)
                         .direction(Direction.BIDIRECTIONAL).bias(bias).build();
