@@ -10,7 +10,9 @@ import java.util.Locale;
  *
  * <p>The work of one forward call is {@code 2 T B G H (I + H)} floating-point operations (the two
  * GEMMs of each step; the pointwise pass is left out, as oneDNN's and cuDNN's figures do), with I = H
- * and G the cell's gates. A forward benchmark does T = {@code steps} steps per call; a streaming-step
+ * and G the cell's gates; an LSTM with a projection to P has h of P columns and a third GEMM,
+ * {@code 2 T B (G H (I + P) + P H)} ({@link io.cellstate.RnnSpec#forwardFlops} of the trial's spec,
+ * {@link BenchCase#spec}). A forward benchmark does T = {@code steps} steps per call; a streaming-step
  * benchmark (one whose name contains "step") does one; a training benchmark (one whose name contains
  * "training") does a forward and a backward pass over T steps, three times a forward's work (the
  * backward's four GEMMs per step: the data gradients through both weights, and both weight gradients).
@@ -47,11 +49,11 @@ public record BenchResult(String source, String benchmark, String backend, int b
     }
 
     public BenchResult {
-        if (cell != null) {
-            io.cellstate.Cell.named(cell); // a name the library knows, or an exception saying which it knows
-        }
         if (batch <= 0 || hidden <= 0) {
             throw new IllegalArgumentException("shape: expected B, H > 0, got " + batch + "x" + hidden);
+        }
+        if (cell != null) {
+            BenchCase.cell(cell, hidden); // a name the benchmarks know, or an exception saying which they know
         }
         millisPerUnit(unit);
     }
@@ -81,7 +83,12 @@ public record BenchResult(String source, String benchmark, String backend, int b
 
     /** The gates of the benchmark's cell: 4 for the LSTM (and a benchmark without a cell param). */
     public int gates() {
-        return cell == null ? 4 : io.cellstate.Cell.named(cell).gates();
+        return spec().gates();
+    }
+
+    /** The network of the benchmark's trial ({@link BenchCase#spec}): its cell at H, I = H; the LSTM without a cell param. */
+    io.cellstate.RnnSpec spec() {
+        return BenchCase.spec(cell == null ? "lstm" : cell, hidden);
     }
 
     /** Whether one call is one time step (a streaming benchmark) rather than a whole sequence. */
@@ -113,11 +120,11 @@ public record BenchResult(String source, String benchmark, String backend, int b
     }
 
     /**
-     * Floating-point operations per call: 2 T B G H (I + H), I = H, G the cell's gates; three times
-     * that for a training step.
+     * Floating-point operations per call: 2 T B G H (I + H), I = H, G the cell's gates (with a projection
+     * to P, 2 T B (G H (I + P) + P H)); three times that for a training step.
      */
     public double flop() {
-        return (isTraining() ? 3 : 1) * 2.0 * stepsPerCall() * batch * gates() * hidden * (hidden + hidden);
+        return (isTraining() ? 3 : 1) * spec().forwardFlops(stepsPerCall(), batch);
     }
 
     /** Milliseconds per call. */

@@ -29,7 +29,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Forward (inference) of one layer of a cell, unidirectional, I = H: the time of one call over a
  * batch of B sequences of T steps, per backend and cell. GFLOP/s = 2 T B G H (I + H) / time, G the
- * cell's gates (4 LSTM, 3 GRU, 1 RNN).
+ * cell's gates (4 LSTM, 3 GRU, 1 RNN); with a projection to P, 2 T B (G H (I + P) + P H)
+ * ({@link RnnSpec#forwardFlops}).
  *
  * <p>Backends: {@code vector} (ours, Panama Vector API), {@code scalar} (the float64-accumulating
  * oracle, as a floor) and two peers: {@code onednn}, oneDNN's primitive of the same cell through JavaCPP
@@ -55,6 +56,12 @@ import org.openjdk.jmh.annotations.Warmup;
  *   java -cp "bench/target/classes:bench/target/lib/*" org.openjdk.jmh.Main ForwardBenchmark \
  *        -p backend=vector,onednn,onnxruntime -p cell=lstm,gru -p shape=1x512,64x512 -rf json -rff forward.json
  * </pre>
+ * The LSTM's options against oneDNN's projection and peephole LSTM (a backend that cannot run a
+ * cell yet fails its trial saying so, and JMH goes on with the others):
+ * <pre>
+ *   java ... org.openjdk.jmh.Main 'ForwardBenchmark\.' -p backend=vector,onednn \
+ *        -p cell=lstm,lstm-proj2,lstm-proj4,lstm-peephole -p shape=16x512,64x512 -p steps=100 -p threads=1,2
+ * </pre>
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -74,7 +81,11 @@ public class ForwardBenchmark {
     @Param({"vector", "blas", "onednn", "onnxruntime", "scalar"})
     public String backend;
 
-    /** The cell, by {@link Cell#named} name: {@code lstm}, {@code gru}, {@code gru-original}, {@code rnn-tanh}, {@code rnn-relu}. */
+    /**
+     * The cell ({@link BenchCase#cell}): {@code lstm}, {@code gru}, {@code gru-original}, {@code rnn-tanh},
+     * {@code rnn-relu}, or the LSTM with options: {@code lstm-proj2}, {@code lstm-proj4} (a projection to
+     * P = H/2, H/4), {@code lstm-peephole}.
+     */
     @Param({"lstm"})
     public String cell;
 
@@ -113,7 +124,7 @@ public class ForwardBenchmark {
         arena = Arena.ofShared();
         Tensor x = BenchCase.random(arena, new SplittableRandom(7), steps, batch, hidden);
         y = Tensor.allocate(arena, steps, batch, spec.outputSize());
-        Tensor hN = Tensor.allocate(arena, spec.stateCount(), batch, hidden);
+        Tensor hN = Tensor.allocate(arena, spec.stateCount(), batch, spec.outputHiddenSize());
         Tensor cN = Tensor.allocate(arena, spec.stateCount(), batch, hidden);
         int checked = Math.min(CHECK_STEPS, steps);
         Tensor prefix = BenchCase.prefix(x, checked);

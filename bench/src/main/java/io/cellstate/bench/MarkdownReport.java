@@ -21,6 +21,12 @@ final class MarkdownReport {
     private static final String ORT_RATIOS = "\"vs ORT\" is the same against ONNX Runtime (ORT: its Java API, CPU"
             + " execution provider, running the model `Onnx.write` writes for the network), what a Java user runs today.";
 
+    private static final String LSTM_OPTIONS = "`lstm-projK` is the LSTM with a projection to P = H/K (PyTorch's"
+            + " `proj_size`: h and the output have P columns, W_hh is 4H \u00d7 P), whose GFLOP/s count the projection's"
+            + " GEMM too: 2 T B (4 H (I + P) + P H); `lstm-peephole` is the LSTM with peepholes (the gates i, f and o see"
+            + " the cell state; the same GEMMs as the LSTM). oneDNN runs them as its LSTM with `weights_projection` and"
+            + " `weights_peephole`.";
+
     private static final String SIDE_BY_SIDE = "Each backend's speed as a multiple of oneDNN's, measured in the same run: "
             + "the forward call (`ForwardBenchmark`: inference, T steps of one layer) and the training step "
             + "(`TrainingBenchmark`: oneDNN's `forward_training` + `backward` primitives against our training plan's "
@@ -140,7 +146,13 @@ final class MarkdownReport {
     }
 
     private static String errorBars(ReportInput in) {
-        return hasOrt(in) ? ERROR_BARS + " " + ORT_RATIOS : ERROR_BARS;
+        String text = hasOrt(in) ? ERROR_BARS + " " + ORT_RATIOS : ERROR_BARS;
+        return hasLstmOptions(in) ? text + " " + LSTM_OPTIONS : text;
+    }
+
+    /** Whether a table is of an LSTM with options ({@link BenchCase#cell}: {@code lstm-proj2}, ...). */
+    private static boolean hasLstmOptions(ReportInput in) {
+        return in.tables().stream().anyMatch(t -> t.cell().startsWith("lstm-"));
     }
 
     /**

@@ -70,39 +70,42 @@ final class OneDnnHandles implements AutoCloseable {
     }
 
     /**
-     * The forward primitive descriptor of {@code cell}: {@code lstm}, {@code lbr_gru}, {@code gru}, or
-     * {@code vanilla_rnn} with tanh or ReLU; the {@code *IterC} descriptors are the LSTM's only.
+     * The forward primitive descriptor of {@code cell} over the descriptors {@code mds}: {@code lstm} (with
+     * its peepholes and projection where {@code mds} has them), {@code lbr_gru}, {@code gru}, or
+     * {@code vanilla_rnn} with tanh or ReLU.
      */
-    dnnl_primitive_desc rnnForward(dnnl_engine engine, io.cellstate.Cell cell, int propKind, int direction,
-                                   dnnl_memory_desc srcLayer, dnnl_memory_desc srcIter, dnnl_memory_desc srcIterC,
-                                   dnnl_memory_desc weightsLayer, dnnl_memory_desc weightsIter, dnnl_memory_desc bias,
-                                   dnnl_memory_desc dstLayer, dnnl_memory_desc dstIter, dnnl_memory_desc dstIterC,
+    dnnl_primitive_desc rnnForward(dnnl_engine engine, io.cellstate.Cell cell, int propKind, int direction, RnnMds mds,
                                    dnnl_primitive_attr attr) {
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
+        int flags = dnnl.dnnl_rnn_flags_undef;
         switch (cell) {
             case io.cellstate.Cell.Lstm l -> check(dnnl.dnnl_lstm_forward_primitive_desc_create(pd, engine, propKind,
-                    direction, srcLayer, srcIter, srcIterC, weightsLayer, weightsIter, null, null, bias, dstLayer, dstIter,
-                    dstIterC, dnnl.dnnl_rnn_flags_undef, attr), "dnnl_lstm_forward_primitive_desc_create");
+                    direction, mds.srcLayer(), mds.srcIter(), mds.srcIterC(), mds.weightsLayer(), mds.weightsIter(),
+                    mds.weightsPeephole(), mds.weightsProjection(), mds.bias(), mds.dstLayer(), mds.dstIter(),
+                    mds.dstIterC(), flags, attr), "dnnl_lstm_forward_primitive_desc_create");
             case io.cellstate.Cell.Gru g when g.linearBeforeReset() -> check(dnnl.dnnl_lbr_gru_forward_primitive_desc_create(
-                    pd, engine, propKind, direction, srcLayer, srcIter, weightsLayer, weightsIter, bias, dstLayer, dstIter,
-                    dnnl.dnnl_rnn_flags_undef, attr), "dnnl_lbr_gru_forward_primitive_desc_create");
+                    pd, engine, propKind, direction, mds.srcLayer(), mds.srcIter(), mds.weightsLayer(), mds.weightsIter(),
+                    mds.bias(), mds.dstLayer(), mds.dstIter(), flags, attr), "dnnl_lbr_gru_forward_primitive_desc_create");
             case io.cellstate.Cell.Gru g -> check(dnnl.dnnl_gru_forward_primitive_desc_create(pd, engine, propKind,
-                    direction, srcLayer, srcIter, weightsLayer, weightsIter, bias, dstLayer, dstIter,
-                    dnnl.dnnl_rnn_flags_undef, attr), "dnnl_gru_forward_primitive_desc_create");
+                    direction, mds.srcLayer(), mds.srcIter(), mds.weightsLayer(), mds.weightsIter(), mds.bias(),
+                    mds.dstLayer(), mds.dstIter(), flags, attr), "dnnl_gru_forward_primitive_desc_create");
             case io.cellstate.Cell.Rnn r -> check(dnnl.dnnl_vanilla_rnn_forward_primitive_desc_create(pd, engine, propKind,
                     r.nonlinearity() == io.cellstate.Cell.Nonlinearity.TANH ? dnnl.dnnl_eltwise_tanh : dnnl.dnnl_eltwise_relu,
-                    direction, srcLayer, srcIter, weightsLayer, weightsIter, bias, dstLayer, dstIter,
-                    dnnl.dnnl_rnn_flags_undef, 0f, 0f, attr), "dnnl_vanilla_rnn_forward_primitive_desc_create");
+                    direction, mds.srcLayer(), mds.srcIter(), mds.weightsLayer(), mds.weightsIter(), mds.bias(),
+                    mds.dstLayer(), mds.dstIter(), flags, 0f, 0f, attr), "dnnl_vanilla_rnn_forward_primitive_desc_create");
         }
         return own(pd, dnnl::dnnl_primitive_desc_destroy, "dnnl_primitive_desc_destroy");
     }
 
     /**
      * The memory descriptors of one side of an RNN primitive: its tensors, or their gradients
-     * ({@code iterC} the LSTM's only, else null). oneDNN copies them; they may be destroyed afterwards.
+     * ({@code iterC} the LSTM's only, the peephole and projection weights an LSTM's with them, else
+     * null: oneDNN takes a null descriptor for an absent tensor). oneDNN copies them; they may be
+     * destroyed afterwards.
      */
     record RnnMds(dnnl_memory_desc srcLayer, dnnl_memory_desc srcIter, dnnl_memory_desc srcIterC,
-                  dnnl_memory_desc weightsLayer, dnnl_memory_desc weightsIter, dnnl_memory_desc bias,
+                  dnnl_memory_desc weightsLayer, dnnl_memory_desc weightsIter, dnnl_memory_desc weightsPeephole,
+                  dnnl_memory_desc weightsProjection, dnnl_memory_desc bias,
                   dnnl_memory_desc dstLayer, dnnl_memory_desc dstIter, dnnl_memory_desc dstIterC) {
     }
 
@@ -117,9 +120,10 @@ final class OneDnnHandles implements AutoCloseable {
         int flags = dnnl.dnnl_rnn_flags_undef;
         switch (cell) {
             case io.cellstate.Cell.Lstm l -> check(dnnl.dnnl_lstm_backward_primitive_desc_create(pd, engine, prop,
-                    direction, fwd.srcLayer(), fwd.srcIter(), fwd.srcIterC(), fwd.weightsLayer(), fwd.weightsIter(), null,
-                    null, fwd.bias(), fwd.dstLayer(), fwd.dstIter(), fwd.dstIterC(), diff.srcLayer(), diff.srcIter(),
-                    diff.srcIterC(), diff.weightsLayer(), diff.weightsIter(), null, null, diff.bias(), diff.dstLayer(),
+                    direction, fwd.srcLayer(), fwd.srcIter(), fwd.srcIterC(), fwd.weightsLayer(), fwd.weightsIter(),
+                    fwd.weightsPeephole(), fwd.weightsProjection(), fwd.bias(), fwd.dstLayer(), fwd.dstIter(), fwd.dstIterC(),
+                    diff.srcLayer(), diff.srcIter(), diff.srcIterC(), diff.weightsLayer(), diff.weightsIter(),
+                    diff.weightsPeephole(), diff.weightsProjection(), diff.bias(), diff.dstLayer(),
                     diff.dstIter(), diff.dstIterC(), flags, hint, attr), "dnnl_lstm_backward_primitive_desc_create");
             case io.cellstate.Cell.Gru g when g.linearBeforeReset() -> check(dnnl.dnnl_lbr_gru_backward_primitive_desc_create(
                     pd, engine, prop, direction, fwd.srcLayer(), fwd.srcIter(), fwd.weightsLayer(), fwd.weightsIter(),

@@ -23,16 +23,19 @@ import org.bytedeco.dnnl.dnnl_primitive_desc;
 /**
  * The benchmarks' peer: oneDNN's RNN primitives (f32, forward inference, CPU engine) for every cell,
  * over the same weights and tensors as our kernels, through JavaCPP's {@code org.bytedeco:dnnl}
- * preset and oneDNN's C API: {@code lstm} for the LSTM, {@code lbr_gru} for PyTorch's GRU, {@code gru}
- * for the original one, {@code vanilla_rnn} with {@code eltwise_tanh} or {@code eltwise_relu} for the RNN.
+ * preset and oneDNN's C API: {@code lstm} for the LSTM (with its projection and peepholes where the
+ * cell has them), {@code lbr_gru} for PyTorch's GRU, {@code gru} for the original one, {@code vanilla_rnn}
+ * with {@code eltwise_tanh} or {@code eltwise_relu} for the RNN. A cell with an option oneDNN lacks
+ * (ONNX's clip, coupled gates, other activations) is refused at construction, naming it.
  *
  * <p><b>Layouts.</b> The weights are permuted and transposed into oneDNN's user layouts
- * ({@code ldigo}, {@code ldgo}) as {@link OneDnnLayout} says, once. The primitive is created with
+ * ({@code ldigo}, {@code ldgo}, {@code ldio}) as {@link OneDnnLayout} says, once. The primitive is created with
  * weights of format {@code any} and the constructor reorders them once into the format oneDNN
  * picks (packed GEMM formats on x86), outside any timed region. Data need no conversion:
- * {@code x [T, B, I]} and {@code y [T, B, D*H]} are oneDNN's {@code tnc} (bidirectional output
- * concatenated forward half first, as ours), and the states {@code [layers*D, B, H]} are its
- * {@code ldnc}.
+ * {@code x [T, B, I]} and {@code y [T, B, D*H_out]} are oneDNN's {@code tnc} (bidirectional output
+ * concatenated forward half first, as ours), and the states, h {@code [layers*D, B, H_out]} and c
+ * {@code [layers*D, B, H]}, are its {@code ldnc} (H_out = P with a projection, oneDNN's {@code dic},
+ * else H, its {@code dhc}).
  *
  * <p><b>No copies.</b> The tensors of {@link #forward} must be off-heap
  * ({@link Tensor#allocate}): oneDNN's memory objects are pointed at their addresses for each call.
@@ -42,15 +45,15 @@ import org.bytedeco.dnnl.dnnl_primitive_desc;
  * <p><b>Layers.</b> Every spec is supported, with as few primitives as give PyTorch's semantics:
  * <ul>
  *   <li>Unidirectional: oneDNN's multi-layer primitive needs every layer's input as wide as its
- *       output ({@code SLC == H} when L > 1, {@code check_dim_consistency} in oneDNN's
- *       {@code src/common/rnn.cpp}). With {@code inputSize == H} (or one layer) one primitive runs
+ *       output ({@code SLC == DIC} when L > 1, {@code check_dim_consistency} in oneDNN's
+ *       {@code src/common/rnn.cpp}). With {@code inputSize == H_out} (or one layer) one primitive runs
  *       all layers; otherwise layer 0 gets a primitive of its own and layers 1..L-1 a second one.
  *   <li>Bidirectional with L > 1: one primitive per layer. oneDNN's multi-layer
  *       {@code bidirectional_concat} runs each direction's stack of layers on its own and
  *       concatenates only the last layer's outputs (it even requires {@code SLC == H}), whereas
  *       in PyTorch, and here, every layer reads both directions of the layer below.
  * </ul>
- * Consecutive primitives are chained through internal {@code [T, B, D*H]} buffers (two, used in
+ * Consecutive primitives are chained through internal {@code [T, B, D*H_out]} buffers (two, used in
  * turn), allocated here.
  *
  * <p><b>Threads.</b> oneDNN's threads are those of the OpenMP runtime its library links (libgomp,
@@ -86,7 +89,8 @@ public final class OneDnnRnn implements AutoCloseable {
      *
      * @param threads OpenMP threads for this instance's calls, or 0 to leave the calling thread's setting
      * @throws IllegalArgumentException      for weights of another spec or sizes below 1
-     * @throws UnsupportedOperationException for threads > 0 where oneDNN's CPU runtime is not OpenMP
+     * @throws UnsupportedOperationException for a cell with an option oneDNN lacks (naming it), or
+     *                                       threads > 0 where oneDNN's CPU runtime is not OpenMP
      * @throws IllegalStateException         if oneDNN cannot be loaded or a oneDNN call fails (naming it)
      */
     public OneDnnRnn(RnnSpec spec, RnnWeights weights, int steps, int batch, int threads) {
@@ -145,11 +149,11 @@ public final class OneDnnRnn implements AutoCloseable {
     }
 
     /**
-     * One forward pass: {@code x [T, B, inputSize]} into {@code y [T, B, D*H]} and the final states.
+     * One forward pass: {@code x [T, B, inputSize]} into {@code y [T, B, D*H_out]} and the final states.
      *
-     * @param h0 initial hidden state {@code [layers*D, B, H]}, or null for zeros
+     * @param h0 initial hidden state {@code [layers*D, B, H_out]}, or null for zeros
      * @param c0 initial cell state {@code [layers*D, B, H]}, or null for zeros
-     * @param hN final hidden state {@code [layers*D, B, H]}, or null if not wanted
+     * @param hN final hidden state {@code [layers*D, B, H_out]}, or null if not wanted
      * @param cN final cell state {@code [layers*D, B, H]}, or null if not wanted
      * @throws IllegalArgumentException for a heap, closed, read-only (outputs) or misshapen tensor, or y overlapping x
      * @throws IllegalStateException    after {@link #close()}, or if oneDNN fails (naming the call)
@@ -163,10 +167,12 @@ public final class OneDnnRnn implements AutoCloseable {
             int last = stages.size() - 1;
             for (int i = 0; i <= last; i++) {
                 Stage s = stages.get(i);
-                long stateOffset = (long) s.first() * spec.directions() * session.batch() * spec.hiddenSize() * Float.BYTES;
-                session.point(s.data(), i == 0 ? a.x() : between[(i - 1) % 2].address(), a.h0() + stateOffset,
-                        a.c0() + stateOffset, i == last ? a.y() : between[i % 2].address(), a.hN() + stateOffset,
-                        a.cN() + stateOffset);
+                long states = (long) s.first() * spec.directions() * session.batch() * Float.BYTES;
+                long hOffset = states * spec.outputHiddenSize();
+                long cOffset = states * spec.hiddenSize();
+                session.point(s.data(), i == 0 ? a.x() : between[(i - 1) % 2].address(), a.h0() + hOffset,
+                        a.c0() + cOffset, i == last ? a.y() : between[i % 2].address(), a.hN() + hOffset,
+                        a.cN() + cOffset);
                 session.execute(s.primitive(), s.args(), "dnnl_primitive_execute(" + spec.cell() + " forward, layers "
                         + s.first() + ".." + (s.first() + s.layers() - 1) + ")");
             }
@@ -190,7 +196,7 @@ public final class OneDnnRnn implements AutoCloseable {
             for (int l = 0; l < layers; l++) {
                 ranges.add(new int[] {l, 1});
             }
-        } else if (layers == 1 || spec.inputSize() == spec.hiddenSize()) {
+        } else if (layers == 1 || spec.inputSize() == spec.outputHiddenSize()) {
             ranges.add(new int[] {0, layers});
         } else {
             ranges.add(new int[] {0, 1});
@@ -204,9 +210,7 @@ public final class OneDnnRnn implements AutoCloseable {
         try (Arena staging = Arena.ofConfined(); OneDnnHandles temp = new OneDnnHandles()) {
             OneDnnHandles.RnnMds mds = session.mds(temp, first, layers, false);
             dnnl_primitive_desc pd = temp.rnnForward(session.engine(), session.spec().cell(), dnnl_forward_inference,
-                    session.direction(), mds.srcLayer(), mds.srcIter(), mds.srcIterC(), mds.weightsLayer(),
-                    mds.weightsIter(), mds.bias(), mds.dstLayer(), mds.dstIter(), mds.dstIterC(),
-                    temp.userScratchpadAttr());
+                    session.direction(), mds, temp.userScratchpadAttr());
             dnnl_primitive primitive = session.handles().primitive(pd);
             List<OneDnnSession.Arg> weightArgs = session.weights(pd,
                     session.userWeights(weights, first, layers, staging, temp), temp);

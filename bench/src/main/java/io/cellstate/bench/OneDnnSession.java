@@ -2,14 +2,22 @@ package io.cellstate.bench;
 
 import static io.cellstate.bench.OneDnn.check;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_BIAS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_BIAS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_WEIGHTS_ITER;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_WEIGHTS_LAYER;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_WEIGHTS_PEEPHOLE;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_WEIGHTS_PROJECTION;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS_ITER;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS_LAYER;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS_PEEPHOLE;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS_PROJECTION;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_bidirectional_concat;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_format_tag_any;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_ldgo;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_ldigo;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_ldio;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_ldnc;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_query_exec_arg_md;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_query_impl_info_str;
@@ -23,8 +31,11 @@ import io.cellstate.RnnWeights;
 import io.cellstate.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import org.bytedeco.dnnl.dnnl_engine;
 import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
@@ -50,7 +61,8 @@ import org.bytedeco.javacpp.PointerScope;
  * the two, as each peer's primitives and calls are.
  */
 final class OneDnnSession implements AutoCloseable {
-    private static final String STATES = "[layers*D, B, H]";
+    /** What the cell state's shape means; the hidden state's is {@link #hStates}. */
+    private static final String C_STATES = "[layers*D, B, H]";
 
     private final RnnSpec spec;
     private final OneDnnLayout layout;
@@ -115,9 +127,8 @@ final class OneDnnSession implements AutoCloseable {
         }
     }
 
-    /** Our weights of some layers in oneDNN's user layouts ({@link OneDnnLayout}), with their descriptors. */
-    record UserWeights(dnnl_memory_desc layerMd, MemorySegment layer, dnnl_memory_desc iterMd, MemorySegment iter,
-                       dnnl_memory_desc biasMd, MemorySegment bias) {
+    /** One weights tensor of some layers in oneDNN's user layout ({@link OneDnnLayout#user}), with its descriptor. */
+    record UserWeight(dnnl_memory_desc md, MemorySegment data) {
     }
 
     /** The checked addresses of a forward call's tensors, zeros and sinks standing in for absent states. */
@@ -146,6 +157,7 @@ final class OneDnnSession implements AutoCloseable {
         try {
             engine = handles.cpuEngine();
             stream = handles.stream(engine);
+            // H columns: enough for c, and for h, which has H_out <= H
             long state = (long) spec.stateCount() * batch * spec.hiddenSize() * Float.BYTES;
             zeroState = allocate(state);
             sinkH = allocate(state);
@@ -161,11 +173,16 @@ final class OneDnnSession implements AutoCloseable {
     /**
      * The checks of a peer's constructor arguments.
      *
-     * @throws IllegalArgumentException for a null spec, weights of another spec, sizes below 1 or threads below 0
+     * @throws IllegalArgumentException      for a null spec, weights of another spec, sizes below 1 or threads below 0
+     * @throws UnsupportedOperationException for a cell with an option oneDNN's primitives lack, naming it
      */
     static void checkArguments(RnnSpec spec, RnnWeights weights, int steps, int batch, int threads) {
         if (spec == null) {
             throw new IllegalArgumentException("spec: expected an RnnSpec, got null");
+        }
+        String lacks = OneDnnLayout.unsupported(spec.cell());
+        if (!lacks.isEmpty()) {
+            throw new UnsupportedOperationException("cell: oneDNN has no RNN primitive for " + spec.cell() + ": " + lacks);
         }
         if (weights == null || !weights.spec().equals(spec)) {
             throw new IllegalArgumentException("weights: expected weights of " + spec + ", got "
@@ -239,39 +256,65 @@ final class OneDnnSession implements AutoCloseable {
 
     /**
      * The descriptors of a primitive over layers {@code [first, first + layers)}: data in {@code tnc}
-     * and {@code ldnc}, weights in the format the primitive picks ({@code any}), the bias in
-     * {@code ldgo} or, with {@code anyBias} (a gradient), in the format the primitive picks.
+     * and {@code ldnc} (h with H_out columns, c with H), weights in the format the primitive picks
+     * ({@code any}), the bias and peepholes in {@code ldgo} or, with {@code anyBias} (gradients), in the
+     * format the primitive picks.
      */
     OneDnnHandles.RnnMds mds(OneDnnHandles temp, int first, int layers, boolean anyBias) {
         long d = spec.directions();
-        long h = spec.hiddenSize();
-        long in = spec.layerInputSize(first);
-        long g = layout.gates();
-        dnnl_memory_desc stateMd = temp.desc(dnnl_ldnc, layers, d, batch, h);
-        dnnl_memory_desc stateCMd = cellState() ? stateMd : null;
-        return new OneDnnHandles.RnnMds(temp.desc(dnnl_tnc, steps, batch, in), stateMd, stateCMd,
-                temp.desc(dnnl_format_tag_any, layers, d, in, g, h), temp.desc(dnnl_format_tag_any, layers, d, h, g, h),
-                temp.desc(anyBias ? dnnl_format_tag_any : dnnl_ldgo, layers, d, layout.biasGates(), h),
-                temp.desc(dnnl_tnc, steps, batch, d * h), stateMd, stateCMd);
+        dnnl_memory_desc hMd = temp.desc(dnnl_ldnc, layers, d, batch, spec.outputHiddenSize());
+        dnnl_memory_desc cMd = cellState() ? temp.desc(dnnl_ldnc, layers, d, batch, spec.hiddenSize()) : null;
+        Map<OneDnnLayout.Kind, dnnl_memory_desc> w = new EnumMap<>(OneDnnLayout.Kind.class);
+        for (OneDnnLayout.Kind k : layout.kinds()) {
+            boolean vector = k == OneDnnLayout.Kind.BIAS || k == OneDnnLayout.Kind.PEEPHOLE;
+            w.put(k, temp.desc(vector && !anyBias ? dnnl_ldgo : dnnl_format_tag_any, layout.dims(k, first, layers)));
+        }
+        return new OneDnnHandles.RnnMds(temp.desc(dnnl_tnc, steps, batch, spec.layerInputSize(first)), hMd, cMd,
+                w.get(OneDnnLayout.Kind.LAYER), w.get(OneDnnLayout.Kind.ITER), w.get(OneDnnLayout.Kind.PEEPHOLE),
+                w.get(OneDnnLayout.Kind.PROJECTION), w.get(OneDnnLayout.Kind.BIAS),
+                temp.desc(dnnl_tnc, steps, batch, spec.outputSize()), hMd, cMd);
     }
 
-    /** The descriptors of oneDNN's user layouts of layers {@code [first, first + layers)}' weights: W_ih, W_hh, bias. */
-    dnnl_memory_desc[] userMds(OneDnnHandles temp, int first, int layers) {
-        long d = spec.directions();
-        long h = spec.hiddenSize();
-        long g = layout.gates();
-        return new dnnl_memory_desc[] {
-                temp.desc(dnnl_ldigo, layers, d, spec.layerInputSize(first), g, h),
-                temp.desc(dnnl_ldigo, layers, d, h, g, h),
-                temp.desc(dnnl_ldgo, layers, d, layout.biasGates(), h)};
+    /** The descriptor of oneDNN's user layout of {@code kind} over layers {@code [first, first + layers)}. */
+    dnnl_memory_desc userMd(OneDnnHandles temp, OneDnnLayout.Kind kind, int first, int layers) {
+        int tag = switch (kind) {
+            case LAYER, ITER -> dnnl_ldigo;
+            case BIAS, PEEPHOLE -> dnnl_ldgo;
+            case PROJECTION -> dnnl_ldio;
+        };
+        return temp.desc(tag, layout.dims(kind, first, layers));
     }
 
-    /** Layers {@code [first, first + layers)} of {@code weights} in oneDNN's user layouts, in buffers of {@code staging}. */
-    UserWeights userWeights(RnnWeights weights, int first, int layers, Arena staging, OneDnnHandles temp) {
-        dnnl_memory_desc[] mds = userMds(temp, first, layers);
-        return new UserWeights(mds[0], layout.ldigo(weights, first, layers, false, staging),
-                mds[1], layout.ldigo(weights, first, layers, true, staging),
-                mds[2], layout.ldgo(weights, first, layers, staging));
+    /** Layers {@code [first, first + layers)} of {@code weights} in oneDNN's user layouts, in buffers of {@code staging}, by kind. */
+    Map<OneDnnLayout.Kind, UserWeight> userWeights(RnnWeights weights, int first, int layers, Arena staging,
+                                                   OneDnnHandles temp) {
+        Map<OneDnnLayout.Kind, UserWeight> user = new EnumMap<>(OneDnnLayout.Kind.class);
+        for (OneDnnLayout.Kind k : layout.kinds()) {
+            user.put(k, new UserWeight(userMd(temp, k, first, layers), layout.user(k, weights, first, layers, staging)));
+        }
+        return user;
+    }
+
+    /** oneDNN's execution argument of the weights {@code kind}. */
+    static int arg(OneDnnLayout.Kind kind) {
+        return switch (kind) {
+            case LAYER -> DNNL_ARG_WEIGHTS_LAYER;
+            case ITER -> DNNL_ARG_WEIGHTS_ITER;
+            case BIAS -> DNNL_ARG_BIAS;
+            case PEEPHOLE -> DNNL_ARG_WEIGHTS_PEEPHOLE;
+            case PROJECTION -> DNNL_ARG_WEIGHTS_PROJECTION;
+        };
+    }
+
+    /** oneDNN's execution argument of the gradient of the weights {@code kind}. */
+    static int diffArg(OneDnnLayout.Kind kind) {
+        return switch (kind) {
+            case LAYER -> DNNL_ARG_DIFF_WEIGHTS_LAYER;
+            case ITER -> DNNL_ARG_DIFF_WEIGHTS_ITER;
+            case BIAS -> DNNL_ARG_DIFF_BIAS;
+            case PEEPHOLE -> DNNL_ARG_DIFF_WEIGHTS_PEEPHOLE;
+            case PROJECTION -> DNNL_ARG_DIFF_WEIGHTS_PROJECTION;
+        };
     }
 
     /** The data memories of one side ({@code mds}' tensors), over no buffer. */
@@ -330,10 +373,10 @@ final class OneDnnSession implements AutoCloseable {
     }
 
     /** The weights arguments of {@code pd} in the formats it chose, each a buffer of the session reordered once from {@code user}. */
-    List<Arg> weights(dnnl_primitive_desc pd, UserWeights user, OneDnnHandles temp) {
-        return List.of(new Arg(DNNL_ARG_WEIGHTS_LAYER, weights(pd, DNNL_ARG_WEIGHTS_LAYER, user.layerMd(), user.layer(), temp)),
-                new Arg(DNNL_ARG_WEIGHTS_ITER, weights(pd, DNNL_ARG_WEIGHTS_ITER, user.iterMd(), user.iter(), temp)),
-                new Arg(DNNL_ARG_BIAS, weights(pd, DNNL_ARG_BIAS, user.biasMd(), user.bias(), temp)));
+    List<Arg> weights(dnnl_primitive_desc pd, Map<OneDnnLayout.Kind, UserWeight> user, OneDnnHandles temp) {
+        List<Arg> args = new ArrayList<>();
+        user.forEach((kind, w) -> args.add(new Arg(arg(kind), weights(pd, arg(kind), w.md(), w.data(), temp))));
+        return List.copyOf(args);
     }
 
     private dnnl_memory weights(dnnl_primitive_desc pd, int arg, dnnl_memory_desc userMd, MemorySegment user,
@@ -392,32 +435,50 @@ final class OneDnnSession implements AutoCloseable {
     }
 
     /**
-     * The checked addresses of a forward call's tensors, {@code x [T, B, inputSize]}, {@code y [T, B, D*H]}
-     * and the states {@code [layers*D, B, H]}: zeros for a null h0 or c0, sinks for a null hN or cN.
+     * The checked addresses of a forward call's tensors, {@code x [T, B, inputSize]}, {@code y [T, B, D*H_out]}
+     * and the states, h {@code [layers*D, B, H_out]} and c {@code [layers*D, B, H]}: zeros for a null h0 or
+     * c0, sinks for a null hN or cN.
      *
      * @throws IllegalArgumentException for a heap, closed, read-only (outputs) or misshapen tensor, or y overlapping x
      */
     ForwardAddresses forwardAddresses(Tensor x, Tensor h0, Tensor c0, Tensor y, Tensor hN, Tensor cN) {
-        int[] stateShape = stateShape();
         long xa = address("x", x, new int[] {steps, batch, spec.inputSize()}, "[T, B, inputSize]", false);
-        long ya = address("y", y, new int[] {steps, batch, spec.outputSize()}, "[T, B, D*H]", true);
-        long h0a = h0 == null ? zeroState.address() : address("h0", h0, stateShape, STATES, false);
-        long c0a = c0 == null ? zeroState.address() : address("c0", c0, stateShape, STATES, false);
-        long hNa = hN == null ? sinkH.address() : address("hN", hN, stateShape, STATES, true);
-        long cNa = cN == null ? sinkC.address() : address("cN", cN, stateShape, STATES, true);
+        long ya = address("y", y, sequenceShape(), sequence(), true);
+        long h0a = hAddress("h0", h0, zeroState, false);
+        long c0a = cAddress("c0", c0, zeroState, false);
+        long hNa = hAddress("hN", hN, sinkH, true);
+        long cNa = cAddress("cN", cN, sinkC, true);
         if (y.segment().asOverlappingSlice(x.segment()).isPresent()) {
             throw new IllegalArgumentException("y: expected memory apart from x, got an overlapping tensor");
         }
         return new ForwardAddresses(xa, ya, h0a, c0a, hNa, cNa);
     }
 
-    /** The address of a state tensor {@code [layers*D, B, H]} (see {@link #address}), or {@code absent}'s if it is null. */
-    long stateAddress(String name, Tensor t, MemorySegment absent, boolean output) {
-        return t == null ? absent.address() : address(name, t, stateShape(), STATES, output);
+    /** The address of a hidden state tensor {@code [layers*D, B, H_out]} (see {@link #address}), or {@code absent}'s if it is null. */
+    long hAddress(String name, Tensor t, MemorySegment absent, boolean output) {
+        return t == null ? absent.address()
+                : address(name, t, new int[] {spec.stateCount(), batch, spec.outputHiddenSize()}, hStates(), output);
     }
 
-    private int[] stateShape() {
-        return new int[] {spec.stateCount(), batch, spec.hiddenSize()};
+    /** The address of a cell state tensor {@code [layers*D, B, H]} (see {@link #address}), or {@code absent}'s if it is null. */
+    long cAddress(String name, Tensor t, MemorySegment absent, boolean output) {
+        return t == null ? absent.address()
+                : address(name, t, new int[] {spec.stateCount(), batch, spec.hiddenSize()}, C_STATES, output);
+    }
+
+    /** The shape of y (and dy), {@code [T, B, D*H_out]}. */
+    int[] sequenceShape() {
+        return new int[] {steps, batch, spec.outputSize()};
+    }
+
+    /** What y's shape means: {@code [T, B, D*H]}, or {@code [T, B, D*P]} with a projection. */
+    String sequence() {
+        return spec.projectionSize() > 0 ? "[T, B, D*P]" : "[T, B, D*H]";
+    }
+
+    /** What the hidden state's shape means: {@code [layers*D, B, H]}, or {@code [layers*D, B, P]} with a projection. */
+    private String hStates() {
+        return spec.projectionSize() > 0 ? "[layers*D, B, P]" : "[layers*D, B, H]";
     }
 
     /** Throws, naming {@code owner}, after {@link #close()}. */

@@ -1,15 +1,12 @@
 package io.cellstate.bench;
 
 import static io.cellstate.bench.OneDnnSession.address;
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_BIAS;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST_ITER;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST_ITER_C;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST_LAYER;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC_ITER;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC_ITER_C;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC_LAYER;
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_WEIGHTS_ITER;
-import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_WEIGHTS_LAYER;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST_ITER;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST_ITER_C;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST_LAYER;
@@ -29,15 +26,17 @@ import io.cellstate.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
-import org.bytedeco.dnnl.dnnl_memory_desc;
+import java.util.Map;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 
 /**
  * The training benchmark's peer: oneDNN's RNN primitive of a cell in {@code forward_training}, which
- * keeps its workspace, then its {@code backward} primitive ({@code lstm}, {@code lbr_gru}, {@code gru},
- * {@code vanilla_rnn}), f32 on the CPU engine, over the same weights and tensors as our plans.
+ * keeps its workspace, then its {@code backward} primitive ({@code lstm}, with its projection and
+ * peepholes where the cell has them, {@code lbr_gru}, {@code gru}, {@code vanilla_rnn}), f32 on the CPU
+ * engine, over the same weights and tensors as our plans.
  * One instance is one workspace: {@link #backward} differentiates the last {@link #forward}.
  *
  * <p><b>Weights.</b> Our weights go into oneDNN's user layouts as {@link OneDnnLayout} says, then are
@@ -55,7 +54,7 @@ import org.bytedeco.dnnl.dnnl_primitive_desc;
  * workspace, both scratchpads (user mode) and the weight gradients are allocated once, here.
  *
  * <p><b>Specs.</b> Those that run in one oneDNN primitive ({@link OneDnnRnn#layerRanges}): one layer
- * in any direction, or several unidirectional layers with {@code inputSize == H}. Chaining the
+ * in any direction, or several unidirectional layers with {@code inputSize == H_out}. Chaining the
  * backward passes of several primitives is left out: the benchmarks time one layer.
  *
  * <p><b>Threads</b> as in {@link OneDnnRnn}: with {@code threads > 0}, every call sets OpenMP's thread
@@ -74,10 +73,8 @@ public final class OneDnnTraining implements AutoCloseable {
     private final OneDnnSession.Memories data;
     /** The gradients of the data, pointed at by backward: d(src) are dx, dh0, dc0, d(dst) are dy, dhN, dcN. */
     private final OneDnnSession.Memories diff;
-    /** The weight gradients in the backward primitive's formats; zeroed by each backward. */
-    private final OneDnnSession.Buffer diffWeightsLayer;
-    private final OneDnnSession.Buffer diffWeightsIter;
-    private final OneDnnSession.Buffer diffBias;
+    /** The weight gradients in the backward primitive's formats, one per kind of weights; zeroed by each backward. */
+    private final Map<OneDnnLayout.Kind, OneDnnSession.Buffer> diffWeights;
     private final MemorySegment zeroSequence;
     private final MemorySegment sinkDx;
     private final MemorySegment sinkDh0;
@@ -90,8 +87,9 @@ public final class OneDnnTraining implements AutoCloseable {
      *
      * @param threads OpenMP threads for this instance's calls, or 0 to leave the calling thread's setting
      * @throws IllegalArgumentException      for weights of another spec or sizes below 1
-     * @throws UnsupportedOperationException for a spec that needs more than one oneDNN primitive, or
-     *                                       threads > 0 where oneDNN's CPU runtime is not OpenMP
+     * @throws UnsupportedOperationException for a spec that needs more than one oneDNN primitive, a cell
+     *                                       with an option oneDNN lacks (naming it), or threads > 0 where
+     *                                       oneDNN's CPU runtime is not OpenMP
      * @throws IllegalStateException         if oneDNN cannot be loaded or a oneDNN call fails (naming it)
      */
     public OneDnnTraining(RnnSpec spec, RnnWeights weights, int steps, int batch, int threads) {
@@ -106,16 +104,15 @@ public final class OneDnnTraining implements AutoCloseable {
         try (Arena staging = Arena.ofConfined(); OneDnnHandles temp = new OneDnnHandles()) {
             OneDnnHandles.RnnMds dataMds = session.mds(temp, 0, spec.layers(), false);
             dnnl_primitive_desc fwd = temp.rnnForward(session.engine(), spec.cell(), dnnl_forward_training,
-                    session.direction(), dataMds.srcLayer(), dataMds.srcIter(), dataMds.srcIterC(),
-                    dataMds.weightsLayer(), dataMds.weightsIter(), dataMds.bias(), dataMds.dstLayer(),
-                    dataMds.dstIter(), dataMds.dstIterC(), temp.userScratchpadAttr());
+                    session.direction(), dataMds, temp.userScratchpadAttr());
             OneDnnHandles.RnnMds diffMds = session.mds(temp, 0, spec.layers(), true);
             dnnl_primitive_desc bwd = temp.rnnBackward(session.engine(), spec.cell(), session.direction(), dataMds,
                     diffMds, fwd, temp.userScratchpadAttr());
             forwardPrimitive = session.handles().primitive(fwd);
             backwardPrimitive = session.handles().primitive(bwd);
             implementation = OneDnnSession.implementation(fwd) + " / " + OneDnnSession.implementation(bwd);
-            OneDnnSession.UserWeights user = session.userWeights(weights, 0, spec.layers(), staging, temp);
+            Map<OneDnnLayout.Kind, OneDnnSession.UserWeight> user = session.userWeights(weights, 0, spec.layers(),
+                    staging, temp);
 
             data = session.memories(dataMds);
             diff = session.memories(diffMds);
@@ -130,16 +127,17 @@ public final class OneDnnTraining implements AutoCloseable {
             forwardList.addAll(destinations);
             forwardList.add(new OneDnnSession.Arg(DNNL_ARG_SCRATCHPAD, session.scratchpad(fwd)));
 
-            diffWeightsLayer = session.required(bwd, DNNL_ARG_DIFF_WEIGHTS_LAYER);
-            diffWeightsIter = session.required(bwd, DNNL_ARG_DIFF_WEIGHTS_ITER);
-            diffBias = session.required(bwd, DNNL_ARG_DIFF_BIAS);
+            Map<OneDnnLayout.Kind, OneDnnSession.Buffer> dw = new EnumMap<>(OneDnnLayout.Kind.class);
             List<OneDnnSession.Arg> backwardList = new ArrayList<>(sources);
             backwardList.addAll(session.weights(bwd, user, temp));
             backwardList.addAll(destinations);
             backwardList.addAll(diff.sources(DNNL_ARG_DIFF_SRC_LAYER, DNNL_ARG_DIFF_SRC_ITER, DNNL_ARG_DIFF_SRC_ITER_C));
-            backwardList.add(new OneDnnSession.Arg(DNNL_ARG_DIFF_WEIGHTS_LAYER, diffWeightsLayer.memory()));
-            backwardList.add(new OneDnnSession.Arg(DNNL_ARG_DIFF_WEIGHTS_ITER, diffWeightsIter.memory()));
-            backwardList.add(new OneDnnSession.Arg(DNNL_ARG_DIFF_BIAS, diffBias.memory()));
+            for (OneDnnLayout.Kind k : user.keySet()) {
+                OneDnnSession.Buffer b = session.required(bwd, OneDnnSession.diffArg(k));
+                dw.put(k, b);
+                backwardList.add(new OneDnnSession.Arg(OneDnnSession.diffArg(k), b.memory()));
+            }
+            diffWeights = dw;
             backwardList.addAll(diff.destinations(DNNL_ARG_DIFF_DST_LAYER, DNNL_ARG_DIFF_DST_ITER,
                     DNNL_ARG_DIFF_DST_ITER_C));
             backwardList.add(new OneDnnSession.Arg(DNNL_ARG_SCRATCHPAD, session.scratchpad(bwd)));
@@ -177,11 +175,12 @@ public final class OneDnnTraining implements AutoCloseable {
     }
 
     /**
-     * A training forward pass: {@code x [T, B, inputSize]} into {@code y [T, B, D*H]} and the final
+     * A training forward pass: {@code x [T, B, inputSize]} into {@code y [T, B, D*H_out]} and the final
      * states, keeping the workspace for {@link #backward}, which also reads these tensors in place.
      *
-     * @param h0 initial hidden state {@code [layers*D, B, H]}, or null for zeros
-     * @param c0 initial cell state (LSTM), or null for zeros
+     * @param h0 initial hidden state {@code [layers*D, B, H_out]} (H_out = P with a projection, else H), or
+     *           null for zeros
+     * @param c0 initial cell state (LSTM) {@code [layers*D, B, H]}, or null for zeros
      * @param hN final hidden state, or null if not wanted
      * @param cN final cell state (LSTM), or null if not wanted
      * @throws IllegalArgumentException for a heap, closed, read-only (outputs) or misshapen tensor, or y overlapping x
@@ -226,19 +225,19 @@ public final class OneDnnTraining implements AutoCloseable {
         int batch = session.batch();
         MemorySegment zeros = session.zeroState();
         long dya = gradOut.dy() == null ? zeroSequence.address()
-                : address("dy", gradOut.dy(), new int[] {steps, batch, spec.outputSize()}, "[T, B, D*H]", false);
-        long dhNa = session.stateAddress("dhN", gradOut.dhN(), zeros, false);
-        long dcNa = session.stateAddress("dcN", gradOut.dcN(), zeros, false);
+                : address("dy", gradOut.dy(), session.sequenceShape(), session.sequence(), false);
+        long dhNa = session.hAddress("dhN", gradOut.dhN(), zeros, false);
+        long dcNa = session.cAddress("dcN", gradOut.dcN(), zeros, false);
         long dxa = gradIn.dx() == null ? sinkDx.address()
                 : address("dx", gradIn.dx(), new int[] {steps, batch, spec.inputSize()}, "[T, B, inputSize]", true);
-        long dh0a = session.stateAddress("dh0", gradIn.dh0(), sinkDh0, true);
-        long dc0a = session.stateAddress("dc0", gradIn.dc0(), sinkDc0, true);
+        long dh0a = session.hAddress("dh0", gradIn.dh0(), sinkDh0, true);
+        long dc0a = session.cAddress("dc0", gradIn.dc0(), sinkDc0, true);
         int previous = session.enterThreads();
         try {
             session.point(diff, dxa, dh0a, dc0a, dya, dhNa, dcNa);
-            diffWeightsLayer.segment().fill((byte) 0);
-            diffWeightsIter.segment().fill((byte) 0);
-            diffBias.segment().fill((byte) 0);
+            for (OneDnnSession.Buffer b : diffWeights.values()) {
+                b.segment().fill((byte) 0);
+            }
             session.execute(backwardPrimitive, backwardArgs, "dnnl_primitive_execute(" + spec.cell() + " backward)");
             session.await();
         } finally {
@@ -263,11 +262,10 @@ public final class OneDnnTraining implements AutoCloseable {
         }
         int previous = session.enterThreads();
         try (Arena staging = Arena.ofConfined(); OneDnnHandles temp = new OneDnnHandles()) {
-            dnnl_memory_desc[] userMds = session.userMds(temp, 0, spec.layers());
-            MemorySegment layer = session.toUser(diffWeightsLayer, userMds[0], staging, temp);
-            MemorySegment iter = session.toUser(diffWeightsIter, userMds[1], staging, temp);
-            MemorySegment bias = session.toUser(diffBias, userMds[2], staging, temp);
-            session.layout().toGrads(layer, iter, bias, 0, spec.layers(), into);
+            Map<OneDnnLayout.Kind, MemorySegment> user = new EnumMap<>(OneDnnLayout.Kind.class);
+            diffWeights.forEach((kind, b) -> user.put(kind, session.toUser(b, session.userMd(temp, kind, 0, spec.layers()),
+                    staging, temp)));
+            session.layout().toGrads(user, 0, spec.layers(), into);
         } finally {
             session.leaveThreads(previous);
         }

@@ -66,11 +66,20 @@ public final class OnnxRuntimeRnn implements AutoCloseable {
      * @param hN      the final hidden states {@code [layers*D, B, H]}, off-heap
      * @param cN      the final cell states, off-heap, for an LSTM; ignored (may be null) otherwise
      * @param threads ONNX Runtime's intra-op threads, at least 1
-     * @throws IllegalArgumentException for weights of another spec, a heap tensor or a misshapen one
-     * @throws IllegalStateException    if ONNX Runtime fails to load the model or create a tensor (its message)
+     * @throws IllegalArgumentException      for weights of another spec, a heap tensor or a misshapen one
+     * @throws UnsupportedOperationException for a cell that is not plain ({@link io.cellstate.Cell#isPlain}): the
+     *                                       model {@link Onnx#write} writes has the plain cells' ops only
+     * @throws IllegalStateException         if ONNX Runtime fails to load the model or create a tensor (its message)
      */
     public OnnxRuntimeRnn(RnnSpec spec, RnnWeights weights, Tensor x, Tensor y, Tensor hN, Tensor cN, int threads) {
         Objects.requireNonNull(x, "x");
+        if (!spec.cell().isPlain()) {
+            // Onnx.write names its node by the plain cells alone, so another cell would load as a wrong or
+            // invalid graph (an LSTM with peepholes became an RNN node with three outputs).
+            throw new UnsupportedOperationException("cell: the ONNX Runtime peer runs the model Onnx.write writes, which"
+                    + " has the plain cells only (" + String.join(", ", io.cellstate.Cell.all().stream().map(
+                    io.cellstate.Cell::name).toList()) + "), got " + spec.cell());
+        }
         if (!weights.spec().equals(spec)) {
             throw new IllegalArgumentException("weights: expected weights of " + spec + ", got " + weights.spec());
         }

@@ -86,10 +86,9 @@ final class OracleCheck {
         /** Zero off-heap data gradients in {@code arena} (as oneDNN needs them), heap weight gradients. */
         static Gradients allocate(java.lang.foreign.Arena arena, RnnSpec spec, int steps, int batch) {
             int states = spec.stateCount();
-            int hidden = spec.hiddenSize();
             return new Gradients(Tensor.allocate(arena, steps, batch, spec.inputSize()),
-                    Tensor.allocate(arena, states, batch, hidden),
-                    spec.cell().hasCellState() ? Tensor.allocate(arena, states, batch, hidden) : null,
+                    Tensor.allocate(arena, states, batch, spec.outputHiddenSize()),
+                    spec.cell().hasCellState() ? Tensor.allocate(arena, states, batch, spec.hiddenSize()) : null,
                     RnnWeightGrads.zeros(spec));
         }
 

@@ -33,6 +33,12 @@ import java.util.regex.Pattern;
  * the file's modification time.
  */
 public final class Report {
+    /** The lines around the hand-written analysis of docs/benchmarks.md, which a new report keeps. */
+    static final String ANALYSIS_START = "<!-- analysis:start -->";
+    static final String ANALYSIS_END = "<!-- analysis:end -->";
+    /** The lines around docs/benchmarks.md's Spark section, which a render keeps. */
+    static final String SPARK_START = "<!-- spark:start -->";
+    static final String SPARK_END = "<!-- spark:end -->";
 
     private static final String USAGE = """
             Usage: Report FILE.json... [--out DIR] [--readme README.md] [--note TEXT]... [--command TEXT]...
@@ -41,7 +47,6 @@ public final class Report {
               --readme FILE    replace the block between <!-- bench:start --> and <!-- bench:end --> in FILE
               --note TEXT      a line for the machine section (oneDNN version, OpenBLAS core); repeatable
               --command TEXT   the command line that ran JMH, shown as run; repeatable""";
-
     private static final Pattern STAMP = Pattern.compile("(\\d{8}T\\d{6}Z)");
     private static final DateTimeFormatter SHOWN = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'");
 
@@ -112,10 +117,18 @@ public final class Report {
             Files.createDirectories(outDir);
             Path md = outDir.resolve("benchmarks.md");
             Path svg = outDir.resolve("benchmarks.svg");
-            // The GPU section (io.cellstate.bench.gpu.GpuReport) comes from another machine's run: keep it.
-            String gpu = Files.exists(md) ? io.cellstate.bench.gpu.GpuReport.blockOf(Files.readString(md, StandardCharsets.UTF_8)) : "";
-            Files.writeString(md, MarkdownReport.document(in, svg.getFileName().toString())
-                    + (gpu.isEmpty() ? "" : "\n" + gpu + "\n"), StandardCharsets.UTF_8);
+            // Sections other measurements wrote: the analysis (rooflines, phase profiles), Spark's (the spark
+            // module's SparkThroughput) and the GPU's (io.cellstate.bench.gpu.GpuReport, another machine). Keep them.
+            String before = Files.exists(md) ? Files.readString(md, StandardCharsets.UTF_8) : "";
+            StringBuilder kept = new StringBuilder();
+            for (String block : List.of(MarkerBlock.blockOf(before, ANALYSIS_START, ANALYSIS_END, md.toString()),
+                    MarkerBlock.blockOf(before, SPARK_START, SPARK_END, md.toString()),
+                    io.cellstate.bench.gpu.GpuReport.blockOf(before))) {
+                if (!block.isEmpty()) {
+                    kept.append('\n').append(block).append('\n');
+                }
+            }
+            Files.writeString(md, MarkdownReport.document(in, svg.getFileName().toString()) + kept, StandardCharsets.UTF_8);
             Files.writeString(svg, SvgChart.render(in), StandardCharsets.UTF_8);
             out.println("Report: " + in.size() + " results in " + tables.size() + " table(s) -> " + md + ", " + svg);
             if (readme != null) {

@@ -40,7 +40,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * weights every output and both final states (fixed random dy, dhN, dcN). GFLOP/s counts
  * 6 T B G H (I + H): the forward's two GEMMs per step, and the backward's four (the data gradients
  * through W_ih and W_hh, the weight gradients of both), as frameworks count a training step as three
- * forward passes.
+ * forward passes (three times {@link RnnSpec#forwardFlops}, which counts a projection's GEMM too).
  *
  * <p>Backends: ours ({@code vector}, {@code blas}, any backend of {@link Backends} that trains, the
  * {@code scalar} oracle as a floor when named) on a plan made with {@link ForwardMode#TRAINING},
@@ -68,6 +68,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *        -p backend=vector,blas,onednn -p cell=lstm -p shape=64x512 -p steps=100 -p threads=1,2 \
  *        -rf json -rff training.json
  * </pre>
+ * The LSTM's options: {@code -p cell=lstm,lstm-proj2,lstm-proj4,lstm-peephole} (as in {@link ForwardBenchmark}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -83,7 +84,7 @@ public class TrainingBenchmark {
     @Param({"vector", "blas", "onednn"})
     public String backend;
 
-    /** The cell, by {@link Cell#named} name: {@code lstm}, {@code gru}, {@code gru-original}, {@code rnn-tanh}, {@code rnn-relu}. */
+    /** The cell, as {@link ForwardBenchmark#cell}: a {@link Cell#named} name, {@code lstm-proj2}, {@code lstm-proj4}, {@code lstm-peephole}. */
     @Param({"lstm"})
     public String cell;
 
@@ -118,10 +119,10 @@ public class TrainingBenchmark {
         boolean lstm = spec.cell().hasCellState();
         Tensor x = BenchCase.random(arena, r, steps, batch, hidden);
         Tensor dy = BenchCase.random(arena, r, steps, batch, spec.outputSize());
-        Tensor dhN = BenchCase.random(arena, r, states, batch, hidden);
+        Tensor dhN = BenchCase.random(arena, r, states, batch, spec.outputHiddenSize());
         Tensor dcN = lstm ? BenchCase.random(arena, r, states, batch, hidden) : null;
         Tensor y = Tensor.allocate(arena, steps, batch, spec.outputSize());
-        Tensor hN = Tensor.allocate(arena, states, batch, hidden);
+        Tensor hN = Tensor.allocate(arena, states, batch, spec.outputHiddenSize());
         Tensor cN = lstm ? Tensor.allocate(arena, states, batch, hidden) : null;
         RnnOutputGrad gradOut = new RnnOutputGrad(dy, dhN, dcN);
         grads = OracleCheck.Gradients.allocate(arena, spec, steps, batch);

@@ -16,6 +16,7 @@ import io.cellstate.RnnWeights;
 import io.cellstate.Tensor;
 import io.cellstate.Tolerance;
 import java.lang.foreign.Arena;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -173,6 +174,66 @@ class OneDnnRnnTest {
                 io.cellstate.Cell.rnnTanh(), io.cellstate.Cell.rnnRelu());
     }
 
+    /**
+     * The LSTM's options on oneDNN's lstm primitive: the projection ({@code weights_projection}, W_hr
+     * transposed; h, y, h0 and hN of P columns, c of H) and the peepholes ({@code weights_peephole},
+     * i, f, o), alone and together, in one layer each way, bidirectional with the input unlike both H
+     * and P, and stacked: two bidirectional layers (the second reads 2P features), three forward layers
+     * in one primitive (inputSize == P) and in two (inputSize != P, the states offset by P and by H).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("lstmOptions")
+    void theLstmsOptionsOnItsPrimitive(io.cellstate.Cell.Lstm cell) {
+        int hidden = 16;
+        int out = cell.projectionSize() > 0 ? cell.projectionSize() : hidden;
+        agree(lstm(cell, 16, hidden, 1, Direction.FORWARD), 5, 3, true);
+        agree(lstm(cell, 9, hidden, 1, Direction.REVERSE), 6, 2, false);
+        agree(lstm(cell, 7, hidden, 1, Direction.BIDIRECTIONAL), 6, 2, true);
+        assertEquals(2, primitives(agree(lstm(cell, 5, hidden, 2, Direction.BIDIRECTIONAL), 4, 3, true)));
+        assertEquals(1, primitives(agree(lstm(cell, out, hidden, 3, Direction.FORWARD), 4, 2, true)));
+        assertEquals(2, primitives(agree(lstm(cell, out + 3, hidden, 3, Direction.FORWARD), 4, 2, true)));
+    }
+
+    static java.util.stream.Stream<io.cellstate.Cell.Lstm> lstmOptions() {
+        io.cellstate.Cell.Lstm lstm = io.cellstate.Cell.lstm();
+        return java.util.stream.Stream.of(lstm.withProjection(8), lstm.withProjection(4), lstm.withPeepholes(true),
+                lstm.withProjection(5).withPeepholes(true));
+    }
+
+    /** What oneDNN's primitives lack is refused before anything is created, naming the cell. */
+    @Test
+    void refusesOptionsOneDnnLacks() {
+        for (io.cellstate.Cell cell : List.of(io.cellstate.Cell.lstm().withClip(3f),
+                io.cellstate.Cell.lstm().withInputForget(true),
+                io.cellstate.Cell.lstm().withActivations(io.cellstate.Activation.tanh(), io.cellstate.Activation.tanh(),
+                        io.cellstate.Activation.tanh()),
+                io.cellstate.Cell.gru().withActivations(io.cellstate.Activation.tanh(), io.cellstate.Activation.tanh()))) {
+            RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(4).hiddenSize(4).build();
+            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                    () -> new OneDnnRnn(spec, RnnWeights.random(spec, 1), 3, 2).close());
+            assertTrue(e.getMessage().startsWith("cell: oneDNN has no RNN primitive for " + cell), e.getMessage());
+        }
+    }
+
+    /** With a projection, h0 and hN have P columns and c0 and cN H: each is checked against its own. */
+    @Test
+    void projectedStatesHaveTheirOwnShapes() {
+        RnnSpec spec = lstm(io.cellstate.Cell.lstm().withProjection(4), 16, 16, 1, Direction.FORWARD);
+        try (OneDnnRnn dnn = new OneDnnRnn(spec, RnnWeights.random(spec, 1), 5, 3)) {
+            Tensor x = Tensor.allocate(arena, 5, 3, 16);
+            Tensor y = Tensor.allocate(arena, 5, 3, 4);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> dnn.forward(x, null, null, Tensor.allocate(arena, 5, 3, 16), null, null));
+            assertEquals("y: expected shape [5, 3, 4] [T, B, D*P], got [5, 3, 16]", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> dnn.forward(x, Tensor.allocate(arena, 1, 3, 16), null, y, null, null));
+            assertEquals("h0: expected shape [1, 3, 4] [layers*D, B, P], got [1, 3, 16]", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> dnn.forward(x, null, Tensor.allocate(arena, 1, 3, 4), y, null, null));
+            assertEquals("c0: expected shape [1, 3, 16] [layers*D, B, H], got [1, 3, 4]", e.getMessage());
+        }
+    }
+
     @Test
     void rejectsHeapTensorsNamingTheArgument() {
         RnnSpec spec = spec(16, 16, 1, Direction.FORWARD, true);
@@ -239,11 +300,11 @@ class OneDnnRnnTest {
         RnnWeights w = RnnWeights.random(spec, 42 + spec.hashCode());
         SplittableRandom r = new SplittableRandom(7 + spec.hashCode());
         Tensor x = BenchCase.random(arena, r, steps, batch, spec.inputSize());
-        Tensor h0 = withState ? BenchCase.random(arena, r, spec.stateCount(), batch, spec.hiddenSize()) : null;
+        Tensor h0 = withState ? BenchCase.random(arena, r, spec.stateCount(), batch, spec.outputHiddenSize()) : null;
         boolean lstm = spec.cell().hasCellState();
         Tensor c0 = withState && lstm ? BenchCase.random(arena, r, spec.stateCount(), batch, spec.hiddenSize()) : null;
         Tensor y = Tensor.allocate(arena, steps, batch, spec.outputSize()).fill(Float.NaN);
-        Tensor hN = Tensor.allocate(arena, spec.stateCount(), batch, spec.hiddenSize()).fill(Float.NaN);
+        Tensor hN = Tensor.allocate(arena, spec.stateCount(), batch, spec.outputHiddenSize()).fill(Float.NaN);
         Tensor cN = lstm ? Tensor.allocate(arena, spec.stateCount(), batch, spec.hiddenSize()).fill(Float.NaN) : null;
         String impl;
         try (OneDnnRnn dnn = new OneDnnRnn(spec, w, steps, batch)) {
@@ -270,6 +331,10 @@ class OneDnnRnnTest {
         try (RnnPlan plan = Backends.byName("scalar").plan(spec, w)) {
             return plan.forward(RnnInput.of(x).withInitialState(h0, c0));
         }
+    }
+
+    private static RnnSpec lstm(io.cellstate.Cell.Lstm cell, int in, int hidden, int layers, Direction direction) {
+        return RnnSpec.builder().cell(cell).inputSize(in).hiddenSize(hidden).layers(layers).direction(direction).build();
     }
 
     private static RnnSpec spec(int in, int hidden, int layers, Direction direction, boolean bias) {

@@ -64,11 +64,25 @@ class OneDnnTrainingTest {
      * bidirectional, and two unidirectional layers in one primitive.
      */
     static Stream<RnnSpec> finiteDifferenceSpecs() {
-        return Stream.of(Cell.lstm(), Cell.gru(), Cell.gruOriginal(), Cell.rnnTanh()).flatMap(c -> Stream.of(
+        Stream<RnnSpec> cells = Stream.of(Cell.lstm(), Cell.gru(), Cell.gruOriginal(), Cell.rnnTanh()).flatMap(c -> Stream.of(
                 RnnSpec.builder().cell(c).inputSize(3).hiddenSize(4).build(),
                 RnnSpec.builder().cell(c).inputSize(3).hiddenSize(4).direction(Direction.REVERSE).build(),
                 RnnSpec.builder().cell(c).inputSize(2).hiddenSize(3).direction(Direction.BIDIRECTIONAL).build(),
                 RnnSpec.builder().cell(c).inputSize(3).hiddenSize(3).layers(2).build()));
+        return Stream.concat(cells, lstmOptions().flatMap(c -> Stream.of(
+                RnnSpec.builder().cell(c).inputSize(3).hiddenSize(4).build(),
+                RnnSpec.builder().cell(c).inputSize(2).hiddenSize(4).direction(Direction.BIDIRECTIONAL).build(),
+                RnnSpec.builder().cell(c).inputSize(c.projectionSize() > 0 ? c.projectionSize() : 4).hiddenSize(4)
+                        .layers(2).build())));
+    }
+
+    /**
+     * The LSTM's options oneDNN has, alone and together: a projection (W_hr and its gradient through
+     * {@code weights_projection}; dh0 and dhN of P columns) and peepholes ({@code weights_peephole}).
+     */
+    static Stream<Cell.Lstm> lstmOptions() {
+        return Stream.of(Cell.lstm().withProjection(2), Cell.lstm().withPeepholes(true),
+                Cell.lstm().withProjection(3).withPeepholes(true));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -116,7 +130,41 @@ class OneDnnTrainingTest {
     }
 
     static Stream<RnnSpec> oracleSpecs() {
-        return Cell.all().stream().map(c -> RnnSpec.builder().cell(c).inputSize(33).hiddenSize(17).build());
+        Stream<Cell> options = Stream.of(Cell.lstm().withProjection(8), Cell.lstm().withProjection(4),
+                Cell.lstm().withPeepholes(true), Cell.lstm().withProjection(5).withPeepholes(true));
+        return Stream.concat(Cell.all().stream(), options).map(c -> RnnSpec.builder().cell(c).inputSize(33).hiddenSize(17)
+                .build());
+    }
+
+    /** What the check rejects: the peepholes' gradients of f and o swapped, or W_hr's gradient transposed wrongly, fail it. */
+    @Test
+    void theGradientCheckFailsMisplacedOptionGradients() {
+        RnnSpec spec = RnnSpec.builder().cell(Cell.lstm().withProjection(3).withPeepholes(true)).inputSize(6).hiddenSize(6)
+                .build();
+        Problem p = problem(spec, 4, 3);
+        OracleCheck.Gradients got = oneDnn(p);
+        double tol = OracleCheck.gradientTolerance(spec, 4, 3);
+        OracleCheck.Gradients swapped = oneDnn(p);
+        float[] peep = swapped.weights().data(RnnWeights.Param.PEEPHOLE, 0, 0);
+        for (int j = 0; j < 6; j++) { // f's block against o's
+            float keep = peep[6 + j];
+            peep[6 + j] = peep[12 + j];
+            peep[12 + j] = keep;
+        }
+        Map.Entry<String, Double> err = OracleCheck.gradientError(spec, got, swapped);
+        assertEquals("weight_peephole_l0", err.getKey());
+        assertTrue(err.getValue() > 100 * tol, err.toString());
+        OracleCheck.Gradients transposed = oneDnn(p);
+        float[] hr = transposed.weights().data(RnnWeights.Param.WEIGHT_HR, 0, 0);
+        float[] flat = hr.clone(); // [3 x 6] read as [6 x 3] ldio, as a wrong mapping would
+        for (int row = 0; row < 3; row++) {
+            for (int j = 0; j < 6; j++) {
+                hr[row * 6 + j] = flat[j * 3 + row];
+            }
+        }
+        err = OracleCheck.gradientError(spec, got, transposed);
+        assertEquals("weight_hr_l0", err.getKey());
+        assertTrue(err.getValue() > 100 * tol, err.toString());
     }
 
     /** What the check rejects: a gradient of another weight (two gates swapped) fails it. */
@@ -192,13 +240,14 @@ class OneDnnTrainingTest {
     private Problem problem(RnnSpec spec, int steps, int batch) {
         SplittableRandom r = new SplittableRandom(11 + spec.hashCode());
         int states = spec.stateCount();
-        int h = spec.hiddenSize();
+        int h = spec.outputHiddenSize();
+        int c = spec.hiddenSize();
         boolean lstm = spec.cell().hasCellState();
         return new Problem(spec, steps, batch, RnnWeights.random(spec, 5 + spec.hashCode()),
                 BenchCase.random(arena, r, steps, batch, spec.inputSize()), BenchCase.random(arena, r, states, batch, h),
-                lstm ? BenchCase.random(arena, r, states, batch, h) : null,
+                lstm ? BenchCase.random(arena, r, states, batch, c) : null,
                 new RnnOutputGrad(BenchCase.random(arena, r, steps, batch, spec.outputSize()), BenchCase.random(arena, r, states, batch, h),
-                        lstm ? BenchCase.random(arena, r, states, batch, h) : null));
+                        lstm ? BenchCase.random(arena, r, states, batch, c) : null));
     }
 
     /** oneDNN's gradients of the problem, from its initial states. */
@@ -207,7 +256,7 @@ class OneDnnTrainingTest {
         OracleCheck.Gradients g = OracleCheck.Gradients.allocate(arena, spec, p.steps, p.batch);
         try (OneDnnTraining dnn = new OneDnnTraining(spec, p.weights, p.steps, p.batch, 0)) {
             Tensor y = Tensor.allocate(arena, p.steps, p.batch, spec.outputSize());
-            dnn.forward(p.x, p.h0, p.c0, y, Tensor.allocate(arena, spec.stateCount(), p.batch, spec.hiddenSize()),
+            dnn.forward(p.x, p.h0, p.c0, y, Tensor.allocate(arena, spec.stateCount(), p.batch, spec.outputHiddenSize()),
                     p.c0 == null ? null : Tensor.allocate(arena, spec.stateCount(), p.batch, spec.hiddenSize()));
             dnn.backward(p.gradOut, g.inputGrad());
             dnn.weightGrads(g.weights());

@@ -15,6 +15,7 @@ import io.cellstate.RnnWeights;
 import io.cellstate.Tensor;
 import io.cellstate.Tolerance;
 import java.lang.foreign.Arena;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -96,6 +97,22 @@ class OnnxRuntimeRnnTest {
         assertThrows(IllegalArgumentException.class, () -> new OnnxRuntimeRnn(spec, w, x, y, s, s, 0));
         RnnWeights other = RnnWeights.random(RnnSpec.lstm(16, 8), 1);
         assertThrows(IllegalArgumentException.class, () -> new OnnxRuntimeRnn(spec, other, x, y, s, s, 1));
+    }
+
+    /** The LSTM's options are not in the model Onnx.write writes: refused naming the cell, not loaded as another graph. */
+    @Test
+    void refusesCellsTheExportedModelLacks() {
+        for (Cell cell : List.of(Cell.lstm().withPeepholes(true),
+                Cell.lstm().withProjection(2))) {
+            RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(4).hiddenSize(4).build();
+            Tensor x = Tensor.allocate(arena, 3, 2, 4);
+            Tensor y = Tensor.allocate(arena, 3, 2, spec.outputSize());
+            Tensor h = Tensor.allocate(arena, 1, 2, spec.outputHiddenSize());
+            Tensor c = Tensor.allocate(arena, 1, 2, 4);
+            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                    () -> new OnnxRuntimeRnn(spec, RnnWeights.random(spec, 1), x, y, h, c, 1).close());
+            assertTrue(e.getMessage().endsWith("got " + cell), e.getMessage());
+        }
     }
 
     @Test

@@ -269,6 +269,52 @@ class ReportTest {
     }
 
     /**
+     * The LSTM's options are cells of their own: tables and side-by-side rows under their benchmark names,
+     * GFLOP/s that count the projection's GEMM (2 T B (4 H (I + P) + P H)), and a line saying what the
+     * names mean, only where they appear.
+     */
+    @Test
+    void lstmOptionsGetTablesGflopsAndALegend() throws Exception {
+        // 2 * 100 * 1 * (4 * 512 * (512 + 256) + 256 * 512) = 340.8 MFLOP
+        BenchResult proj2 = new BenchResult("f", FORWARD, "vector", 1, 512, 100, 1, 7.24, 1.40, "ms/op", "lstm-proj2");
+        assertEquals(340_787_200.0, proj2.flop());
+        // 2 * 100 * 64 * (4 * 512 * (512 + 128) + 128 * 512) = 17.6 GFLOP
+        assertEquals(17_616_076_800.0, new BenchResult("f", FORWARD, "vector", 64, 512, 100, 1, 1, 1, "ms/op",
+                "lstm-proj4").flop());
+        BenchResult peephole = new BenchResult("f", TRAINING, "vector", 1, 512, 100, 1, 7.24, 1.40, "ms/op", "lstm-peephole");
+        assertEquals(3 * 419_430_400.0, peephole.flop(), "peepholes add no GEMM");
+        assertThrows(IllegalArgumentException.class,
+                () -> new BenchResult("f", FORWARD, "vector", 1, 512, 100, 1, 1, 1, "ms/op", "lstm-proj3"));
+
+        Path json = write("20261204T120000Z-options.json", array(
+                withCell(result(FORWARD, "vector", "64x512", 100, 1, 100.0, 1.0, "ms/op"), "lstm-proj2"),
+                withCell(result(FORWARD, "onednn", "64x512", 100, 1, 150.0, 1.0, "ms/op"), "lstm-proj2"),
+                withCell(result(TRAINING, "vector", "64x512", 100, 1, 400.0, 4.0, "ms/op"), "lstm-proj2"),
+                withCell(result(TRAINING, "onednn", "64x512", 100, 1, 500.0, 5.0, "ms/op"), "lstm-proj2"),
+                withCell(result(FORWARD, "onednn", "64x512", 100, 1, 150.0, 1.0, "ms/op"), "lstm-peephole")));
+        List<ResultTable> tables = ResultTable.of(JmhRun.read(json).results(), new ArrayList<>());
+        assertEquals(List.of("ForwardBenchmark.forward (lstm-proj2)", "TrainingBenchmark.train (lstm-proj2)",
+                "ForwardBenchmark.forward (lstm-peephole)"), tables.stream().map(ResultTable::shortName).toList());
+        Path out = dir.resolve("docs");
+        assertEquals(0, run(json.toString(), "--out", out.toString()));
+        String md = Files.readString(out.resolve("benchmarks.md"));
+        assertTrue(md.contains("**lstm-proj2**\n\n| B\u00d7H | T | threads | vector forward | vector training |\n"
+                + "| :--- | ---: | ---: | ---: | ---: |\n| 64\u00d7512 | 100 | 1 | 1.50\u00d7 | 1.25\u00d7 |\n"), md);
+        assertTrue(md.contains("## ForwardBenchmark.forward (lstm-peephole)\n"), md);
+        assertTrue(md.contains("`lstm-projK` is the LSTM with a projection to P = H/K"), md);
+
+        Path plain = write("20261204T130000Z-quick.json", array(result(FORWARD, "vector", "1x512", 100, 1, 7.24, 1.40,
+                "ms/op")));
+        assertEquals(0, run(plain.toString(), "--out", out.toString()));
+        assertFalse(Files.readString(out.resolve("benchmarks.md")).contains("lstm-projK"), "no legend without the options");
+    }
+
+    /** {@code json} (one result of {@link #result}) with a {@code cell} param. */
+    private static String withCell(String json, String cell) {
+        return json.replace("            \"backend\" : ", "            \"cell\" : \"" + cell + "\",\n            \"backend\" : ");
+    }
+
+    /**
      * ONNX Runtime is a second peer: last, after oneDNN, with no ratio of its own; each of our backends gets
      * a "vs ORT" column beside "vs oneDNN" in the forward table and in the side-by-side table, and its bars
      * are hatched in a colour of their own. Tables where it did not run keep their columns.
@@ -320,20 +366,43 @@ class ReportTest {
         assertTrue(elements(svg, "text").stream().anyMatch(t -> t.getTextContent().equals("ONNX Runtime (peer)")));
     }
 
-    /** docs/benchmarks.md's GPU section comes from another machine: rendering the CPU report keeps it. */
+    /**
+     * docs/benchmarks.md's GPU section comes from another machine, its Spark section from the spark module's
+     * harness: rendering the CPU report keeps both.
+     */
     @Test
-    void theGpuSectionSurvivesARender() throws Exception {
+    void theGpuAndSparkSectionsSurviveARender() throws Exception {
         Path json = write("20261122T120000Z-quick.json", sample());
         Path out = dir.resolve("docs");
         assertEquals(0, run(json.toString(), "--out", out.toString()));
         Path md = out.resolve("benchmarks.md");
         String gpu = "<!-- gpu:start -->\n## GPU\n\n| a | b |\n<!-- gpu:end -->";
-        Files.writeString(md, Files.readString(md) + "\n" + gpu + "\n");
+        String spark = "<!-- spark:start -->\n## Spark\n\n| c | d |\n<!-- spark:end -->";
+        Files.writeString(md, Files.readString(md) + "\n" + gpu + "\n\n" + spark + "\n");
         assertEquals(0, run(json.toString(), "--out", out.toString()));
         String text = Files.readString(md);
-        assertTrue(text.contains(gpu), text);
-        assertEquals(text.indexOf(gpu), text.lastIndexOf(gpu), "kept once");
+        for (String block : List.of(gpu, spark)) {
+            assertTrue(text.contains(block), text);
+            assertEquals(text.indexOf(block), text.lastIndexOf(block), "kept once");
+        }
         assertTrue(text.startsWith("# Cellstate benchmarks"), text);
+    }
+
+    /** The hand-written analysis (rooflines, phase profiles) survives a render too, before the GPU section. */
+    @Test
+    void theAnalysisSectionSurvivesARender() throws Exception {
+        Path json = write("20261122T120000Z-quick.json", sample());
+        Path out = dir.resolve("docs");
+        assertEquals(0, run(json.toString(), "--out", out.toString()));
+        Path md = out.resolve("benchmarks.md");
+        String analysis = "<!-- analysis:start -->\n## Why\n\nroofline\n<!-- analysis:end -->";
+        String gpu = "<!-- gpu:start -->\n## GPU\n<!-- gpu:end -->";
+        Files.writeString(md, Files.readString(md) + "\n" + gpu + "\n" + analysis + "\n");
+        assertEquals(0, run(json.toString(), "--out", out.toString()));
+        String text = Files.readString(md);
+        assertTrue(text.contains(analysis) && text.contains(gpu), text);
+        assertEquals(text.indexOf(analysis), text.lastIndexOf(analysis), "kept once");
+        assertTrue(text.indexOf(analysis) < text.indexOf(gpu), "the analysis before the GPU section");
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.cellstate.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -90,6 +91,42 @@ class TrainingBenchmarkTest {
             b.setUp();
             try {
                 for (int i = 0; i < 3; i++) {
+                    assertNotNull(b.train());
+                }
+            } finally {
+                b.tearDown();
+            }
+        }
+    }
+
+    /**
+     * The LSTM's options, one untimed trial each with its oracle checks (forward prefix and gradients):
+     * oneDNN's projection and peephole LSTM, and the scalar oracle itself. {@code vector} and {@code blas}
+     * run them where they can; until then their trial fails naming the cell, which is what JMH reports.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"onednn", "scalar", "vector", "blas"})
+    void theLstmsOptionsTrainAndPassTheirOracleCheck(String backend) throws Exception {
+        for (String cell : List.of("lstm-proj2", "lstm-proj4", "lstm-peephole")) {
+            RnnSpec spec = BenchCase.spec(cell, 24);
+            assumeTrue(trains("scalar", spec), "the scalar oracle does not train " + cell + ": the trial's check cannot run");
+            TrainingBenchmark b = new TrainingBenchmark();
+            b.backend = backend;
+            b.cell = cell;
+            b.shape = "3x24";
+            b.steps = 9;
+            b.threads = 1;
+            if (!backend.equals("onednn") && !trains(backend, spec)) {
+                UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, b::setUp);
+                assertTrue(e.getMessage().contains("cannot run") && e.getMessage().contains(spec.cell().toString()),
+                        e.getMessage());
+                System.out.println(backend + " " + cell + ": the trial fails, as JMH will show it: " + e.getMessage());
+                b.tearDown();
+                continue;
+            }
+            b.setUp();
+            try {
+                for (int i = 0; i < 2; i++) {
                     assertNotNull(b.train());
                 }
             } finally {

@@ -1,5 +1,6 @@
 package io.cellstate.bindings;
 
+import io.cellstate.Activation;
 import io.cellstate.Cell;
 import io.cellstate.Layout;
 import io.cellstate.RnnSpec;
@@ -25,9 +26,16 @@ import java.util.Objects;
  * Anything else, an op or a use of one that does not fit, is refused with a {@link ModelFormatException}
  * naming the node, before anything runs. The protobuf reader bounds every length by the bytes left.
  *
+ * <p>The cells' options are ONNX's attributes and inputs: an LSTM's peepholes (input {@code P}, i, o, f),
+ * {@code clip} and {@code input_forget}; every cell's {@code activations} with {@code activation_alpha} and
+ * {@code activation_beta}, read as ONNX Runtime reads them (each function takes the next alpha and beta it
+ * has). A GRU's or RNN's {@code clip} is refused: only {@link Cell.Lstm} clips.
+ *
  * <p>Writing produces the graph PyTorch's exporter would (opset 14): inputs {@code x} (and optionally
  * {@code h0}, {@code c0}, {@code lengths}), outputs {@code y}, {@code hn} (and {@code cn}), which ONNX
- * Runtime runs.
+ * Runtime runs, with the cell's options as above; every activation's parameters are written out. A
+ * projected LSTM (PyTorch's {@code proj_size}) is refused: ONNX's LSTM has no projection, and none can be
+ * put around the node, because the projected h is what the recurrence reads inside it.
  */
 public final class Onnx {
     /** The opset written. */
@@ -124,13 +132,24 @@ public final class Onnx {
      * @param weights the network's weights
      * @param options the inputs the model takes
      * @return the model's bytes
+     * @throws IllegalArgumentException for a projected LSTM, which ONNX's LSTM cannot express
      */
     public static byte[] toBytes(RnnWeights weights, ExportOptions options) {
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(options, "options");
         RnnSpec spec = weights.spec();
         Cell cell = spec.cell();
-        String op = cell.equals(Cell.lstm()) ? "LSTM" : cell.equals(Cell.gru()) || cell.equals(Cell.gruOriginal()) ? "GRU" : "RNN";
+        if (spec.projectionSize() > 0) {
+            throw new IllegalArgumentException("weights: expected a network ONNX's operators express, got " + cell
+                    + " (PyTorch's proj_size " + spec.projectionSize() + "): ONNX's LSTM has no projection, and a MatMul"
+                    + " after the node cannot stand for it, because the projected h is what the recurrence reads inside"
+                    + " the node");
+        }
+        String op = switch (cell) {
+            case Cell.Lstm l -> "LSTM";
+            case Cell.Gru g -> "GRU";
+            case Cell.Rnn r -> "RNN";
+        };
         int[] gateOf = OnnxImport.gateOrder(op);
         int gates = gateOf.length;
         int hidden = spec.hiddenSize();
@@ -185,6 +204,17 @@ public final class Onnx {
                 }
             }
             String sfx = "_l" + k;
+            float[] p = null;
+            if (cell instanceof Cell.Lstm lstm && lstm.peepholes()) {
+                p = new float[dirs * 3 * hidden];
+                for (int d = 0; d < dirs; d++) {
+                    float[] ours = weights.array(RnnWeights.Param.PEEPHOLE, k, d);
+                    for (int g = 0; g < 3; g++) {
+                        System.arraycopy(ours, g * hidden, p, (d * 3 + OnnxImport.PEEPHOLE_OF[g]) * hidden, hidden);
+                    }
+                }
+                inits.put("P" + sfx, floats("P" + sfx, p, dirs, 3L * hidden));
+            }
             inits.put("W" + sfx, floats("W" + sfx, w, dirs, gates * hidden, in));
             inits.put("R" + sfx, floats("R" + sfx, r, dirs, gates * hidden, hidden));
             if (b != null) {
@@ -213,6 +243,7 @@ public final class Onnx {
                 nodeIn.add(c0);
                 nodeOut.add("Y_c" + sfx);
                 cn.add("Y_c" + sfx);
+                nodeIn.add(p != null ? "P" + sfx : "");
             }
             while (nodeIn.get(nodeIn.size() - 1).isEmpty()) {
                 nodeIn.remove(nodeIn.size() - 1);
@@ -223,12 +254,7 @@ public final class Onnx {
             if (spec.direction() != io.cellstate.Direction.FORWARD) {
                 attrs.add(OnnxProto.Attribute.ofString("direction", spec.direction().toString().toLowerCase(java.util.Locale.ROOT)));
             }
-            if (cell.equals(Cell.gru())) {
-                attrs.add(OnnxProto.Attribute.ofInt("linear_before_reset", 1));
-            }
-            if (cell.equals(Cell.rnnRelu())) {
-                attrs.add(OnnxProto.Attribute.ofStrings("activations", java.util.Collections.nCopies(dirs, "Relu")));
-            }
+            attrs.addAll(optionAttributes(cell, dirs));
             nodes.add(node(op, op + sfx, nodeIn, nodeOut, attrs.toArray(OnnxProto.Attribute[]::new)));
             // [T, D, B, H] -> [T, B, D*H]
             String next = "X" + "_l" + (k + 1);
@@ -258,8 +284,61 @@ public final class Onnx {
                     : node("Concat", "cn", cn, List.of("cn"), OnnxProto.Attribute.ofInt("axis", 0)));
             outputs.add(new OnnxProto.ValueInfo("cn", OnnxProto.FLOAT, stateDims));
         }
-        OnnxProto.Graph graph = new OnnxProto.Graph("cellstate_" + cell.name().replace('-', '_'), nodes, inits, inputs, outputs);
+        String graphName = "cellstate_" + cell.name().replaceAll("[^A-Za-z0-9]+", "_").replaceAll("_$", "");
+        OnnxProto.Graph graph = new OnnxProto.Graph(graphName, nodes, inits, inputs, outputs);
         return OnnxProto.writeModel(new OnnxProto.Model(IR_VERSION, Map.of("", (long) OPSET), "cellstate", graph));
+    }
+
+    /**
+     * The attributes of a cell's options: a GRU's {@code linear_before_reset}, an LSTM's {@code clip} and
+     * {@code input_forget}, and, where they are not the operator's defaults, the {@code activations} of every
+     * direction (ONNX Runtime wants one list per direction) with every parameter they take, in order.
+     */
+    private static List<OnnxProto.Attribute> optionAttributes(Cell cell, int dirs) {
+        List<OnnxProto.Attribute> attrs = new ArrayList<>();
+        List<Activation> defaults = switch (cell) {
+            case Cell.Lstm l -> {
+                if (l.hasClip()) {
+                    attrs.add(OnnxProto.Attribute.ofFloat("clip", l.clip()));
+                }
+                if (l.inputForget()) {
+                    attrs.add(OnnxProto.Attribute.ofInt("input_forget", 1));
+                }
+                yield List.of(Activation.sigmoid(), Activation.tanh(), Activation.tanh());
+            }
+            case Cell.Gru g -> {
+                if (g.linearBeforeReset()) {
+                    attrs.add(OnnxProto.Attribute.ofInt("linear_before_reset", 1));
+                }
+                yield List.of(Activation.sigmoid(), Activation.tanh());
+            }
+            case Cell.Rnn r -> List.of(Activation.tanh());
+        };
+        if (!cell.activations().equals(defaults)) {
+            List<String> names = new ArrayList<>();
+            List<Float> alphas = new ArrayList<>();
+            List<Float> betas = new ArrayList<>();
+            for (int d = 0; d < dirs; d++) {
+                for (int role = 0; role < cell.roles(); role++) {
+                    Activation a = cell.activation(role, d);
+                    names.add(a.function().onnxName());
+                    if (a.function().parameters() >= 1) {
+                        alphas.add(a.alpha());
+                    }
+                    if (a.function().parameters() == 2) {
+                        betas.add(a.beta());
+                    }
+                }
+            }
+            attrs.add(OnnxProto.Attribute.ofStrings("activations", names));
+            if (!alphas.isEmpty()) {
+                attrs.add(OnnxProto.Attribute.ofFloats("activation_alpha", alphas));
+            }
+            if (!betas.isEmpty()) {
+                attrs.add(OnnxProto.Attribute.ofFloats("activation_beta", betas));
+            }
+        }
+        return attrs;
     }
 
     private static OnnxProto.Node node(String op, String name, List<String> in, List<String> out, OnnxProto.Attribute... attrs) {

@@ -1,5 +1,6 @@
 package io.cellstate.bindings;
 
+import io.cellstate.Activation;
 import io.cellstate.Cell;
 import io.cellstate.Direction;
 import io.cellstate.RnnSpec;
@@ -29,6 +30,8 @@ final class OnnxImport {
     private static final int[] LSTM_GATE_OF = {0, 2, 3, 1}; // ours i, f, g, o <- ONNX i, o, f, c
     private static final int[] GRU_GATE_OF = {1, 0, 2};     // ours r, z, n <- ONNX z, r, h
     private static final int[] RNN_GATE_OF = {0};
+    /** ONNX's peepholes of each of ours: ours i, f, o are ONNX's P 0, 2, 1 (P is i, o, f). */
+    static final int[] PEEPHOLE_OF = {0, 2, 1};
 
     /** For an LSTM, GRU or RNN node: ONNX's gate of each of ours (ours i, f, g, o are ONNX's 0, 2, 3, 1). */
     static int[] gateOrder(String op) {
@@ -86,7 +89,7 @@ final class OnnxImport {
 
     /** One recurrent node as a layer. */
     private record Layer(OnnxProto.Node node, String op, Cell cell, int hidden, Direction direction, float[] w, float[] r,
-            float[] b, int inputSize, RnnModel.StateSource h0, RnnModel.StateSource c0) {
+            float[] b, float[] p, int inputSize, RnnModel.StateSource h0, RnnModel.StateSource c0) {
     }
 
     private OnnxImport(String file, OnnxProto.Graph graph) {
@@ -623,22 +626,14 @@ final class OnnxImport {
         if (layout != 0 && layout != 1) {
             throw at(n, "layout " + layout + ", expected 0 or 1");
         }
-        if (n.attributes().containsKey("clip")) {
-            throw at(n, op + " with clip (cell clipping) is not supported yet");
-        }
-        if (intAttr(n, "input_forget", 0) != 0) {
-            throw at(n, "LSTM with input_forget = 1 (coupled input and forget gates) is not supported yet");
-        }
-        Cell cell = cell(n, op, dirs);
-        int[] gateOf = gateOrder(op);
-        int gates = gateOf.length;
-        int k = layers.size();
-        if (op.equals("LSTM") && !n.input(7).isEmpty()) {
-            throw at(n, "LSTM peepholes (input P) are not supported yet");
-        }
         if (n.inputs().size() > (op.equals("LSTM") ? 8 : 6) || n.outputs().size() > (op.equals("LSTM") ? 3 : 2)) {
             throw at(n, "more inputs or outputs than the " + op + " operator has");
         }
+        boolean peepholes = op.equals("LSTM") && !n.input(7).isEmpty();
+        Cell cell = cell(n, op, dirs, peepholes);
+        int[] gateOf = gateOrder(op);
+        int gates = gateOf.length;
+        int k = layers.size();
         if (!layers.isEmpty()) {
             Layer prev = layers.get(0);
             if (!prev.op().equals(op) || !prev.cell().equals(cell) || prev.hidden() != hidden || prev.direction() != direction) {
@@ -691,6 +686,7 @@ final class OnnxImport {
         inputSize = (int) ((Floats) value(n, 1)).t().dims()[2];
         float[] r = weight(n, 2, "R", dirs, gates * hidden, hidden);
         float[] b = n.input(3).isEmpty() ? null : bias(n, dirs, 2 * gates * hidden);
+        float[] p = peepholes ? peepholes(n, dirs, hidden) : null;
         // sequence_lens
         if (!lengthsSeen) {
             lengthsSeen = true;
@@ -701,7 +697,8 @@ final class OnnxImport {
         RnnModel.StateSource h0 = initial(n, 5, RnnModel.Role.H0, dirs, hidden, (int) layout);
         RnnModel.StateSource c0 = op.equals("LSTM") ? initial(n, 6, RnnModel.Role.C0, dirs, hidden, (int) layout) : null;
         layers.add(new Layer(n, op, cell, hidden, direction, reorder(w, dirs, gateOf, hidden, inputSize),
-                reorder(r, dirs, gateOf, hidden, hidden), b, inputSize, h0, c0));
+                reorder(r, dirs, gateOf, hidden, hidden), b, p == null ? null : reorder(p, dirs, PEEPHOLE_OF, hidden, 1),
+                inputSize, h0, c0));
         // Outputs: Y as [T, D, B, H] (layout 0) or [B, T, D, H] over axes T, B, D, H; Y_h, Y_c over rows, B, H.
         int[] ySizes = {-1, -1, dirs, hidden};
         define(n, n.output(0), new View(new Src(SrcKind.Y, null, k), layout == 0
@@ -746,41 +743,163 @@ final class OnnxImport {
         return new String(a.s(), java.nio.charset.StandardCharsets.UTF_8);
     }
 
-    private Cell cell(OnnxProto.Node n, String op, int dirs) throws ModelFormatException {
-        List<String> acts = new ArrayList<>();
-        OnnxProto.Attribute a = n.attributes().get("activations");
-        if (a != null) {
-            for (byte[] s : a.strings()) {
-                acts.add(new String(s, java.nio.charset.StandardCharsets.UTF_8).toLowerCase(Locale.ROOT));
-            }
-        }
-        if (n.attributes().containsKey("activation_alpha") || n.attributes().containsKey("activation_beta")) {
-            throw at(n, op + " with activation_alpha or activation_beta (parameterised activations) is not supported yet");
-        }
-        List<String> one = switch (op) {
-            case "LSTM" -> List.of("sigmoid", "tanh", "tanh");
-            case "GRU" -> List.of("sigmoid", "tanh");
-            default -> acts.isEmpty() ? List.of("tanh") : acts.subList(0, 1);
-        };
-        if (!acts.isEmpty()) {
-            List<String> want = new ArrayList<>();
-            for (int d = 0; d < dirs; d++) {
-                want.addAll(one);
-            }
-            if (!acts.equals(want) && !acts.equals(one)) {
-                throw at(n, op + " activations " + acts + " are not supported yet (the default " + one + " per direction is, "
-                        + "and Relu for the RNN)");
-            }
-        }
-        return switch (op) {
-            case "LSTM" -> Cell.lstm();
-            case "GRU" -> intAttr(n, "linear_before_reset", 0) != 0 ? Cell.gru() : Cell.gruOriginal();
-            default -> switch (one.get(0)) {
-                case "tanh" -> Cell.rnnTanh();
-                case "relu" -> Cell.rnnRelu();
-                default -> throw at(n, "RNN activation " + one.get(0) + " is not supported yet (Tanh and Relu are)");
+    /**
+     * The node's cell: the kind, a GRU's formula, an LSTM's peepholes (input P given), clip and input_forget,
+     * and the activations of every kind with their parameters.
+     */
+    private Cell cell(OnnxProto.Node n, String op, int dirs, boolean peepholes) throws ModelFormatException {
+        List<Activation> acts = activations(n, op, op.equals("LSTM") ? 3 : op.equals("GRU") ? 2 : 1, dirs);
+        try {
+            return switch (op) {
+                case "LSTM" -> {
+                    long inputForget = intAttr(n, "input_forget", 0);
+                    if (inputForget != 0 && inputForget != 1) {
+                        throw at(n, "input_forget: expected 0 or 1, got " + inputForget);
+                    }
+                    yield new Cell.Lstm(0, peepholes, clip(n), inputForget == 1, acts);
+                }
+                case "GRU" -> {
+                    noClip(n, op);
+                    long lbr = intAttr(n, "linear_before_reset", 0);
+                    if (lbr != 0 && lbr != 1) {
+                        throw at(n, "linear_before_reset: expected 0 or 1, got " + lbr);
+                    }
+                    yield new Cell.Gru(lbr == 1, acts);
+                }
+                default -> {
+                    noClip(n, op);
+                    yield new Cell.Rnn(acts == null ? List.of(Activation.tanh()) : acts);
+                }
             };
-        };
+        } catch (IllegalArgumentException e) {
+            throw at(n, e.getMessage());
+        }
+    }
+
+    /** The LSTM's clip: ONNX's bound of the gates' pre-activations, infinite where the attribute is absent. */
+    private float clip(OnnxProto.Node n) throws ModelFormatException {
+        OnnxProto.Attribute a = n.attributes().get("clip");
+        if (a == null) {
+            return Float.POSITIVE_INFINITY;
+        }
+        if (a.type() != OnnxProto.ATTR_FLOAT && a.type() != 0) {
+            throw at(n, "attribute clip is not a float");
+        }
+        if (!(a.f() > 0)) {
+            throw at(n, "clip: expected a bound > 0, got " + a.f());
+        }
+        return a.f();
+    }
+
+    private void noClip(OnnxProto.Node n, String op) throws ModelFormatException {
+        if (n.attributes().containsKey("clip")) {
+            throw at(n, op + " with clip is not supported: only the LSTM (Cell.Lstm) clips its gates' pre-activations here");
+        }
+    }
+
+    /**
+     * The node's {@code activations} with their parameters, read as ONNX Runtime reads them: each function in
+     * turn takes the next value of {@code activation_alpha} if it has an alpha, and the next of
+     * {@code activation_beta} if it has a beta ({@link Activation.Function#parameters()}). Where a list is spent,
+     * LeakyRelu, HardSigmoid and Elu take ONNX's defaults (0.01; 0.2 and 0.5; 1.0, ONNX Runtime's too);
+     * Affine, ThresholdedRelu and ScaledTanh have no default in ONNX's recurrent operators (ONNX Runtime takes
+     * 0, against the standalone ThresholdedRelu's 1.0), so a node that leaves theirs out is refused, as is one
+     * with values left over, which no function reads.
+     *
+     * @return the activations, {@code roles} or {@code roles * dirs} of them; null where the node has none
+     */
+    private List<Activation> activations(OnnxProto.Node n, String op, int roles, int dirs) throws ModelFormatException {
+        float[] alphas = floatsAttr(n, "activation_alpha");
+        float[] betas = floatsAttr(n, "activation_beta");
+        OnnxProto.Attribute a = n.attributes().get("activations");
+        List<Activation> out = new ArrayList<>();
+        int nextAlpha = 0;
+        int nextBeta = 0;
+        if (a != null) {
+            if ((a.type() != OnnxProto.ATTR_STRINGS && a.type() != 0) || a.strings() == null) {
+                throw at(n, "attribute activations is not a list of strings");
+            }
+            List<String> names = new ArrayList<>();
+            for (byte[] b : a.strings()) {
+                names.add(new String(b, java.nio.charset.StandardCharsets.UTF_8));
+            }
+            if (names.size() != roles && names.size() != roles * dirs) {
+                throw at(n, "activations: expected " + roles + (dirs == 2 ? " (one per role) or " + roles * dirs
+                        + " (per direction, forward first)" : "") + " for " + (dirs == 2 ? "a bidirectional " : op.equals("GRU") ? "a "
+                        : "an ") + op + ", got " + names.size() + " " + names);
+            }
+            for (String name : names) {
+                Activation.Function f;
+                try {
+                    f = Activation.Function.ofOnnx(name);
+                } catch (IllegalArgumentException e) {
+                    throw at(n, e.getMessage());
+                }
+                float alpha = 0;
+                float beta = 0;
+                Activation dflt = Activation.of(f);
+                if (f.parameters() >= 1) {
+                    if (nextAlpha < alphas.length) {
+                        alpha = alphas[nextAlpha++];
+                    } else if (hasOnnxDefault(f)) {
+                        alpha = dflt.alpha();
+                    } else {
+                        throw at(n, "activation_alpha: expected a value for " + f.onnxName() + " (activation " + out.size()
+                                + "), got none left; ONNX gives " + f.onnxName() + " no default in recurrent operators");
+                    }
+                }
+                if (f.parameters() == 2) {
+                    if (nextBeta < betas.length) {
+                        beta = betas[nextBeta++];
+                    } else if (hasOnnxDefault(f)) {
+                        beta = dflt.beta();
+                    } else {
+                        throw at(n, "activation_beta: expected a value for " + f.onnxName() + " (activation " + out.size()
+                                + "), got none left; ONNX gives " + f.onnxName() + " no default in recurrent operators");
+                    }
+                }
+                try {
+                    out.add(new Activation(f, alpha, beta));
+                } catch (IllegalArgumentException e) {
+                    throw at(n, e.getMessage());
+                }
+            }
+        }
+        if (nextAlpha < alphas.length || nextBeta < betas.length) {
+            throw at(n, "activation_alpha and activation_beta: expected " + nextAlpha + " and " + nextBeta
+                    + " values (those the activations " + (a == null ? "(the defaults)" : out) + " take, in order), got "
+                    + alphas.length + " and " + betas.length);
+        }
+        return a == null ? null : out;
+    }
+
+    /** Whether ONNX states defaults for the parameters of {@code f} (those of its standalone operator, ONNX Runtime's too). */
+    private static boolean hasOnnxDefault(Activation.Function f) {
+        return f == Activation.Function.LEAKY_RELU || f == Activation.Function.HARD_SIGMOID || f == Activation.Function.ELU;
+    }
+
+    private float[] floatsAttr(OnnxProto.Node n, String name) throws ModelFormatException {
+        OnnxProto.Attribute a = n.attributes().get(name);
+        if (a == null) {
+            return new float[0];
+        }
+        if ((a.type() != OnnxProto.ATTR_FLOATS && a.type() != 0) || a.floats() == null) {
+            throw at(n, "attribute " + name + " is not a list of floats");
+        }
+        return a.floats();
+    }
+
+    /** The LSTM's input P, [D, 3H] in ONNX's order i, o, f. */
+    private float[] peepholes(OnnxProto.Node n, int dirs, int hidden) throws ModelFormatException {
+        Value v = value(n, 7);
+        if (!(v instanceof Floats f)) {
+            throw at(n, "input P must be a constant (an initializer) or bound when reading; it is " + kind(v));
+        }
+        long[] d = f.t().dims();
+        if (d.length != 2 || d[0] != dirs || d[1] != 3L * hidden) {
+            throw at(n, "input P has shape " + Arrays.toString(d) + ", expected [" + dirs + ", " + 3 * hidden + "]");
+        }
+        return f.t().floats();
     }
 
     private float[] weight(OnnxProto.Node n, int i, String what, int dirs, int rows, int cols) throws ModelFormatException {
@@ -911,6 +1030,9 @@ final class OnnxImport {
                     }
                     wb.biasIh(k, d, reorder(wbias, 1, gateOf, hidden, 1));
                     wb.biasHh(k, d, reorder(rbias, 1, gateOf, hidden, 1));
+                }
+                if (l.p() != null) {
+                    wb.put(RnnWeights.Param.PEEPHOLE, k, d, Arrays.copyOfRange(l.p(), d * 3 * hidden, (d + 1) * 3 * hidden));
                 }
             }
         }

@@ -83,6 +83,14 @@ final class OnnxProto {
             return new Attribute(name, ATTR_FLOAT, v, 0, null, null, null, null, null);
         }
 
+        static Attribute ofFloats(String name, List<Float> v) {
+            float[] f = new float[v.size()];
+            for (int k = 0; k < f.length; k++) {
+                f[k] = v.get(k);
+            }
+            return new Attribute(name, ATTR_FLOATS, 0, 0, null, null, f, null, null);
+        }
+
         static Attribute ofString(String name, String v) {
             return new Attribute(name, ATTR_STRING, 0, 0, v.getBytes(java.nio.charset.StandardCharsets.UTF_8), null, null,
                     null, null);

@@ -57,7 +57,7 @@ public final class RnnModel {
     record StateSource(String input, int rowAxis, int rowStart, int batchAxis, int hiddenAxis) {
     }
 
-    /** A named output: the plan's y (axes T, B, D, H) or hN, cN (axes L*D, B, H), arranged. */
+    /** A named output: the plan's y (axes T, B, D, H_out) or hN (axes L*D, B, H_out), cN (axes L*D, B, H), arranged. */
     record Output(String name, Kind kind, Arrangement arrangement) {
     }
 
@@ -232,14 +232,14 @@ public final class RnnModel {
                 lengths[i] = (int) v[i];
             }
         }
-        Tensor h = state(h0, arrays, batch);
+        Tensor h = state(h0, arrays, batch, spec.outputHiddenSize());
         boolean cell = spec.cell().hasCellState();
-        Tensor c = cell ? state(c0, arrays, batch) : null;
+        Tensor c = cell ? state(c0, arrays, batch, spec.hiddenSize()) : null;
         if (cell && (h == null) != (c == null)) { // one of the two given: the other is zero
             if (h == null) {
-                h = Tensor.zeros(c.shape());
+                h = Tensor.zeros(spec.stateCount(), batch, spec.outputHiddenSize());
             } else {
-                c = Tensor.zeros(h.shape());
+                c = Tensor.zeros(spec.stateCount(), batch, spec.hiddenSize());
             }
         }
         return new RnnInput(xt, layout, lengths, h, c);
@@ -252,13 +252,15 @@ public final class RnnModel {
         return a.toFloats();
     }
 
-    /** The [L*D, B, H] initial state gathered from the layers' sources; null when no layer has one given. */
-    private Tensor state(List<StateSource> sources, Map<String, NpyArray> arrays, int batch) {
+    /**
+     * The [L*D, B, width] initial state gathered from the layers' sources (width H_out for h, H for c); null when
+     * no layer has one given.
+     */
+    private Tensor state(List<StateSource> sources, Map<String, NpyArray> arrays, int batch, int hidden) {
         if (sources == null) {
             return null;
         }
         int dirs = spec.directions();
-        int hidden = spec.hiddenSize();
         float[] v = null;
         for (int layer = 0; layer < sources.size(); layer++) {
             StateSource s = sources.get(layer);
@@ -322,7 +324,7 @@ public final class RnnModel {
         int steps = in.steps();
         int batch = in.batch();
         int dirs = spec.directions();
-        int hidden = spec.hiddenSize();
+        int hidden = spec.outputHiddenSize();
         Map<String, NpyArray> result = new LinkedHashMap<>();
         float[] y = null;
         for (Output o : outputs) {
@@ -342,7 +344,7 @@ public final class RnnModel {
                 }
                 default -> {
                     data = out.cN().toArray();
-                    sizes = new int[] {spec.layers() * dirs, batch, hidden};
+                    sizes = new int[] {spec.layers() * dirs, batch, spec.hiddenSize()};
                 }
             }
             result.put(o.name(), NpyArray.ofFloats(o.arrangement().gather(data, sizes), o.arrangement().shape(sizes)));

@@ -20,14 +20,22 @@ import java.util.regex.Pattern;
 /**
  * PyTorch state_dicts of {@code nn.LSTM}, {@code nn.GRU} and {@code nn.RNN} in {@code .safetensors}
  * files, as models. The tensors' names give the layers and directions, their shapes the sizes and the
- * cell (4 gates: LSTM; 3: GRU in PyTorch's form; 1: RNN, tanh unless told otherwise). A state_dict of a
- * larger model is read under the recurrent module's prefix ({@code "encoder.lstm."}), found by itself
- * when there is one recurrent module.
+ * cell (4 gates: LSTM; 3: GRU in PyTorch's form; 1: RNN, tanh unless told otherwise): an LSTM's
+ * {@code weight_hr_l{k}} [P x H] gives its projection (PyTorch's {@code proj_size}: H is its second
+ * dimension, and {@code weight_hh_l{k}} is [4H x P]), and {@code weight_peephole_l{k}} [3H] (this library's
+ * name, after PyTorch's pattern) its peepholes. The options no tensor shows (an LSTM's clip and coupled
+ * gates, other activations) come from the {@value #CELL_KEY} metadata this class writes, which holds the
+ * cell's {@link Cell#name()}. A state_dict of a larger model is read under the recurrent module's prefix
+ * ({@code "encoder.lstm."}), found by itself when there is one recurrent module.
  */
 public final class StateDicts {
-    /** The metadata key this package writes the cell's name under ({@code lstm}, {@code rnn-relu}, ...). */
+    /**
+     * The metadata key this package writes the cell's {@link Cell#name()} under, options included
+     * ({@code lstm}, {@code rnn-relu}, {@code lstm[peepholes, clip=0.5]}, ...).
+     */
     public static final String CELL_KEY = "cellstate.cell";
-    private static final Pattern NAME = Pattern.compile("(.*?)(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\\d+)(_reverse)?");
+    private static final Pattern NAME = Pattern.compile("(.*?)(" + String.join("|", java.util.Arrays.stream(
+            RnnWeights.Param.values()).map(RnnWeights.Param::pytorchName).toList()) + ")_l(\\d+)(_reverse)?");
 
     private StateDicts() {
     }
@@ -37,7 +45,8 @@ public final class StateDicts {
      *
      * @param prefix the recurrent module's prefix with its trailing dot; null to find it
      * @param cell   the cell, where the shapes cannot tell it (an RNN's nonlinearity); null for the file's
-     *               {@value #CELL_KEY} metadata, else the shapes' (tanh for an RNN)
+     *               {@value #CELL_KEY} metadata, else the shapes' (tanh for an RNN); an LSTM's projection and
+     *               peepholes are the tensors' where this cell has none
      * @param layout the layout of the sequence input and output: {@code BATCH_MAJOR} for {@code batch_first=True}
      */
     public record Options(String prefix, Cell cell, Layout layout) {
@@ -54,6 +63,18 @@ public final class StateDicts {
         public Options {
             Objects.requireNonNull(layout, "layout");
         }
+    }
+
+    /**
+     * The cell a {@link Cell#name()} describes, options included: what the {@value #CELL_KEY} metadata holds.
+     *
+     * @param name e.g. {@code lstm}, {@code rnn-relu}, {@code lstm[peepholes, clip=0.5]},
+     *             {@code gru[activations=[HardSigmoid(0.2, 0.5), Softsign]]}
+     * @return the cell; {@code parseCell(c.name()).equals(c)} for every cell {@code c}
+     * @throws IllegalArgumentException naming what was expected where, for another text
+     */
+    public static Cell parseCell(String name) {
+        return CellNames.parse(name);
     }
 
     /**
@@ -108,28 +129,33 @@ public final class StateDicts {
         for (String k : t.keySet()) {
             Matcher m = NAME.matcher(k);
             if (m.matches() && m.group(1).equals(prefix)) {
-                if (m.group(2).equals("weight_hr")) {
-                    throw new ModelFormatException(source, "tensor '" + k + "'", "an LSTM with projections (proj_size) is "
-                            + "not supported yet");
-                }
                 layers = Math.max(layers, Integer.parseInt(m.group(3)) + 1);
                 reverse |= m.group(4) != null;
             }
         }
         Safetensors.Tensor hh = t.get(prefix + "weight_hh_l0");
         Safetensors.Tensor ih = t.get(prefix + "weight_ih_l0");
-        if (hh == null || ih == null || hh.shape().length != 2 || ih.shape().length != 2 || hh.shape()[1] <= 0
-                || hh.shape()[0] % hh.shape()[1] != 0) {
-            throw new ModelFormatException(source, "tensor '" + prefix + "weight_hh_l0'", "missing, or not of shape [G*H, H]: "
-                    + (hh == null ? "absent" : Arrays.toString(hh.shape())));
+        Safetensors.Tensor hr = t.get(prefix + "weight_hr_l0");
+        if (hr != null && (hr.shape().length != 2 || hr.shape()[0] <= 0 || hr.shape()[1] <= hr.shape()[0])) {
+            throw new ModelFormatException(source, "tensor '" + prefix + "weight_hr_l0'", "expected a projection's shape"
+                    + " [P, H] with 0 < P < H, got " + Arrays.toString(hr.shape()));
         }
-        int hidden = hh.shape()[1];
+        // PyTorch's proj_size: W_hr is [P, H] and W_hh [G*H, P]; without, W_hh is [G*H, H]
+        int projection = hr == null ? 0 : hr.shape()[0];
+        int hidden = hr == null ? (hh != null && hh.shape().length == 2 ? hh.shape()[1] : -1) : hr.shape()[1];
+        if (hh == null || ih == null || hh.shape().length != 2 || ih.shape().length != 2 || hidden <= 0
+                || hh.shape()[0] % hidden != 0 || hh.shape()[1] != (hr == null ? hidden : projection)) {
+            throw new ModelFormatException(source, "tensor '" + prefix + "weight_hh_l0'", "missing, or not of shape "
+                    + (hr == null ? "[G*H, H]" : "[G*" + hidden + ", " + projection + "] (weight_hr_l0 is " + Arrays.toString(
+                    hr.shape()) + ")") + ": " + (hh == null ? "absent" : Arrays.toString(hh.shape())));
+        }
         int gates = hh.shape()[0] / hidden;
+        boolean peepholes = t.containsKey(prefix + "weight_peephole_l0");
         Cell cell = options.cell();
         String named = contents.metadata().get(CELL_KEY);
         if (cell == null && named != null) {
             try {
-                cell = Cell.named(named);
+                cell = CellNames.parse(named);
             } catch (IllegalArgumentException e) {
                 throw new ModelFormatException(source, "metadata '" + CELL_KEY + "'", e.getMessage());
             }
@@ -142,6 +168,11 @@ public final class StateDicts {
                 default -> throw new ModelFormatException(source, "tensor '" + prefix + "weight_hh_l0'", "shape "
                         + Arrays.toString(hh.shape()) + " has " + gates + " gates; expected 4 (LSTM), 3 (GRU) or 1 (RNN)");
             };
+        }
+        // The tensors show the projection and the peepholes; a cell that names none takes them.
+        if (cell instanceof Cell.Lstm lstm) {
+            cell = lstm.withProjection(lstm.projectionSize() == 0 ? projection : lstm.projectionSize())
+                    .withPeepholes(lstm.peepholes() || peepholes);
         }
         Map<String, float[]> data = new LinkedHashMap<>();
         for (Map.Entry<String, Safetensors.Tensor> e : t.entrySet()) {
@@ -199,7 +230,8 @@ public final class StateDicts {
 
     /**
      * The model of a network in PyTorch's conventions: inputs {@code x} ({@code layout}), optional
-     * {@code h0}, {@code c0} ([L*D, B, H]) and {@code lengths}; outputs {@code y}, {@code hn}, {@code cn}.
+     * {@code h0} ([L*D, B, H_out]), {@code c0} ([L*D, B, H]) and {@code lengths}; outputs {@code y}, {@code hn},
+     * {@code cn} likewise.
      *
      * @param spec    the network
      * @param weights its weights
@@ -211,16 +243,17 @@ public final class StateDicts {
     static RnnModel model(RnnSpec spec, RnnWeights weights, String format, String source, Layout layout) {
         boolean bf = layout == Layout.BATCH_MAJOR;
         int dirs = spec.directions();
-        int hidden = spec.hiddenSize();
+        int hidden = spec.outputHiddenSize();
         List<Object> xShape = bf ? List.of("batch", "steps", (long) spec.inputSize()) : List.of("steps", "batch",
                 (long) spec.inputSize());
         List<Object> sShape = List.of((long) spec.layers() * dirs, "batch", (long) hidden);
+        List<Object> cShape = List.of((long) spec.layers() * dirs, "batch", (long) spec.hiddenSize());
         List<RnnModel.Input> inputs = new ArrayList<>();
         inputs.add(new RnnModel.Input("x", RnnModel.Role.X, true, xShape));
         inputs.add(new RnnModel.Input("h0", RnnModel.Role.H0, false, sShape));
         boolean c = spec.cell().hasCellState();
         if (c) {
-            inputs.add(new RnnModel.Input("c0", RnnModel.Role.C0, false, sShape));
+            inputs.add(new RnnModel.Input("c0", RnnModel.Role.C0, false, cShape));
         }
         inputs.add(new RnnModel.Input("lengths", RnnModel.Role.LENGTHS, false, List.of("batch")));
         List<RnnModel.StateSource> h0 = new ArrayList<>();
@@ -232,12 +265,11 @@ public final class StateDicts {
         int[] ySizes = {-1, -1, dirs, hidden};
         Arrangement y = bf ? Arrangement.grouped(ySizes, new int[] {1}, new int[] {0}, new int[] {2, 3})
                 : Arrangement.grouped(ySizes, new int[] {0}, new int[] {1}, new int[] {2, 3});
-        Arrangement state = Arrangement.of(-1, -1, hidden);
         List<RnnModel.Output> outputs = new ArrayList<>();
         outputs.add(new RnnModel.Output("y", RnnModel.Kind.Y, y));
-        outputs.add(new RnnModel.Output("hn", RnnModel.Kind.H, state));
+        outputs.add(new RnnModel.Output("hn", RnnModel.Kind.H, Arrangement.of(-1, -1, hidden)));
         if (c) {
-            outputs.add(new RnnModel.Output("cn", RnnModel.Kind.C, state));
+            outputs.add(new RnnModel.Output("cn", RnnModel.Kind.C, Arrangement.of(-1, -1, spec.hiddenSize())));
         }
         return new RnnModel(spec, weights, format, source, inputs, "x", bf ? new int[] {1, 0, 2} : new int[] {0, 1, 2},
                 "lengths", h0, c ? c0 : null, outputs);
@@ -245,7 +277,8 @@ public final class StateDicts {
 
     /**
      * Writes a network's weights as a state_dict PyTorch loads ({@code load_state_dict(safetensors.torch.load_file(f))}),
-     * with the cell's name in the metadata.
+     * with the cell's name, options included, in the {@value #CELL_KEY} metadata. PyTorch has no peepholes: a
+     * state_dict with {@code weight_peephole_l{k}} loads into this library only.
      *
      * @param file    the {@code .safetensors} file
      * @param weights the weights

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -178,6 +179,26 @@ final class FuzzSeeds {
                     + ".onnx", Onnx.toBytes(io.cellstate.RnnWeights.random(spec, i), o));
             i++;
         }
+        // the cells' options: an LSTM's P, clip, input_forget and parameterised activations; other activations of the
+        // GRU and RNN, per direction
+        io.cellstate.Activation softsign = io.cellstate.Activation.of(io.cellstate.Activation.Function.SOFTSIGN);
+        List<io.cellstate.Cell> options = List.of(
+                io.cellstate.Cell.lstm().withPeepholes(true).withClip(0.5f).withInputForget(true).withActivations(
+                        new io.cellstate.Activation(io.cellstate.Activation.Function.HARD_SIGMOID, 0.25f, 0.5f), softsign,
+                        io.cellstate.Activation.tanh()),
+                io.cellstate.Cell.gruOriginal().withActivations(io.cellstate.Activation.sigmoid(), softsign),
+                new io.cellstate.Cell.Rnn(List.of(new io.cellstate.Activation(io.cellstate.Activation.Function.LEAKY_RELU, 0.1f, 0),
+                        new io.cellstate.Activation(io.cellstate.Activation.Function.THRESHOLDED_RELU, 0.2f, 0))));
+        for (int j = 0; j < options.size(); j++) {
+            io.cellstate.Cell cell = options.get(j);
+            io.cellstate.RnnSpec spec = io.cellstate.RnnSpec.builder().cell(cell).inputSize(2).hiddenSize(2)
+                    .direction(j % 2 == 0 ? io.cellstate.Direction.BIDIRECTIONAL : io.cellstate.Direction.FORWARD).build();
+            String kind = cell.name().substring(0, cell.name().indexOf('['));
+            s.put(kind + "-options-1x" + spec.direction().toString().toLowerCase(java.util.Locale.ROOT) + ".onnx",
+                    Onnx.toBytes(io.cellstate.RnnWeights.random(spec, i), Onnx.ExportOptions.DEFAULT));
+            i++;
+        }
+        s.put("bad-unknown-activation.onnx", edited(s.get("gru-original-options-1xforward.onnx"), "Softsign", "Softsigx"));
         byte[] lstm = s.get("lstm-1xbidirectional.onnx");
         s.put("bad-truncated.onnx", Arrays.copyOf(lstm, lstm.length / 2));
         s.put("bad-not-a-model.onnx", "not a protobuf message at all".getBytes(StandardCharsets.UTF_8));

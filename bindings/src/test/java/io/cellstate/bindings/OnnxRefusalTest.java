@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.cellstate.Backends;
+import io.cellstate.Cell;
 import io.cellstate.Direction;
 import io.cellstate.Layout;
 import io.cellstate.RnnPlan;
@@ -21,7 +22,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What the ONNX reader refuses, and how: a graph that is not a recurrent network names the node and op
- * it cannot map; a damaged file names the offset; wrong inputs at run time name the input.
+ * it cannot map; a damaged file names the offset; wrong inputs at run time name the input; options the
+ * cells do not have (a GRU's or RNN's clip), or that the node states badly (activations without their
+ * parameters, parameters left over, a P of the wrong shape), name the node and what was expected. The
+ * writer refuses a projected LSTM, which ONNX's LSTM cannot express.
  */
 class OnnxRefusalTest {
     private static final RnnSpec SPEC = RnnSpec.builder().cell(io.cellstate.Cell.lstm()).inputSize(3).hiddenSize(4).layers(2)
@@ -44,6 +48,173 @@ class OnnxRefusalTest {
 
     private static ModelFormatException refused(byte[] bytes) {
         return assertThrows(ModelFormatException.class, () -> Onnx.read(bytes, "edited.onnx", Map.of()));
+    }
+
+    /** A model of {@code spec} written and its first recurrent node changed by {@code edit}. */
+    static byte[] withNode(RnnSpec spec, UnaryOperator<OnnxProto.Node> edit) throws ModelFormatException {
+        return withGraph(spec, g -> {
+            List<OnnxProto.Node> nodes = new ArrayList<>(g.nodes());
+            for (int i = 0; i < nodes.size(); i++) {
+                if (List.of("LSTM", "GRU", "RNN").contains(nodes.get(i).opType())) {
+                    nodes.set(i, edit.apply(nodes.get(i)));
+                    break;
+                }
+            }
+            return withNodes(g, nodes, g.outputs());
+        });
+    }
+
+    /** A model of {@code spec} written (sequence-major, no state or length inputs) and its graph changed. */
+    static byte[] withGraph(RnnSpec spec, UnaryOperator<OnnxProto.Graph> edit) throws ModelFormatException {
+        OnnxProto.Model m = OnnxProto.readModel(Onnx.toBytes(RnnWeights.random(spec, 2), Onnx.ExportOptions.DEFAULT), "m");
+        return OnnxProto.writeModel(new OnnxProto.Model(m.irVersion(), m.opsets(), m.producer(), edit.apply(m.graph())));
+    }
+
+    /** The node with an attribute set (replaced where it has it). */
+    static OnnxProto.Node attribute(OnnxProto.Node n, OnnxProto.Attribute a) {
+        Map<String, OnnxProto.Attribute> attrs = new LinkedHashMap<>(n.attributes());
+        attrs.put(a.name(), a);
+        return new OnnxProto.Node(n.name(), n.opType(), n.domain(), n.inputs(), n.outputs(), attrs, -1);
+    }
+
+    /** The node with input {@code i} set to {@code name}, empty inputs added before it where needed. */
+    static OnnxProto.Node input(OnnxProto.Node n, int i, String name) {
+        List<String> in = new ArrayList<>(n.inputs());
+        while (in.size() <= i) {
+            in.add("");
+        }
+        in.set(i, name);
+        return new OnnxProto.Node(n.name(), n.opType(), n.domain(), in, n.outputs(), n.attributes(), -1);
+    }
+
+    static OnnxProto.Attribute activations(String... names) {
+        return OnnxProto.Attribute.ofStrings("activations", List.of(names));
+    }
+
+    static OnnxProto.Attribute floats(String name, Float... v) {
+        return OnnxProto.Attribute.ofFloats(name, List.of(v));
+    }
+
+    private static RnnSpec spec(Cell cell) {
+        return RnnSpec.builder().cell(cell).inputSize(3).hiddenSize(4).build();
+    }
+
+    /** The refusal of a model of {@code cell} whose recurrent node {@code edit} changed; it names that node. */
+    private static ModelFormatException refusedNode(Cell cell, UnaryOperator<OnnxProto.Node> edit) throws Exception {
+        ModelFormatException e = refused(withNode(spec(cell), edit));
+        assertTrue(e.where().matches("node '(LSTM|GRU|RNN)_l0' \\((LSTM|GRU|RNN)\\)"), e.getMessage());
+        return e;
+    }
+
+    @Test
+    void aProjectedLstmIsNotWrittenAsOnnx() {
+        RnnSpec spec = RnnSpec.builder().cell(Cell.lstm().withProjection(2)).inputSize(3).hiddenSize(4).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Onnx.toBytes(RnnWeights.random(spec, 1), Onnx.ExportOptions.DEFAULT));
+        assertTrue(e.getMessage().startsWith("weights: expected a network ONNX's operators express, got lstm[projection=2]"
+                + " (PyTorch's proj_size 2): ONNX's LSTM has no projection"), e.getMessage());
+        assertTrue(e.getMessage().contains("the projected h is what the recurrence reads"), e.getMessage());
+    }
+
+    @Test
+    void aGrusOrRnnsClipIsRefused() throws Exception {
+        for (Cell cell : List.of(Cell.gru(), Cell.rnnTanh())) {
+            ModelFormatException e = refusedNode(cell, n -> attribute(n, OnnxProto.Attribute.ofFloat("clip", 0.5f)));
+            assertTrue(e.problem().endsWith(" with clip is not supported: only the LSTM (Cell.Lstm) clips its gates'"
+                    + " pre-activations here"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aClipThatIsNoPositiveBoundIsRefused() throws Exception {
+        for (float clip : new float[] {0, -1, Float.NaN}) {
+            ModelFormatException e = refusedNode(Cell.lstm(), n -> attribute(n, OnnxProto.Attribute.ofFloat("clip", clip)));
+            assertEquals("clip: expected a bound > 0, got " + clip, e.problem());
+        }
+        ModelFormatException e = refusedNode(Cell.lstm(), n -> attribute(n, OnnxProto.Attribute.ofInt("clip", 1)));
+        assertEquals("attribute clip is not a float", e.problem());
+    }
+
+    @Test
+    void anInputForgetOtherThan0Or1IsRefused() throws Exception {
+        ModelFormatException e = refusedNode(Cell.lstm(), n -> attribute(n, OnnxProto.Attribute.ofInt("input_forget", 2)));
+        assertEquals("input_forget: expected 0 or 1, got 2", e.problem());
+    }
+
+    @Test
+    void anActivationWithoutADefaultNeedsItsParameters() throws Exception {
+        // ONNX gives Affine, ThresholdedRelu and ScaledTanh no defaults in recurrent operators; ONNX Runtime takes 0
+        ModelFormatException e = refusedNode(Cell.rnnTanh(), n -> attribute(n, activations("Affine")));
+        assertEquals("activation_alpha: expected a value for Affine (activation 0), got none left; ONNX gives Affine no"
+                + " default in recurrent operators", e.problem());
+        e = refusedNode(Cell.rnnTanh(), n -> attribute(n, activations("ThresholdedRelu")));
+        assertTrue(e.problem().startsWith("activation_alpha: expected a value for ThresholdedRelu"), e.getMessage());
+        e = refusedNode(Cell.gru(), n -> attribute(attribute(n, activations("Sigmoid", "ScaledTanh")),
+                floats("activation_alpha", 2f)));
+        assertEquals("activation_beta: expected a value for ScaledTanh (activation 1), got none left; ONNX gives"
+                + " ScaledTanh no default in recurrent operators", e.problem());
+    }
+
+    @Test
+    void parametersNoActivationReadsAreRefused() throws Exception {
+        ModelFormatException e = refusedNode(Cell.lstm(), n -> attribute(n, floats("activation_alpha", 0.5f)));
+        assertEquals("activation_alpha and activation_beta: expected 0 and 0 values (those the activations (the defaults)"
+                + " take, in order), got 1 and 0", e.problem());
+        e = refusedNode(Cell.lstm(), n -> attribute(attribute(attribute(n, activations("HardSigmoid", "Tanh", "Elu")),
+                floats("activation_alpha", 0.1f, 0.2f, 0.3f)), floats("activation_beta", 0.4f)));
+        assertEquals("activation_alpha and activation_beta: expected 2 and 1 values (those the activations"
+                + " [HardSigmoid(0.1, 0.4), Tanh, Elu(0.2)] take, in order), got 3 and 1", e.problem());
+    }
+
+    @Test
+    void unknownOrMiscountedActivationsAreRefused() throws Exception {
+        ModelFormatException e = refusedNode(Cell.lstm(), n -> attribute(n, activations("Sigmoid", "Swish", "Tanh")));
+        assertTrue(e.problem().startsWith("activation: expected one of Relu, Tanh, Sigmoid, Affine"), e.getMessage());
+        assertTrue(e.problem().endsWith("got 'Swish'"), e.getMessage());
+        e = refusedNode(Cell.lstm(), n -> attribute(n, activations("Sigmoid", "Tanh")));
+        assertEquals("activations: expected 3 for an LSTM, got 2 [Sigmoid, Tanh]", e.problem());
+        e = refusedNode(Cell.gru(), n -> attribute(n, activations("Sigmoid", "Tanh", "Sigmoid", "Tanh")));
+        assertEquals("activations: expected 2 for a GRU, got 4 [Sigmoid, Tanh, Sigmoid, Tanh]", e.problem());
+        e = refusedNode(Cell.lstm(), n -> attribute(n, OnnxProto.Attribute.ofInt("activations", 1)));
+        assertEquals("attribute activations is not a list of strings", e.problem());
+        e = refusedNode(Cell.rnnTanh(), n -> attribute(attribute(n, activations("LeakyRelu")),
+                floats("activation_alpha", Float.POSITIVE_INFINITY)));
+        assertEquals("LeakyRelu alpha: expected a finite number, got Infinity", e.problem());
+    }
+
+    @Test
+    void peepholesOfTheWrongShapeOrNotConstantAreRefused() throws Exception {
+        ModelFormatException e = refused(withGraph(spec(Cell.lstm()), g -> {
+            Map<String, OnnxProto.TensorData> inits = new LinkedHashMap<>(g.initializers());
+            inits.put("P", new OnnxProto.TensorData("P", OnnxProto.FLOAT, new long[] {1, 8}, new float[8], null));
+            List<OnnxProto.Node> nodes = new ArrayList<>(g.nodes());
+            nodes.replaceAll(n -> n.opType().equals("LSTM") ? input(n, 7, "P") : n);
+            return new OnnxProto.Graph(g.name(), nodes, inits, g.inputs(), g.outputs());
+        }));
+        assertEquals("node 'LSTM_l0' (LSTM)", e.where(), e.getMessage());
+        assertEquals("input P has shape [1, 8], expected [1, 12]", e.problem());
+        e = refused(withGraph(spec(Cell.lstm()), g -> {
+            List<OnnxProto.ValueInfo> in = new ArrayList<>(g.inputs());
+            in.add(new OnnxProto.ValueInfo("P", OnnxProto.FLOAT, List.of(1L, 12L)));
+            List<OnnxProto.Node> nodes = new ArrayList<>(g.nodes());
+            nodes.replaceAll(n -> n.opType().equals("LSTM") ? input(n, 7, "P") : n);
+            return new OnnxProto.Graph(g.name(), nodes, g.initializers(), in, g.outputs());
+        }));
+        assertTrue(e.problem().startsWith("input P must be a constant (an initializer) or bound when reading; it is data of"
+                + " INPUT 'P'"), e.getMessage());
+    }
+
+    @Test
+    void aStackWhoseLayersDifferInTheirOptionsIsRefused() throws Exception {
+        RnnSpec two = RnnSpec.builder().cell(Cell.lstm().withClip(0.5f)).inputSize(3).hiddenSize(4).layers(2).build();
+        ModelFormatException e = refused(withGraph(two, g -> {
+            List<OnnxProto.Node> nodes = new ArrayList<>(g.nodes());
+            nodes.replaceAll(n -> n.name().equals("LSTM_l1") ? attribute(n, OnnxProto.Attribute.ofFloat("clip", 0.25f)) : n);
+            return withNodes(g, nodes, g.outputs());
+        }));
+        assertEquals("node 'LSTM_l1' (LSTM)", e.where(), e.getMessage());
+        assertTrue(e.problem().startsWith("layer 1 is LSTM lstm[clip=0.25], hidden 4, forward; layer 0 is LSTM lstm[clip=0.5]"),
+                e.getMessage());
     }
 
     @Test

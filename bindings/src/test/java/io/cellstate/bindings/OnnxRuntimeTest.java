@@ -51,13 +51,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  *       Cellstate's {@link RnnModel#run} on every CPU backend against ONNX Runtime's outputs;</li>
  *   <li>every single-node model of ONNX's node tests (onnx) and of the ONNX Runtime cases (onnx-runtime),
  *       fed every node input from its .npy (weights included), against the expected outputs: a check of
- *       the fixtures themselves, so the cases of features Cellstate does not read yet run too; where
- *       Cellstate reads the model, its outputs against ONNX Runtime's as well;</li>
+ *       the fixtures themselves; and Cellstate's read of the model (peepholes, clip, input_forget and
+ *       activations included) against ONNX Runtime's outputs;</li>
  *   <li>the files {@link Onnx#write} writes for a spread of random networks (every cell, 1 to 3 layers,
  *       every direction, with and without bias, both layouts, with and without initial states and
- *       lengths): ONNX Runtime must load each with strict shape and type inference (a valid model whose
- *       declared shapes agree with what the nodes compute) and agree with Cellstate's run of the same file
- *       read back by {@link Onnx#read}.</li>
+ *       lengths; and the cells' options: peepholes, clip, input_forget, other activations with their
+ *       parameters, per direction too): ONNX Runtime must load each with strict shape and type inference
+ *       (a valid model whose declared shapes agree with what the nodes compute) and agree with Cellstate's
+ *       run of the same file read back by {@link Onnx#read}.</li>
  * </ul>
  *
  * <p>Every comparison is within {@link io.cellstate.Tolerance#forward} of the network and its steps, the
@@ -213,16 +214,10 @@ class OnnxRuntimeTest {
             report.append(String.format(Locale.ROOT, " %s %.3f", e.getKey(), r));
         }
         record(group, "ONNX Runtime vs expected", worst);
-        String mine;
-        try {
-            RnnModel model = Onnx.read(dir.resolve("model.onnx"), bound);
-            mine = String.format(Locale.ROOT, "%.3f", cellstateAgainst(name, model, rest, ort, steps, group));
-        } catch (ModelFormatException e) {
-            assertTrue(e.problem().contains("not supported yet"), name + ": refused for another reason: " + e.getMessage());
-            mine = "not read (" + e.problem() + ")";
-        }
+        RnnModel model = Onnx.read(dir.resolve("model.onnx"), bound);
+        double mine = cellstateAgainst(name, model, rest, ort, steps, group);
         System.out.printf(Locale.ROOT, "OnnxRuntimeTest: %s: error/tolerance ONNX Runtime vs expected %.3f (%s),"
-                + " Cellstate vs ONNX Runtime %s%n", name, worst, report.toString().trim(), mine);
+                + " Cellstate vs ONNX Runtime %.3f%n", name, worst, report.toString().trim(), mine);
     }
 
     /**
@@ -271,7 +266,9 @@ class OnnxRuntimeTest {
     /**
      * Every cell with each of the 16 combinations of bias, layout, initial states and lengths, each
      * combination with its own number of layers (1 to 3) and direction, so that every (layers, direction)
-     * pair appears for every cell; sizes drawn from awkward values.
+     * pair appears for every cell; sizes drawn from awkward values. Then each cell with options
+     * ({@link SharedCases#optionCells()}, {@link SharedCases#perDirectionCells()}, bidirectional) with 6 of
+     * those combinations, in turn.
      */
     static Stream<Arguments> written() {
         SplittableRandom r = new SplittableRandom(SEED);
@@ -289,6 +286,23 @@ class OnnxRuntimeTest {
                         .direction(directions[(k / 3 + c) % 3]).bias((k & 1) == 0).build();
                 boolean lengths = (k & 8) != 0;
                 int steps = stepsOf[r.nextInt(lengths ? 1 : 0, stepsOf.length)]; // lengths shorter than T need T > 1
+                Written w = new Written(spec, (k & 2) != 0 ? Layout.BATCH_MAJOR : Layout.SEQUENCE_MAJOR, (k & 4) != 0,
+                        lengths, steps, batches[r.nextInt(batches.length)], r.nextLong());
+                out.add(Arguments.of(w.toString(), w));
+            }
+        }
+        List<Cell> options = new ArrayList<>(SharedCases.optionCells());
+        int perDirection = options.size();
+        options.addAll(SharedCases.perDirectionCells());
+        for (int c = 0; c < options.size(); c++) {
+            for (int j = 0; j < 6; j++) {
+                int k = (c * 6 + j) % 16;
+                Direction d = c >= perDirection ? Direction.BIDIRECTIONAL : directions[(k / 3 + c) % 3];
+                RnnSpec spec = RnnSpec.builder().cell(options.get(c)).inputSize(inputs[r.nextInt(inputs.length)])
+                        .hiddenSize(hiddens[r.nextInt(hiddens.length)]).layers(1 + k % 3).direction(d).bias((k & 1) == 0)
+                        .build();
+                boolean lengths = (k & 8) != 0;
+                int steps = stepsOf[r.nextInt(lengths ? 1 : 0, stepsOf.length)];
                 Written w = new Written(spec, (k & 2) != 0 ? Layout.BATCH_MAJOR : Layout.SEQUENCE_MAJOR, (k & 4) != 0,
                         lengths, steps, batches[r.nextInt(batches.length)], r.nextLong());
                 out.add(Arguments.of(w.toString(), w));
@@ -430,8 +444,7 @@ class OnnxRuntimeTest {
      */
     private static double cellstateAgainst(String name, RnnModel model, Map<String, NpyArray> in, Map<String, NpyArray> ort,
             int steps, String group) {
-        List<Backend> backends = SharedCases.backends(model.spec());
-        assertFalse(backends.isEmpty(), name + ": no CPU backend runs " + model.spec());
+        List<Backend> backends = SharedCases.backends(model.spec(), "OnnxRuntimeTest " + name);
         double worst = 0;
         for (Backend b : backends) {
             try (RnnPlan plan = b.plan(model.spec(), model.weights())) {

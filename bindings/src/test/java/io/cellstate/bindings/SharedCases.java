@@ -3,8 +3,10 @@ package io.cellstate.bindings;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.cellstate.Activation;
 import io.cellstate.Backend;
 import io.cellstate.Backends;
+import io.cellstate.Cell;
 import io.cellstate.RnnSpec;
 import io.cellstate.Tolerance;
 import java.io.IOException;
@@ -38,15 +40,58 @@ final class SharedCases {
         }
     }
 
-    /** Every CPU backend that runs {@code spec} here. */
-    static List<Backend> backends(RnnSpec spec) {
+    /**
+     * Every CPU backend that runs {@code spec} here; each CPU backend that does not is printed with its reason
+     * (vector and blas run the cells' options once their kernels have them), under {@code test}'s name.
+     */
+    static List<Backend> backends(RnnSpec spec, String test) {
         List<Backend> out = new ArrayList<>();
-        for (Backend b : Backends.available(spec)) {
-            if (!b.name().equals("cudnn")) {
+        for (Backend b : Backends.all()) {
+            if (b.name().equals("cudnn")) {
+                continue;
+            }
+            String why = b.availability().available() ? b.unsupported(spec) : "unavailable: " + b.availability().reason();
+            if (why.isEmpty()) {
                 out.add(b);
+            } else {
+                System.out.println("SKIPPED " + test + " on " + b.name() + ": " + why);
             }
         }
+        assertTrue(out.stream().anyMatch(b -> b.name().equals("scalar")), test + ": the scalar oracle runs every spec: " + out);
         return out;
+    }
+
+    /**
+     * Cells with the options beyond {@link Cell#all()} that any direction takes and ONNX can express: each of the
+     * LSTM's options alone and all together, and other activations of every kind, with one and two parameters,
+     * so that {@code activation_alpha} and {@code activation_beta} are consumed in order.
+     */
+    static List<Cell> optionCells() {
+        return List.of(
+                Cell.lstm().withPeepholes(true),
+                Cell.lstm().withClip(0.7f),
+                Cell.lstm().withInputForget(true),
+                Cell.lstm().withActivations(new Activation(Activation.Function.HARD_SIGMOID, 0.3f, 0.4f),
+                        Activation.of(Activation.Function.SOFTSIGN), new Activation(Activation.Function.ELU, 0.8f, 0)),
+                Cell.lstm().withPeepholes(true).withClip(1.5f).withInputForget(true).withActivations(Activation.sigmoid(),
+                        new Activation(Activation.Function.SCALED_TANH, 1.2f, 0.8f),
+                        new Activation(Activation.Function.LEAKY_RELU, 0.05f, 0)),
+                Cell.gruOriginal().withActivations(new Activation(Activation.Function.HARD_SIGMOID, 0.25f, 0.45f),
+                        Activation.of(Activation.Function.SOFTSIGN)),
+                Cell.gru().withActivations(Activation.sigmoid(), Activation.of(Activation.Function.SOFTPLUS)),
+                new Cell.Rnn(List.of(new Activation(Activation.Function.AFFINE, 0.5f, 0.2f))));
+    }
+
+    /** Cells with an activation per direction: for bidirectional networks only. */
+    static List<Cell> perDirectionCells() {
+        return List.of(
+                Cell.lstm().withActivations(Activation.sigmoid(), Activation.tanh(), Activation.tanh(),
+                        new Activation(Activation.Function.HARD_SIGMOID, 0.2f, 0.5f), Activation.of(Activation.Function.SOFTSIGN),
+                        Activation.tanh()),
+                Cell.gru().withActivations(Activation.sigmoid(), Activation.tanh(), Activation.sigmoid(),
+                        Activation.of(Activation.Function.SOFTSIGN)),
+                new Cell.Rnn(List.of(new Activation(Activation.Function.THRESHOLDED_RELU, 0.05f, 0),
+                        new Activation(Activation.Function.LEAKY_RELU, 0.2f, 0))));
     }
 
     /** The arrays of a case folder's .npy files, by file name without extension. */

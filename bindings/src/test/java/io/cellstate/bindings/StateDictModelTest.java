@@ -18,7 +18,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Every ../shared/conformance/torch case loads from its model.safetensors and matches PyTorch on every CPU backend. */
+/**
+ * Every ../shared/conformance/torch case loads from its model.safetensors (a projected LSTM's proj_size from its
+ * weight_hr) and matches PyTorch on every CPU backend that runs it; one that does not is skipped, printing why.
+ */
 class StateDictModelTest {
     static Stream<Arguments> cases() throws IOException {
         List<Path> all = SharedCases.cases("torch", "model.safetensors");
@@ -41,22 +44,15 @@ class StateDictModelTest {
                 (off, p) -> new ModelFormatException("meta.json", "offset " + off, p));
         Layout layout = Boolean.TRUE.equals(meta.get("batch_first")) ? Layout.BATCH_MAJOR : Layout.SEQUENCE_MAJOR;
         Cell cell = "relu".equals(meta.get("nonlinearity")) ? Cell.rnnRelu() : null;
-        RnnModel model;
-        try {
-            model = StateDicts.read(dir.resolve("model.safetensors"), new StateDicts.Options(null, cell, layout));
-        } catch (ModelFormatException e) {
-            assertTrue(e.problem().contains("not supported yet"), name + ": refused for another reason: " + e.getMessage());
-            System.out.println("StateDictModelTest: " + name + ": skipped, a feature not built yet: " + e.problem());
-            assumeTrue(false, e.getMessage());
-            return;
-        }
+        RnnModel model = StateDicts.read(dir.resolve("model.safetensors"), new StateDicts.Options(null, cell, layout));
         assertEquals(((Json.Number) meta.get("hidden_size")).text(), String.valueOf(model.spec().hiddenSize()), name);
         assertEquals(((Json.Number) meta.get("num_layers")).text(), String.valueOf(model.spec().layers()), name);
+        assertEquals(((Json.Number) meta.get("proj_size")).text(), String.valueOf(model.spec().projectionSize()), name);
         Map<String, NpyArray> in = SharedCases.arrays(dir, List.of("x", "h0", "c0", "lengths"));
         Map<String, NpyArray> expected = SharedCases.arrays(dir, model.outputNames());
         int steps = in.get("x").shape()[layout == Layout.BATCH_MAJOR ? 1 : 0];
         StringBuilder report = new StringBuilder();
-        for (Backend b : SharedCases.backends(model.spec())) {
+        for (Backend b : SharedCases.backends(model.spec(), "StateDictModelTest " + name)) {
             try (RnnPlan plan = b.plan(model.spec(), model.weights())) {
                 Map<String, NpyArray> out = model.run(plan, in);
                 for (Map.Entry<String, NpyArray> e : expected.entrySet()) {

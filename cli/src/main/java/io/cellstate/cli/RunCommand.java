@@ -67,8 +67,9 @@ final class RunCommand implements Callable<Integer> {
     private Path input;
 
     @Option(names = "--h0", paramLabel = "FILE.npy",
-            description = "Initial hidden states, [layers * directions, B, H] for PyTorch's models, as the graph says"
-                    + " for a bare ONNX node (zeros without).")
+            description = "Initial hidden states, [layers * directions, B, H] for PyTorch's models (H the projection's"
+                    + " size P for a projected LSTM; its --c0 keeps H), as the graph says for a bare ONNX node (zeros"
+                    + " without).")
     private Path h0;
 
     @Option(names = "--c0", paramLabel = "FILE.npy",
@@ -95,8 +96,10 @@ final class RunCommand implements Callable<Integer> {
     private String prefix;
 
     @Option(names = "--cell", paramLabel = "CELL",
-            description = ".safetensors only: the cell, where the tensors' shapes cannot tell it: rnn-relu for"
-                    + " nn.RNN(nonlinearity='relu') (default: from the shapes, an RNN being tanh).")
+            description = ".safetensors only: the cell, where neither the tensors nor the file's cellstate.cell metadata"
+                    + " tell it: rnn-relu for nn.RNN(nonlinearity='relu'), or a cell with options as the network line"
+                    + " prints it, e.g. 'lstm[clip=0.5, input_forget]' (default: the metadata's, else from the shapes, an"
+                    + " RNN being tanh; an LSTM's projection and peepholes always come from its tensors).")
     private String cellName;
 
     @Option(names = "--output", required = true, paramLabel = "FILE.npz",
@@ -275,10 +278,11 @@ final class RunCommand implements Callable<Integer> {
             return null;
         }
         try {
-            return Cell.named(cellName);
+            return StateDicts.parseCell(cellName);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "Invalid value for option '--cell': expected"
-                    + " lstm, gru, gru-original, rnn-tanh or rnn-relu, got '" + cellName + "'");
+                    + " lstm, gru, gru-original, rnn-tanh or rnn-relu, or one with options as in 'lstm[peepholes, clip=0.5]',"
+                    + " got '" + cellName + "' (" + e.getMessage() + ")");
         }
     }
 
@@ -423,10 +427,12 @@ final class RunCommand implements Callable<Integer> {
                 + " the forward pass only)", OracleCheck.median(nanos) / 1e6, nanos.length, min / 1e6, max / 1e6);
     }
 
+    /** The network in one line: the cell with its options ({@link Cell#name()}), layers, direction and sizes. */
     static String describe(RnnSpec rnn) {
-        return String.format(Locale.ROOT, "%s, %d layer%s, %s, input %d, hidden %d%s", rnn.cell().name(), rnn.layers(),
+        return String.format(Locale.ROOT, "%s, %d layer%s, %s, input %d, hidden %d%s%s", rnn.cell().name(), rnn.layers(),
                 rnn.layers() == 1 ? "" : "s", rnn.directions() == 2 ? "bidirectional" : "unidirectional",
-                rnn.inputSize(), rnn.hiddenSize(), rnn.bias() ? "" : ", no bias");
+                rnn.inputSize(), rnn.hiddenSize(), rnn.projectionSize() > 0 ? ", projected to " + rnn.projectionSize() : "",
+                rnn.bias() ? "" : ", no bias");
     }
 
     private static String what(RnnModel.Role role) {

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.cellstate.Activation;
 import io.cellstate.Backend;
 import io.cellstate.Backends;
 import io.cellstate.Cell;
@@ -152,6 +153,137 @@ class RunCommandTest {
         }
     }
 
+    /**
+     * Cells with options (every LSTM option with parameterised activations, a projection with peepholes, a GRU's and an
+     * RNN's activations per direction), each as .onnx and as .safetensors (a projected LSTM as a state_dict only: ONNX
+     * cannot hold it), with states and lengths.
+     */
+    static Stream<Arguments> optionModels() {
+        Activation hardSigmoid = new Activation(Activation.Function.HARD_SIGMOID, 0.3f, 0.45f);
+        Activation softsign = Activation.of(Activation.Function.SOFTSIGN);
+        List<Cell> cells = List.of(
+                Cell.lstm().withPeepholes(true).withClip(0.8f).withInputForget(true).withActivations(hardSigmoid, softsign,
+                        new Activation(Activation.Function.ELU, 0.7f, 0)),
+                Cell.lstm().withProjection(3).withPeepholes(true),
+                Cell.gruOriginal().withActivations(hardSigmoid, Activation.tanh(), Activation.sigmoid(), softsign),
+                new Cell.Rnn(List.of(new Activation(Activation.Function.LEAKY_RELU, 0.1f, 0), Activation.tanh())));
+        List<Arguments> all = new ArrayList<>();
+        for (Cell cell : cells) {
+            for (String format : List.of("onnx", "safetensors")) {
+                if (!(cell instanceof Cell.Lstm l && l.projectionSize() > 0 && format.equals("onnx"))) {
+                    all.add(Arguments.of(cell, format));
+                }
+            }
+        }
+        return all.stream();
+    }
+
+    /**
+     * A 2-layer bidirectional network with options run by the command with --check: it prints the cell with its
+     * options, auto picks a backend that runs it (the others are listed as not run, with their reason), and the
+     * {@code .npz} holds what the library gives on that backend, bit for bit ([.., P] for a projected LSTM's h, [.., H]
+     * for its c).
+     */
+    @ParameterizedTest(name = "{0} .{1}")
+    @MethodSource("optionModels")
+    void optionModelRunsAndChecks(Cell cell, String format) throws IOException {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(4).hiddenSize(6).layers(2).direction(Direction.BIDIRECTIONAL)
+                .build();
+        RnnWeights weights = RnnWeights.random(spec, 13);
+        boolean onnx = format.equals("onnx");
+        Path model = dir.resolve("model." + format);
+        if (onnx) {
+            Onnx.write(model, weights, new Onnx.ExportOptions(Layout.SEQUENCE_MAJOR, true, true));
+        } else {
+            StateDicts.write(model, weights);
+        }
+        SplittableRandom rng = new SplittableRandom(8);
+        int rows = spec.stateCount();
+        int h = spec.outputHiddenSize();
+        NpyArray x = NpyArray.ofFloats(floats(rng, STEPS * BATCH * 4), STEPS, BATCH, 4);
+        NpyArray h0 = NpyArray.ofFloats(floats(rng, rows * BATCH * h), rows, BATCH, h);
+        NpyArray len = NpyArray.ofInts(new int[] {STEPS, 1, 4}, BATCH);
+        Path out = dir.resolve("out.npz");
+        List<String> args = new ArrayList<>(List.of("run", model.toString(), "--input", write("x", x), "--h0", write("h0", h0),
+                "--lengths", write("lengths", len), "--output", out.toString(), "--threads", "1", "--check"));
+        Map<RnnModel.Role, NpyArray> feeds = new LinkedHashMap<>();
+        feeds.put(RnnModel.Role.X, x);
+        feeds.put(RnnModel.Role.H0, h0);
+        feeds.put(RnnModel.Role.LENGTHS, len);
+        if (spec.cell().hasCellState()) {
+            NpyArray c0 = NpyArray.ofFloats(floats(rng, rows * BATCH * 6), rows, BATCH, 6);
+            args.addAll(List.of("--c0", write("c0", c0)));
+            feeds.put(RnnModel.Role.C0, c0);
+        }
+        Cli.Run r = run(args.toArray(String[]::new));
+        assertEquals(0, r.exitCode(), r.all());
+        assertTrue(r.out().contains("Network: " + cell.name() + ", 2 layers, bidirectional, input 4, hidden 6"
+                + (spec.projectionSize() > 0 ? ", projected to 3" : "") + ", T = "), r.out());
+        Backend auto = Backends.auto(spec);
+        assertTrue(r.out().contains("Backend: " + auto.name() + " (auto"), r.out());
+        assertTrue(r.row("scalar").contains("oracle"), r.out());
+        assertFalse(r.out().contains("FAIL"), r.out());
+        for (Backend b : Backends.all()) {
+            String lacks = b.availability().available() ? b.unsupported(spec) : "";
+            if (!lacks.isEmpty()) {
+                assertTrue(r.out().contains(b.name() + ": does not support this network: " + lacks), r.out());
+                System.out.println("RunCommandTest: " + cell + " ." + format + ": " + b.name() + " not run: " + lacks);
+            }
+        }
+
+        RnnModel m = Models.read(model, StateDicts.Options.DEFAULT);
+        assertEquals(spec, m.spec(), "the file's network");
+        Map<String, NpyArray> in = new LinkedHashMap<>();
+        for (RnnModel.Input i : m.inputs()) {
+            if (feeds.containsKey(i.role())) {
+                in.put(i.name(), feeds.get(i.role()));
+            }
+        }
+        Map<String, NpyArray> expected;
+        try (RnnPlan plan = auto.plan(spec, weights, PlanOptions.defaults().withThreads(1))) {
+            expected = m.run(plan, in);
+        }
+        Map<String, NpyArray> got = Npz.read(out);
+        assertEquals(List.copyOf(expected.keySet()), List.copyOf(got.keySet()));
+        for (String n : expected.keySet()) {
+            assertEquals(expected.get(n), got.get(n), n + ": the library's output, bit for bit");
+        }
+        if (spec.cell().hasCellState()) {
+            assertArrayEquals(new int[] {rows, BATCH, h}, got.get("hn").shape(), "hn is [L*D, B, H_out]");
+            assertArrayEquals(new int[] {rows, BATCH, 6}, got.get("cn").shape(), "cn is [L*D, B, H]");
+        }
+    }
+
+    /** A state_dict without metadata takes a cell with options from --cell; one the parser refuses is a usage error. */
+    @Test
+    void cellWithOptionsFromTheCommandLine() throws IOException {
+        RnnSpec spec = RnnSpec.builder().cell(Cell.lstm().withClip(0.5f).withInputForget(true)).inputSize(3).hiddenSize(4)
+                .build();
+        RnnWeights w = RnnWeights.random(spec, 2);
+        Map<String, io.cellstate.bindings.Safetensors.Tensor> t = new LinkedHashMap<>();
+        for (RnnWeights.Param p : RnnWeights.Param.values()) {
+            if (p.in(spec)) {
+                t.put(p.name(0, 0), new io.cellstate.bindings.Safetensors.Tensor(p.shape(spec, 0), w.array(p, 0, 0)));
+            }
+        }
+        Path model = dir.resolve("pytorch.safetensors");
+        io.cellstate.bindings.Safetensors.write(model, t, Map.of("format", "pt"));
+        String x = write("x", NpyArray.ofFloats(floats(new SplittableRandom(3), 5 * 2 * 3), 5, 2, 3));
+        Cli.Run r = run("run", model.toString(), "--input", x, "--output", dir.resolve("o.npz").toString(), "--cell",
+                "lstm[clip=0.5, input_forget]", "--check");
+        assertEquals(0, r.exitCode(), r.all());
+        assertTrue(r.out().contains("Network: lstm[clip=0.5, input_forget], 1 layer, unidirectional, input 3, hidden 4"),
+                r.out());
+        Cli.Run bad = run("run", model.toString(), "--input", x, "--output", dir.resolve("o.npz").toString(), "--cell",
+                "lstm[clip=0.5, wings]");
+        assertEquals(CommandLine.ExitCode.USAGE, bad.exitCode(), bad.all());
+        assertTrue(bad.err().lines().findFirst().orElseThrow().startsWith("Invalid value for option '--cell': expected lstm,"
+                + " gru, gru-original, rnn-tanh or rnn-relu, or one with options as in 'lstm[peepholes, clip=0.5]', got"
+                + " 'lstm[clip=0.5, wings]' (cell 'lstm[clip=0.5, wings]': expected projection, peepholes, clip,"
+                + " input_forget or activations at offset 15, got 'wings')"), bad.err());
+        noStackTrace(bad);
+    }
+
     /** --check runs every available backend against the oracle on the file's model, printing demo's table. */
     @Test
     void checkComparesEveryBackendWithTheOracle() throws IOException {
@@ -209,8 +341,8 @@ class RunCommandTest {
 
     /**
      * Each PyTorch state_dict, read with its meta.json's batch_first and nonlinearity, fed its initial states and
-     * lengths, run on every CPU backend with --check, against PyTorch's float64 outputs. A projected LSTM is
-     * refused as not supported yet, and skipped saying so.
+     * lengths, run on every CPU backend with --check, against PyTorch's float64 outputs; a projected LSTM's proj_size
+     * comes from its weight_hr.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("torch")
@@ -240,25 +372,16 @@ class RunCommandTest {
             assertTrue(Files.exists(dir.resolve("lengths.npy")), name + ": meta.json has lengths, the folder no lengths.npy");
             args.addAll(List.of("--lengths", dir.resolve("lengths.npy").toString()));
         }
-        if (meta.get("proj_size").getAsInt() > 0) {
-            args.addAll(List.of("--output", this.dir.resolve("out.npz").toString()));
-            Cli.Run r = run(args.toArray(String[]::new));
-            assertEquals(Main.EXIT_FAILED, r.exitCode(), r.all());
-            assertTrue(r.err().contains("not supported yet"), r.err());
-            oneLine(r);
-            String why = name + ": refused, as expected: " + r.err().strip();
-            System.out.println("RunCommandTest: " + why + ": skipped");
-            assumeTrue(false, why);
-        }
         RnnSpec spec = StateDicts.read(model, new StateDicts.Options(null, cell,
                 batchFirst ? Layout.BATCH_MAJOR : Layout.SEQUENCE_MAJOR)).spec();
+        assertEquals(meta.get("proj_size").getAsInt(), spec.projectionSize(), name + ": proj_size");
         everyCpuBackend(name, spec, meta.get("seq_len").getAsInt(), args, dir);
     }
 
     /**
-     * The single-node models of ONNX's node tests and ONNX Runtime's cases, whose weights are graph inputs: bound
-     * with --feed, the sequence, states and lengths given by role, checked against the files' outputs. A feature
-     * refused as not supported yet is skipped, saying so.
+     * The single-node models of ONNX's node tests and ONNX Runtime's cases, whose weights are graph inputs (the
+     * peepholes P among them): bound with --feed, the sequence, states and lengths given by role, checked against the
+     * files' outputs; the network line names the cell's options (clip, input_forget, activations, peepholes).
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("bareNodes")
@@ -283,14 +406,9 @@ class RunCommandTest {
             }
         }
         Cli.Run r = run(args.toArray(String[]::new));
-        if (r.exitCode() != 0 && r.err().contains("not supported yet")) {
-            oneLine(r);
-            String why = name + ": a feature not built yet: " + r.err().strip();
-            System.out.println("RunCommandTest: " + why + ": skipped");
-            assumeTrue(false, why);
-        }
         assertEquals(0, r.exitCode(), r.all());
         RnnModel model = Onnx.read(dir.resolve("model.onnx"), weights);
+        assertTrue(r.out().contains("Network: " + model.spec().cell().name() + ", "), r.out());
         NpyArray x = Npy.read(dir.resolve(nodeIn.get(0) + ".npy"));
         int steps = x.shape()[model.layout() == Layout.BATCH_MAJOR ? 1 : 0];
         Map<String, NpyArray> got = Npz.read(out);
@@ -414,10 +532,22 @@ class RunCommandTest {
 
     // ---- helpers ----
 
-    /** Every CPU backend that runs {@code spec} here. */
+    /**
+     * Every CPU backend that runs {@code spec} here; those that do not are printed with their reason (vector and blas
+     * run a cell's options once their kernels have them).
+     */
     private static List<Backend> cpuBackends(RnnSpec spec) {
         List<Backend> cpu = Backends.available(spec).stream().filter(b -> !b.name().equals("cudnn")).toList();
-        assertTrue(cpu.stream().anyMatch(b -> b.name().equals("vector")), "the tests run with the Vector API: " + cpu);
+        for (Backend b : Backends.all()) {
+            String lacks = b.availability().available() ? b.unsupported(spec) : "";
+            if (!b.name().equals("cudnn") && !lacks.isEmpty()) {
+                System.out.println("SKIPPED RunCommandTest " + spec.cell() + " on " + b.name() + ": " + lacks);
+            }
+        }
+        if (spec.cell().isPlain()) {
+            assertTrue(cpu.stream().anyMatch(b -> b.name().equals("vector")), "the tests run with the Vector API: " + cpu);
+        }
+        assertTrue(cpu.stream().anyMatch(b -> b.name().equals("scalar")), "the oracle runs every network: " + cpu);
         return cpu;
     }
 

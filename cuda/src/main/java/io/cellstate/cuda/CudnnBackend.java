@@ -131,8 +131,42 @@ public final class CudnnBackend implements Backend {
             return "cell gru-original: cuDNN's GRU is linear before reset (PyTorch's); the original formula runs on"
                     + " the CPU backends";
         }
-        String lacking = AbstractRnnPlan.supportOf(spec, options, io.cellstate.Cell::isPlain, true);
+        String option = unsupportedOption(spec.cell());
+        if (!option.isEmpty()) {
+            return option;
+        }
+        String lacking = AbstractRnnPlan.supportOf(spec, options, cell -> true, true);
         return lacking.isEmpty() ? unsupportedTraining(options, this.options) : lacking;
+    }
+
+    /**
+     * What of a cell's options cuDNN cannot compute: of the LSTM's, only the projection
+     * ({@code cudnnSetRNNDescriptor_v8}'s projSize) maps; empty if nothing is lacking.
+     */
+    static String unsupportedOption(io.cellstate.Cell cell) {
+        String where = " (the CPU backends run it)";
+        if (cell instanceof io.cellstate.Cell.Lstm lstm) {
+            if (lstm.peepholes()) {
+                return "cell " + cell + ": cuDNN's LSTM has no peepholes" + where;
+            }
+            if (lstm.hasClip()) {
+                // cudnnRNNSetClip_v8 clamps the cell state c; ONNX clamps the gates' pre-activations
+                return "cell " + cell + ": cuDNN's clip (cudnnRNNSetClip_v8) bounds the cell state, ONNX's clip bounds the"
+                        + " gate pre-activations, another function" + where;
+            }
+            if (lstm.inputForget()) {
+                return "cell " + cell + ": cuDNN's LSTM has no coupled input and forget gates" + where;
+            }
+        }
+        boolean fixedActivations = switch (cell) {
+            case io.cellstate.Cell.Lstm lstm -> lstm.activations().equals(io.cellstate.Cell.lstm().activations());
+            case io.cellstate.Cell.Gru gru -> gru.isPlain();
+            case io.cellstate.Cell.Rnn rnn -> rnn.isPlain();
+        };
+        if (!fixedActivations) {
+            return "cell " + cell + ": cuDNN's activations are fixed (σ and tanh; the RNN's tanh or ReLU)" + where;
+        }
+        return "";
     }
 
     /**

@@ -379,12 +379,13 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 case FP16 -> CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
                 case BF16 -> CUDNN_TENSOR_OP_MATH;
             };
-            int h = spec.hiddenSize();
+            // projSize: the LSTM's projection P (cuDNN's recurrent projection, linLayerID 8), else H
             Status.cudnn(cudnnSetRNNDescriptor_v8(desc.ptr, algorithm.cudnnValue(), cellMode(spec),
                     spec.bias() ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS,
                     spec.directions() == 2 ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL,
                     CUDNN_LINEAR_INPUT, dataType, CUDNN_DATA_FLOAT, mathType,
-                    spec.inputSize(), h, h, spec.layers(), dropout.ptr, CUDNN_RNN_PADDED_IO_ENABLED),
+                    spec.inputSize(), spec.hiddenSize(), spec.outputHiddenSize(), spec.layers(), dropout.ptr,
+                    CUDNN_RNN_PADDED_IO_ENABLED),
                     "cudnnSetRNNDescriptor_v8", "algorithm " + algorithm + ", " + spec);
             try (SizeTPointer size = new SizeTPointer(1)) {
                 Status.cudnn(cudnnGetRNNWeightSpaceSize(handle.ptr, desc.ptr, size), "cudnnGetRNNWeightSpaceSize");
@@ -516,7 +517,9 @@ public final class CudnnPlan extends AbstractRnnPlan {
         int[] lengths = lengths(call.lengths(), steps, batch);
         long xFloats = (long) steps * batch * spec.inputSize();
         long yFloats = (long) steps * batch * spec.outputSize();
+        // every state slot has room for c ([.., H]); h ([.., H_out]) fills its first hFloats
         long sFloats = (long) spec.stateCount() * batch * spec.hiddenSize();
+        long hFloats = (long) spec.stateCount() * batch * spec.outputHiddenSize();
         long xBytes = inputBytes(steps, batch);
         long yBytes = outputBytes(steps, batch);
         long sBytes = stateBytes(batch);
@@ -545,7 +548,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
         Pointer h0 = null;
         Pointer c0 = null;
         if (call.h0() != null) {
-            stageIn(call.h0().segment(), states, 0, sFloats);
+            stageIn(call.h0().segment(), states, 0, hFloats);
             h0 = ws == null ? Native.at(dStatesBase) : ws.h0.pointer();
         }
         if (call.c0() != null) {
@@ -583,7 +586,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
         } else {
             stageOut(ys, 0, call.y().segment(), yFloats);
         }
-        stageOut(states, 2 * sBytes, call.hN().segment(), sFloats);
+        stageOut(states, 2 * sBytes, call.hN().segment(), hFloats);
         if (call.cN() != null) {
             stageOut(states, 3 * sBytes, call.cN().segment(), sFloats);
         }
@@ -593,7 +596,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
     @Override
     protected void runStep(Tensor x, RnnState state, Tensor y) {
         int batch = state.h().dim(1);
-        Tensor y3 = Tensor.wrap(y.segment(), 1, batch, spec.hiddenSize());
+        Tensor y3 = Tensor.wrap(y.segment(), 1, batch, spec.outputHiddenSize());
         Tensor x3 = Tensor.wrap(x.segment(), 1, batch, spec.inputSize());
         // state.h and state.c are read into the staging buffer before hN and cN are written back.
         run(new ForwardCall(x3, Layout.SEQUENCE_MAJOR, 1, batch, null, state.h(), state.c(), y3, state.h(), state.c()));
@@ -711,12 +714,13 @@ public final class CudnnPlan extends AbstractRnnPlan {
         int steps = layout == Layout.BATCH_MAJOR ? x.dim(1) : x.dim(0);
         int batch = layout == Layout.BATCH_MAJOR ? x.dim(0) : x.dim(1);
         checkLengths("lengths", lengths, batch, steps);
-        int[] state = {spec.stateCount(), batch, spec.hiddenSize()};
+        int[] state = {spec.stateCount(), batch, spec.outputHiddenSize()};
+        int[] cells = {spec.stateCount(), batch, spec.hiddenSize()};
         expect("y", y, layout.shape(steps, batch, spec.outputSize()), false);
         expect("hN", hN, state, false);
-        expect("cN", cN, state, true);
+        expect("cN", cN, cells, true);
         expect("h0", h0, state, true);
-        expect("c0", c0, state, true);
+        expect("c0", c0, cells, true);
         return new int[] {steps, batch};
     }
 
@@ -839,10 +843,13 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 lengths, paddingFill), "cudnnSetRNNDataDescriptor", "x");
         Status.cudnn(cudnnSetRNNDataDescriptor(yDesc.ptr, dataType, dataLayout, steps, batch, spec.outputSize(),
                 lengths, paddingFill), "cudnnSetRNNDataDescriptor", "y");
-        int[] dims = {spec.stateCount(), batch, spec.hiddenSize()};
-        int[] strides = {batch * spec.hiddenSize(), spec.hiddenSize(), 1};
-        Status.cudnn(cudnnSetTensorNdDescriptor(hDesc.ptr, dataType, 3, dims, strides), "cudnnSetTensorNdDescriptor", "h");
-        Status.cudnn(cudnnSetTensorNdDescriptor(cDesc.ptr, dataType, 3, dims, strides), "cudnnSetTensorNdDescriptor", "c");
+        int out = spec.outputHiddenSize();
+        int[] hDims = {spec.stateCount(), batch, out};
+        int[] hStrides = {batch * out, out, 1};
+        Status.cudnn(cudnnSetTensorNdDescriptor(hDesc.ptr, dataType, 3, hDims, hStrides), "cudnnSetTensorNdDescriptor", "h");
+        int[] cDims = {spec.stateCount(), batch, spec.hiddenSize()};
+        int[] cStrides = {batch * spec.hiddenSize(), spec.hiddenSize(), 1};
+        Status.cudnn(cudnnSetTensorNdDescriptor(cDesc.ptr, dataType, 3, cDims, cStrides), "cudnnSetTensorNdDescriptor", "c");
         devLengths = new IntPointer(dLengths.pointer());
         describedLengths = lengths.clone();
         describedLengthsAt = dLengths.address();
@@ -1273,6 +1280,8 @@ public final class CudnnPlan extends AbstractRnnPlan {
         long xBytes = xFloats * Float.BYTES;
         long yBytes = yFloats * Float.BYTES;
         long sBytes = sFloats * Float.BYTES;
+        // dh fills the first hBytes of its slot (H_out columns), dc the whole slot (H)
+        long hBytes = (long) spec.stateCount() * batch * spec.outputHiddenSize() * Float.BYTES;
         growGradients(xBytes, yBytes, sBytes);
         px.ensure(xBytes);
         py.ensure(yBytes);
@@ -1293,7 +1302,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
         MemorySegment states = pStates.segment(4 * sBytes);
         states.asSlice(0, 2 * sBytes).fill((byte) 0);
         if (call.dhN() != null) {
-            MemorySegment.copy(call.dhN().segment(), 0, states, 0, sBytes);
+            MemorySegment.copy(call.dhN().segment(), 0, states, 0, hBytes);
         }
         if (call.dcN() != null) {
             MemorySegment.copy(call.dcN().segment(), 0, states, sBytes, sBytes);
@@ -1322,7 +1331,7 @@ public final class CudnnPlan extends AbstractRnnPlan {
             }
         }
         if (call.dh0() != null) {
-            MemorySegment.copy(states, 2 * sBytes, call.dh0().segment(), 0, sBytes);
+            MemorySegment.copy(states, 2 * sBytes, call.dh0().segment(), 0, hBytes);
         }
         if (call.dc0() != null) {
             MemorySegment.copy(states, 3 * sBytes, call.dc0().segment(), 0, sBytes);
@@ -1441,7 +1450,8 @@ public final class CudnnPlan extends AbstractRnnPlan {
             int batch = ws.batch();
             Layout layout = ws.layout();
             checkWeightGrads(weightGrads, mode);
-            int[] state = {spec.stateCount(), batch, spec.hiddenSize()};
+            int[] state = {spec.stateCount(), batch, spec.outputHiddenSize()};
+            int[] cells = {spec.stateCount(), batch, spec.hiddenSize()};
             boolean cell = spec.cell().hasCellState();
             expect("dy", dy, layout.shape(steps, batch, spec.outputSize()), true);
             expect("dhN", dhN, state, true);
@@ -1451,8 +1461,8 @@ public final class CudnnPlan extends AbstractRnnPlan {
                 throw new IllegalArgumentException((dcN != null ? "dcN" : "dc0") + ": expected null (" + spec.cell()
                         + " has no cell state), got a device tensor");
             }
-            expect("dcN", dcN, state, true);
-            expect("dc0", dc0, state, true);
+            expect("dcN", dcN, cells, true);
+            expect("dc0", dc0, cells, true);
             DeviceTensor[] read = {dy, dhN, dcN};
             DeviceTensor[] written = {dx, dh0, dc0};
             String[] readNames = {"dy", "dhN", "dcN"};

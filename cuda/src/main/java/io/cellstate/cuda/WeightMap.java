@@ -77,11 +77,16 @@ final class WeightMap {
                     int gate = id % spec.gates();
                     char name = gateNames(spec).charAt(gate);
                     out.add(new Piece(l, d, pseudo, id, input ? RnnWeights.Param.WEIGHT_IH : RnnWeights.Param.WEIGHT_HH,
-                            gate, name, h, input ? spec.layerInputSize(l) : h));
+                            gate, name, h, input ? spec.layerInputSize(l) : spec.outputHiddenSize()));
                     if (spec.bias()) {
                         out.add(new Piece(l, d, pseudo, id, input ? RnnWeights.Param.BIAS_IH : RnnWeights.Param.BIAS_HH,
                                 gate, name, h, 1));
                     }
+                }
+                if (spec.projectionSize() > 0) {
+                    // cuDNN's recurrent projection: linLayerID 8 of an LSTM, [P x H], no bias
+                    out.add(new Piece(l, d, pseudo, 2 * spec.gates(), RnnWeights.Param.WEIGHT_HR, 0, 'p',
+                            spec.projectionSize(), h));
                 }
             }
         }

@@ -74,6 +74,41 @@ class CudnnBackendTest {
         assertTrue(b.unsupported(original, training).startsWith("cell gru-original"), b.unsupported(original, training));
     }
 
+    /**
+     * Of the LSTM's options cuDNN computes the projection (projSize), in both modes; peepholes, ONNX's clip
+     * (cuDNN's clip bounds the cell state instead), coupled gates and other activations are refused naming
+     * the option, and auto then runs them on a CPU backend.
+     */
+    @Test
+    void projectionIsAdmittedAndTheOtherOptionsRefusedWithTheirReason() {
+        PlanOptions training = PlanOptions.defaults().withMode(io.cellstate.ForwardMode.TRAINING);
+        CudnnBackend b = new CudnnBackend();
+        io.cellstate.Cell.Lstm lstm = io.cellstate.Cell.lstm();
+        RnnSpec projected = RnnSpec.builder().cell(lstm.withProjection(2)).inputSize(3).hiddenSize(4).layers(2)
+                .direction(io.cellstate.Direction.BIDIRECTIONAL).build();
+        assertEquals(org.bytedeco.cuda.global.cudnn.CUDNN_LSTM, CudnnPlan.cellMode(projected));
+        assertEquals("", b.unsupported(projected));
+        assertEquals("", b.unsupported(projected, training));
+        java.util.Map<io.cellstate.Cell, String> refused = new java.util.LinkedHashMap<>();
+        refused.put(lstm.withPeepholes(true), "no peepholes");
+        refused.put(lstm.withClip(3f), "bounds the cell state");
+        refused.put(lstm.withInputForget(true), "no coupled input and forget gates");
+        refused.put(lstm.withProjection(2).withClip(1f), "bounds the cell state");
+        refused.put(lstm.withActivations(io.cellstate.Activation.sigmoid(), io.cellstate.Activation.relu(),
+                io.cellstate.Activation.tanh()), "activations are fixed");
+        refused.put(io.cellstate.Cell.gru().withActivations(io.cellstate.Activation.relu(), io.cellstate.Activation.tanh()),
+                "activations are fixed");
+        refused.put(new io.cellstate.Cell.Rnn(java.util.List.of(io.cellstate.Activation.of(
+                io.cellstate.Activation.Function.SOFTSIGN))), "activations are fixed");
+        refused.forEach((cell, reason) -> {
+            RnnSpec s = RnnSpec.builder().cell(cell).inputSize(3).hiddenSize(4).build();
+            String why = b.unsupported(s);
+            assertTrue(why.startsWith("cell " + cell) && why.contains(reason), cell + ": " + why);
+            assertEquals(why, b.unsupported(s, training), cell + " in training");
+            assertTrue(!Backends.auto(s).name().equals("cudnn"), cell + ": auto picks a CPU backend");
+        });
+    }
+
     @Test
     void withoutGpuSaysWhyAndRefusesPlans() {
         Availability a = Backends.byName("cudnn").availability();

@@ -28,7 +28,7 @@ class WeightMapTest {
     private static List<RnnSpec> specs() {
         List<RnnSpec> out = new ArrayList<>();
         for (io.cellstate.Cell cell : new io.cellstate.Cell[] {io.cellstate.Cell.lstm(), io.cellstate.Cell.gru(),
-                io.cellstate.Cell.rnnTanh()}) {
+                io.cellstate.Cell.rnnTanh(), io.cellstate.Cell.lstm().withProjection(3)}) {
             for (Direction d : Direction.values()) {
                 for (int layers = 1; layers <= 3; layers++) {
                     for (boolean bias : new boolean[] {true, false}) {
@@ -46,7 +46,9 @@ class WeightMapTest {
         for (RnnSpec spec : specs()) {
             List<Piece> pieces = WeightMap.pieces(spec);
             int g = spec.gates();
-            int perPseudoLayer = 2 * g * (spec.bias() ? 2 : 1);
+            int proj = spec.projectionSize();
+            // a projected LSTM has one matrix more per pseudo-layer: W_hr at linLayerID 2G (8), [P x H], no bias
+            int perPseudoLayer = 2 * g * (spec.bias() ? 2 : 1) + (proj > 0 ? 1 : 0);
             assertEquals(spec.stateCount() * perPseudoLayer, pieces.size(), spec.toString());
             Set<String> cudnnKeys = new HashSet<>();
             Map<String, int[]> covered = new HashMap<>();
@@ -54,13 +56,24 @@ class WeightMapTest {
                 assertTrue(cudnnKeys.add(p.pseudoLayer() + "/" + p.linLayerId() + "/" + p.source().isBias()),
                         "(pseudoLayer, linLayerID) twice: " + p.describe());
                 assertEquals(p.layer() * spec.directions() + p.dir(), p.pseudoLayer(), p.describe());
+                if (p.source() == RnnWeights.Param.WEIGHT_HR) {
+                    assertEquals(2 * g, p.linLayerId(), p.describe());
+                    assertEquals(proj, p.rows(), p.describe());
+                    assertEquals(spec.hiddenSize(), p.cols(), p.describe());
+                    int[] marks = covered.computeIfAbsent(p.source() + "/" + p.layer() + "/" + p.dir(),
+                            k -> new int[proj * spec.hiddenSize()]);
+                    for (long i = p.sourceOffset(); i < p.sourceOffset() + p.floats(); i++) {
+                        marks[(int) i]++;
+                    }
+                    continue;
+                }
                 assertTrue(p.linLayerId() >= 0 && p.linLayerId() < 2 * g, p.describe());
                 // cuDNN: 0..G-1 act on the layer's input, G..2G-1 on the recurrent input, in the cell's gate order
                 boolean input = p.source() == RnnWeights.Param.WEIGHT_IH || p.source() == RnnWeights.Param.BIAS_IH;
                 assertEquals(input, p.linLayerId() < g, p.describe());
                 assertEquals(p.linLayerId() % g, p.gate(), p.describe());
                 assertEquals(spec.hiddenSize(), p.rows(), p.describe());
-                int cols = p.source().isBias() ? 1 : input ? spec.layerInputSize(p.layer()) : spec.hiddenSize();
+                int cols = p.source().isBias() ? 1 : input ? spec.layerInputSize(p.layer()) : spec.outputHiddenSize();
                 assertEquals(cols, p.cols(), p.describe());
                 String tensor = p.source() + "/" + p.layer() + "/" + p.dir();
                 long total = (long) g * spec.hiddenSize() * cols;
@@ -69,7 +82,7 @@ class WeightMapTest {
                     marks[(int) i]++;
                 }
             }
-            int tensors = spec.stateCount() * (spec.bias() ? 4 : 2);
+            int tensors = spec.stateCount() * ((spec.bias() ? 4 : 2) + (proj > 0 ? 1 : 0));
             assertEquals(tensors, covered.size(), spec + ": canonical tensors reached");
             covered.forEach((k, marks) -> {
                 for (int i = 0; i < marks.length; i++) {

@@ -450,7 +450,7 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         enter();
         try {
             checkStep(x, state);
-            expectShape("y", y, new int[] {state.h().dim(1), spec.outputHiddenSize()}, "[B, H_out]");
+            expectShape("y", y, state.h().dim(1), spec.outputHiddenSize(), "[B, H_out]");
             expectAlive("y", y);
             runStep(x, state, y);
         } finally {
@@ -486,9 +486,9 @@ public abstract class AbstractRnnPlan implements RnnPlan {
         }
         int batch = h.dim(1);
         if (spec.cell().hasCellState()) {
-            expectShape("state.c", state.c(), cellShape(batch), "[layers, B, H]");
+            expectShape("state.c", state.c(), spec.layers(), batch, spec.hiddenSize(), "[layers, B, H]");
         }
-        expectShape("x", x, new int[] {batch, spec.inputSize()}, "[B, inputSize]");
+        expectShape("x", x, batch, spec.inputSize(), "[B, inputSize]");
         expectAlive("x", x);
         expectAlive("state.h", h);
         if (state.c() != null) {
@@ -529,6 +529,23 @@ public abstract class AbstractRnnPlan implements RnnPlan {
                 throw new IllegalArgumentException(name + "[" + b + "]: expected 1 <= length <= T = " + steps
                         + ", got " + lengths[b]);
             }
+        }
+    }
+
+    /**
+     * {@link #expectShape(String, Tensor, int[], String)} for a matrix, allocating nothing unless it throws:
+     * the streaming step checks its arguments on every call.
+     */
+    private static void expectShape(String name, Tensor t, int d0, int d1, String meaning) {
+        if (t == null || t.rank() != 2 || t.dim(0) != d0 || t.dim(1) != d1) {
+            expectShape(name, t, new int[] {d0, d1}, meaning);
+        }
+    }
+
+    /** The same for a rank-3 tensor. */
+    private static void expectShape(String name, Tensor t, int d0, int d1, int d2, String meaning) {
+        if (t == null || t.rank() != 3 || t.dim(0) != d0 || t.dim(1) != d1 || t.dim(2) != d2) {
+            expectShape(name, t, new int[] {d0, d1, d2}, meaning);
         }
     }
 

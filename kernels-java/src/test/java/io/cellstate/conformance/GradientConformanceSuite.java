@@ -250,8 +250,8 @@ public abstract class GradientConformanceSuite extends BackendSuite {
 
     /**
      * PyTorch's gradient cases: the loss sum(y * dy) + sum(hn * dhn) [+ sum(cn * dcn)] with the stored dy,
-     * dhn, dcn; dx, dh0, dc0 and every parameter's gradient against PyTorch's float64 ones. A case needing a
-     * feature not built yet (LSTM projection) is skipped, naming it.
+     * dhn, dcn; dx, dh0, dc0 and every parameter's gradient (a projection's {@code weight_hr} too) against
+     * PyTorch's float64 ones. A case needing a feature not built yet is skipped, naming it.
      */
     @TestFactory
     Stream<DynamicTest> torchGradients() throws IOException {
@@ -266,7 +266,7 @@ public abstract class GradientConformanceSuite extends BackendSuite {
         assertFalse(cases.isEmpty(), "no grad_* case under " + root.resolve("torch"));
         return cases.stream().map(c -> dynamicTest(c.name, () -> {
             if (!c.missingFeature().isEmpty()) {
-                skip(c.name + " needs " + c.missingFeature() + ", which no backend has yet (issue 15)");
+                skip(c.name + " needs " + c.missingFeature() + ", which no backend has yet");
             }
             requireSupport(c.spec(), c.name);
             RnnSpec spec = c.spec();

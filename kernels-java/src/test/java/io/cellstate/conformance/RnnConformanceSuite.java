@@ -59,6 +59,27 @@ public abstract class RnnConformanceSuite extends BackendSuite {
     private static final long SEED = Long.getLong("cellstate.seed", 20261122L);
     private final DoubleAccumulator worstRatio = new DoubleAccumulator(Math::max, 0);
     private final DoubleAccumulator worstOptions = new DoubleAccumulator(Math::max, 0);
+    /** The reference cases' worst error / tolerance and the case that had it: ONNX's rule, then PyTorch's. */
+    private final WorstCase worstOnnx = new WorstCase();
+    private final WorstCase worstTorch = new WorstCase();
+
+    /** The largest ratio seen and its case's name, from any thread. */
+    private static final class WorstCase {
+        private double ratio = -1;
+        private String name = "";
+
+        synchronized void accumulate(String caseName, double r) {
+            if (r > ratio) {
+                ratio = r;
+                name = caseName;
+            }
+        }
+
+        @Override
+        public synchronized String toString() {
+            return ratio < 0 ? "none run" : String.format("%.4f (%s)", ratio, name);
+        }
+    }
 
     /** Plan options for the backend under test. */
     protected PlanOptions options() {
@@ -83,6 +104,8 @@ public abstract class RnnConformanceSuite extends BackendSuite {
         System.out.printf("%s: worst error / tolerance over the suite = %.4f, over the cells with options = %.4f"
                         + " (backend %s, reference %s)%n", getClass().getSimpleName(), worstRatio.get(), worstOptions.get(),
                 backend().name(), reference() == Reference.NAIVE ? "naive float64" : "scalar");
+        System.out.printf("%s: reference data, worst error / tolerance: ONNX %s, PyTorch %s%n", getClass().getSimpleName(),
+                worstOnnx, worstTorch);
     }
 
     /** Skips, printing the backend's reason, a test whose spec the backend cannot run. */
@@ -776,11 +799,11 @@ public abstract class RnnConformanceSuite extends BackendSuite {
             requireSupport(c.spec(), c.name);
             try (RnnPlan plan = backend().plan(c.spec(), c.weights(), options())) {
                 RnnOutput out = plan.forward(c.input());
-                int compared = 0;
-                compared += onnxRule(c, "Y", c.expectedY(), out.y());
-                compared += onnxRule(c, "Y_h", c.expectedHN(), out.hN());
-                compared += onnxRule(c, "Y_c", c.expectedCN(), out.cN());
-                assertTrue(compared > 0, c.name + " has no output to compare");
+                double worst = onnxRule(c, "Y", c.expectedY(), out.y());
+                worst = Math.max(worst, onnxRule(c, "Y_h", c.expectedHN(), out.hN()));
+                worst = Math.max(worst, onnxRule(c, "Y_c", c.expectedCN(), out.cN()));
+                assertTrue(worst >= 0, c.name + " has no output to compare");
+                worstOnnx.accumulate(c.name, worst);
             }
         }));
     }
@@ -809,23 +832,33 @@ public abstract class RnnConformanceSuite extends BackendSuite {
                     err = Math.max(err, Compare.assertClose("cN", c.expectedCN(), out.cN(), tol, c.name));
                 }
                 worstRatio.accumulate(err / tol);
+                worstTorch.accumulate(c.name, err / tol);
             }
         }));
     }
 
-    private int onnxRule(OnnxCase c, String what, Tensor expected, Tensor actual) {
+    /**
+     * Fails unless every element is within ONNX's rule and 1e-5; returns the worst |actual - expected| over the
+     * element's bound, the tighter of the two, or -1 where the case has no such output.
+     */
+    private double onnxRule(OnnxCase c, String what, Tensor expected, Tensor actual) {
         if (expected == null) {
-            return 0;
+            return -1;
         }
+        assertTrue(Arrays.equals(expected.shape(), actual.shape()), c.name + " " + what + ": expected shape "
+                + Arrays.toString(expected.shape()) + ", got " + Arrays.toString(actual.shape()));
         double abs = 1e-5 * toleranceFactor();
+        double worst = 0;
         for (long i = 0; i < expected.size(); i++) {
             double e = expected.getFlat(i);
             double a = actual.getFlat(i);
-            if (!(Math.abs(a - e) <= 1e-7 + 1e-3 * Math.abs(e)) || !(Math.abs(a - e) <= abs)) {
+            double bound = Math.min(1e-7 + 1e-3 * Math.abs(e), abs);
+            if (!(Math.abs(a - e) <= bound)) {
                 fail(c.name + " " + what + "[" + i + "]: expected " + e + ", got " + a);
             }
+            worst = Math.max(worst, Math.abs(a - e) / bound);
         }
-        return 1;
+        return worst;
     }
 
     // ---------------------------------------------------------------- helpers

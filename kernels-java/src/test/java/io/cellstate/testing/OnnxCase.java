@@ -1,5 +1,6 @@
 package io.cellstate.testing;
 
+import io.cellstate.Activation;
 import io.cellstate.Cell;
 import io.cellstate.Direction;
 import io.cellstate.Layout;
@@ -20,17 +21,21 @@ import java.util.stream.Stream;
  * to this project's conventions:
  * <ul>
  *   <li>gates: ONNX LSTM order i, o, f, c becomes i, f, g, o; ONNX GRU order z, r, h becomes r, z, n;
- *       GRU {@code linear_before_reset} picks the formula, RNN {@code activations} Tanh or Relu the cell;</li>
+ *       GRU {@code linear_before_reset} picks the formula; the peepholes P [D, 3H] (i, o, f) become
+ *       i, f, o per direction; {@code clip}, {@code input_forget}, {@code activations},
+ *       {@code activation_alpha} and {@code activation_beta} become the cell's options as ONNX Runtime
+ *       reads them;</li>
  *   <li>W [D, GH, I], R [D, GH, H] become W_ih, W_hh per direction; B [D, 2GH] = [Wb | Rb] becomes b_ih, b_hh;</li>
  *   <li>Y [T, D, B, H] (layout 0) becomes [T, B, D*H]; Y [B, T, D, H] (layout 1) is already [B, T, D*H];</li>
  *   <li>initial_h, Y_h, Y_c [D, B, H] (layout 0) or [B, D, H] (layout 1) become [D, B, H].</li>
  * </ul>
- * A case that needs a feature not built yet reports it through {@link #missingFeature()}.
+ * A case that needs a feature not built (a GRU's or RNN's clip) reports it through {@link #missingFeature()}.
  */
 public final class OnnxCase extends ReferenceCase {
     private static final int[] ONNX_LSTM_GATE_OF = {0, 2, 3, 1}; // ours i, f, g, o -> ONNX i, o, f, c
     private static final int[] ONNX_GRU_GATE_OF = {1, 0, 2};     // ours r, z, n -> ONNX z, r, h
     private static final int[] ONNX_RNN_GATE_OF = {0};
+    private static final int[] ONNX_PEEPHOLE_OF = {0, 2, 1};   // ours i, f, o -> ONNX i, o, f
 
     private final Map<String, Object> json;
 
@@ -74,41 +79,50 @@ public final class OnnxCase extends ReferenceCase {
 
     private String findMissing() {
         String op = (String) json.get("op");
-        Map<String, Object> a = attributes();
-        if (a.get("clip") != null) {
-            return op + " clip (cell clipping)";
-        }
-        if ("GRU".equals(op)) {
-            if (a.get("activations") instanceof List<?> acts && !acts.equals(List.of("Sigmoid", "Tanh"))
-                    && !acts.equals(List.of("Sigmoid", "Tanh", "Sigmoid", "Tanh"))) {
-                return "GRU activations " + acts;
-            }
-            return "";
-        }
-        if ("RNN".equals(op)) {
-            if (a.get("activations") instanceof List<?> acts && !acts.stream().allMatch(x -> x.equals(acts.get(0)))) {
-                return "RNN activations per direction " + acts;
-            }
-            if (a.get("activations") instanceof List<?> acts && !List.of("Tanh", "Relu").contains(acts.get(0))) {
-                return "RNN activation " + acts.get(0);
-            }
-            return "";
-        }
-        if (!"LSTM".equals(op)) {
+        if (!List.of("LSTM", "GRU", "RNN").contains(op)) {
             return "operator " + op;
         }
-        if (a.get("input_forget") instanceof Double d && d != 0) {
-            return "LSTM input_forget (coupled input and forget gates)";
-        }
-        if (a.get("activations") instanceof List<?> acts && !acts.equals(List.of("Sigmoid", "Tanh", "Tanh"))
-                && !acts.equals(List.of("Sigmoid", "Tanh", "Tanh", "Sigmoid", "Tanh", "Tanh"))) {
-            return "LSTM activations " + acts;
-        }
-        List<String> in = names("inputs");
-        if (in.size() > 7 && !in.get(7).isEmpty()) {
-            return "LSTM peepholes (input P)";
+        if (!"LSTM".equals(op) && attributes().get("clip") != null) {
+            return op + " clip (this project clips the LSTM's gates only)";
         }
         return "";
+    }
+
+    /**
+     * The node's activations as ONNX Runtime reads them: {@code activations} (the defaults where absent),
+     * each function taking the next value of {@code activation_alpha} if it has an alpha and the next of
+     * {@code activation_beta} if it has a beta, in the order of the functions; a function that finds its list
+     * spent takes ONNX Runtime's default (LeakyRelu 0.01, HardSigmoid 0.2 and 0.5, Elu 1, any other 0).
+     */
+    private List<Activation> activations(List<Activation> defaults) {
+        Map<String, Object> a = attributes();
+        if (!(a.get("activations") instanceof List<?> names)) {
+            return defaults;
+        }
+        List<?> alphas = a.get("activation_alpha") instanceof List<?> l ? l : List.of();
+        List<?> betas = a.get("activation_beta") instanceof List<?> l ? l : List.of();
+        int nextAlpha = 0;
+        int nextBeta = 0;
+        List<Activation> out = new ArrayList<>();
+        for (Object n : names) {
+            Activation.Function f = Activation.Function.ofOnnx((String) n);
+            float[] dflt = switch (f) {
+                case LEAKY_RELU -> new float[] {0.01f, 0};
+                case HARD_SIGMOID -> new float[] {0.2f, 0.5f};
+                case ELU -> new float[] {1, 0};
+                default -> new float[] {0, 0};
+            };
+            float alpha = dflt[0];
+            float beta = dflt[1];
+            if (f.parameters() >= 1 && nextAlpha < alphas.size()) {
+                alpha = ((Double) alphas.get(nextAlpha++)).floatValue();
+            }
+            if (f.parameters() == 2 && nextBeta < betas.size()) {
+                beta = ((Double) betas.get(nextBeta++)).floatValue();
+            }
+            out.add(new Activation(f, alpha, beta));
+        }
+        return out;
     }
 
     private Npy npy(String name) throws IOException {
@@ -149,11 +163,14 @@ public final class OnnxCase extends ReferenceCase {
         int steps = layout == Layout.SEQUENCE_MAJOR ? x.shape()[0] : x.shape()[1];
         int batch = layout == Layout.SEQUENCE_MAJOR ? x.shape()[1] : x.shape()[0];
         String op = (String) json.get("op");
+        Npy p = inputAt(7);
         Cell cell = switch (op) {
-            case "GRU" -> a.get("linear_before_reset") instanceof Double lbr && lbr != 0 ? Cell.gru() : Cell.gruOriginal();
-            case "RNN" -> a.get("activations") instanceof List<?> acts && "Relu".equals(acts.get(0)) ? Cell.rnnRelu()
-                    : Cell.rnnTanh();
-            default -> Cell.lstm();
+            case "GRU" -> new Cell.Gru(a.get("linear_before_reset") instanceof Double lbr && lbr != 0,
+                    activations(List.of(Activation.sigmoid(), Activation.tanh())));
+            case "RNN" -> new Cell.Rnn(activations(List.of(Activation.tanh())));
+            default -> new Cell.Lstm(0, p != null, a.get("clip") instanceof Double c ? c.floatValue() : Float.POSITIVE_INFINITY,
+                    a.get("input_forget") instanceof Double f && f != 0,
+                    activations(List.of(Activation.sigmoid(), Activation.tanh(), Activation.tanh())));
         };
         int[] gateOf = switch (op) {
             case "GRU" -> ONNX_GRU_GATE_OF;
@@ -173,6 +190,9 @@ public final class OnnxCase extends ReferenceCase {
                 System.arraycopy(b.floats(), d * 2 * g * hidden + g * hidden, rbias, 0, g * hidden);
                 wb.biasIh(0, d, gatesOf(wbias, 0, hidden, 1, gateOf));
                 wb.biasHh(0, d, gatesOf(rbias, 0, hidden, 1, gateOf));
+            }
+            if (p != null) {
+                wb.put(RnnWeights.Param.PEEPHOLE, 0, d, gatesOf(p.floats(), d, hidden, 1, ONNX_PEEPHOLE_OF));
             }
         }
         weights = wb.build();

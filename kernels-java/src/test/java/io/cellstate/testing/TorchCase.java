@@ -19,8 +19,7 @@ import java.util.stream.Stream;
  * One PyTorch case from {@code shared/conformance/torch}: an {@code nn.LSTM}, {@code nn.GRU} or
  * {@code nn.RNN} with its state_dict ({@code model.safetensors}, PyTorch's names, loaded as they are),
  * its inputs, and PyTorch's outputs computed in float64. The {@code grad_*} cases' forward half is
- * a case like the others. A case that needs a feature not built yet reports it through
- * {@link #missingFeature()}.
+ * a case like the others; {@code proj_size} makes a projected LSTM ({@code weight_hr_l{k}}).
  */
 public final class TorchCase extends ReferenceCase {
     private final Map<String, Object> meta;
@@ -29,12 +28,7 @@ public final class TorchCase extends ReferenceCase {
     private TorchCase(Path dir) throws IOException {
         super("torch/" + dir.getFileName(), dir);
         this.meta = (Map<String, Object>) MiniJson.parse(Files.readString(dir.resolve("meta.json")));
-        if (((Double) meta.get("proj_size")).intValue() != 0) {
-            missing = "LSTM projection (proj_size " + ((Double) meta.get("proj_size")).intValue() + ")";
-        }
-        if (missing.isEmpty()) {
-            load();
-        }
+        load();
     }
 
     /** Every case under {@code torch/}, sorted by name. */
@@ -58,7 +52,7 @@ public final class TorchCase extends ReferenceCase {
     private void load() throws IOException {
         String module = (String) meta.get("module");
         Cell cell = switch (module) {
-            case "LSTM" -> Cell.lstm();
+            case "LSTM" -> Cell.lstm().withProjection(meta.get("proj_size") instanceof Double p ? p.intValue() : 0);
             case "GRU" -> Cell.gru();
             case "RNN" -> "relu".equals(meta.get("nonlinearity")) ? Cell.rnnRelu() : Cell.rnnTanh();
             default -> throw new IOException(name + ": module " + module);

@@ -40,6 +40,7 @@ class PlainJavaTrainingTest extends GradientConformanceSuite {
             return 0;
         }
 
+        /** Every cell, as the vector and blas backends: the engine runs the cells' options too. */
         @Override
         public String unsupported(RnnSpec spec, PlanOptions options) {
             return AbstractRnnPlan.supportOf(spec, options, cell -> true, true);
