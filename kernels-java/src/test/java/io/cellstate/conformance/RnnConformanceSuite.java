@@ -373,7 +373,19 @@ public abstract class RnnConformanceSuite extends BackendSuite {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cells")
     void planReusedAcrossSizes(Cell cell) {
-        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(11).hiddenSize(23).layers(2)
+        reusedAcrossSizes(cell, 23, (spec, steps, expected, actual, c) ->
+                Compare.assertClose(expected, actual, tolerance(spec, steps), c));
+    }
+
+    /** How a call of {@link #reusedAcrossSizes} is judged against the oracle's output. */
+    @FunctionalInterface
+    private interface SizeCheck {
+        void check(RnnSpec spec, int steps, RnnOutput expected, RnnOutput actual, Case c);
+    }
+
+    /** One plan of {@code cell} (2 layers, bidirectional, H = hidden), calls of (T, B) 3x2, 9x5, 2x1, 9x5, 1x7. */
+    private void reusedAcrossSizes(Cell cell, int hidden, SizeCheck check) {
+        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(11).hiddenSize(hidden).layers(2)
                 .direction(Direction.BIDIRECTIONAL).build();
         requireSupport(spec, cell);
         RnnWeights w = RnnWeights.random(spec, SEED);
@@ -383,7 +395,7 @@ public abstract class RnnConformanceSuite extends BackendSuite {
                 Case c = new Case(SEED + s[0] * 10L + s[1], spec, s[0], s[1], Layout.BATCH_MAJOR, Case.Lengths.RANDOM, true, true);
                 RnnInput in = c.input();
                 RnnOutput expected = reference().run(spec, w, in);
-                Compare.assertClose(expected, plan.forward(in), tolerance(spec, s[0]), c);
+                check.check(spec, s[0], expected, plan.forward(in), c);
             }
         }
     }
@@ -547,21 +559,10 @@ public abstract class RnnConformanceSuite extends BackendSuite {
     @ParameterizedTest(name = "{0}")
     @MethodSource("bidirectionalOptionCells")
     void optionsPlanReusedAcrossSizes(Cell cell) {
-        RnnSpec spec = RnnSpec.builder().cell(cell).inputSize(11).hiddenSize(17).layers(2)
-                .direction(Direction.BIDIRECTIONAL).build();
-        requireSupport(spec, cell);
-        RnnWeights w = RnnWeights.random(spec, SEED);
-        try (RnnPlan plan = backend().plan(spec, w, options())) {
-            int[][] sizes = {{3, 2}, {9, 5}, {2, 1}, {9, 5}, {1, 7}};
-            for (int[] s : sizes) {
-                Case c = new Case(SEED + s[0] * 10L + s[1], spec, s[0], s[1], Layout.BATCH_MAJOR, Case.Lengths.RANDOM,
-                        true, true);
-                RnnInput in = c.input();
-                RnnOutput expected = reference().run(spec, w, in);
-                double tol = optionTolerance(spec, s[0], expected);
-                worstOptions.accumulate(Compare.assertClose(expected, plan.forward(in), tol, c) / tol);
-            }
-        }
+        reusedAcrossSizes(cell, 17, (spec, steps, expected, actual, c) -> {
+            double tol = optionTolerance(spec, steps, expected);
+            worstOptions.accumulate(Compare.assertClose(expected, actual, tol, c) / tol);
+        });
     }
 
     /** A projected LSTM with peepholes and a biting clip at sizes where the GEMMs split among threads: 1, 2, 3 agree. */
