@@ -908,11 +908,16 @@ public abstract class GradientConformanceSuite extends BackendSuite {
                 long[] ids = Thread.getAllStackTraces().keySet().stream()
                         .filter(t -> t == Thread.currentThread() || t.getName().startsWith("cellstate-"))
                         .mapToLong(Thread::threadId).toArray();
-                // the least over windows, until one is under the bound: on a loaded machine the JIT may take
-                // a while to compile the vector code, which boxes its vectors until then
+                // the least over windows, until one is under the bound: the JIT may take a while to compile the
+                // vector code, which boxes its vectors until then (megabytes per step). How long depends on what
+                // else it compiles: a fresh clone, without the shared cases that warm the path up first, once
+                // needed more than the 60 windows this waited before. So it waits up to 30 s: code that still
+                // allocates then allocates for good.
                 long perCall = Long.MAX_VALUE;
                 long nativeBefore = nativeObjectsCreated();
-                for (int window = 0; window < 60 && perCall >= 8192; window++) {
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                int windows = 0;
+                for (; perCall >= 8192 && (windows < 60 || System.nanoTime() < deadline); windows++) {
                     long before = Arrays.stream(mx.getThreadAllocatedBytes(ids)).filter(x -> x > 0).sum();
                     for (int i = 0; i < 5; i++) {
                         plan.forward(in, out, ws);
@@ -922,8 +927,8 @@ public abstract class GradientConformanceSuite extends BackendSuite {
                     perCall = Math.min(perCall, (after - before) / 5);
                 }
                 long nativeCreated = nativeObjectsCreated() - nativeBefore;
-                System.out.printf("%s training %s, %d thread(s): %d bytes allocated per step (workspace %d bytes)%s%n",
-                        backend().name(), cell, threads, perCall, ws.bytes(),
+                System.out.printf("%s training %s, %d thread(s): %d bytes allocated per step (workspace %d bytes, %d"
+                                + " window(s) of 5 steps)%s%n", backend().name(), cell, threads, perCall, ws.bytes(), windows,
                         nativeBefore < 0 ? "" : ", " + nativeCreated + " objects created outside the heap");
                 assertTrue(perCall < 8192, "threads=" + threads + ": " + perCall + " bytes per forward + backward");
                 if (nativeBefore >= 0) {
