@@ -140,11 +140,15 @@ public sealed interface Cell {
     }
 
     /**
-     * The cell called {@code name} ({@link #name()}), one of {@link #all()}.
+     * The cell called {@code name}: what {@link #name()} gives, for every cell. One of {@link #all()} (in any
+     * case), or a cell with options, {@code lstm[projection=4, peepholes, clip=0.3, input_forget,
+     * activations=[HardSigmoid(0.2, 0.5), Tanh, Tanh]]}, {@code gru[activations=[Sigmoid, Softsign]]},
+     * {@code rnn[activations=[LeakyRelu(0.1)]]}; {@code named(c.name()).equals(c)} for every cell.
      *
-     * @param name {@code lstm}, {@code gru}, {@code gru-original}, {@code rnn-tanh} or {@code rnn-relu}
+     * @param name {@code lstm}, {@code gru}, {@code gru-original}, {@code rnn-tanh} or {@code rnn-relu}, or one of
+     *             them with its options in brackets
      * @return the cell
-     * @throws IllegalArgumentException for another name
+     * @throws IllegalArgumentException for another name, saying what was expected where
      */
     static Cell named(String name) {
         Objects.requireNonNull(name, "name");
@@ -155,6 +159,9 @@ public sealed interface Cell {
                 return c;
             }
             names.add(c.name());
+        }
+        if (name.indexOf('[') >= 0) {
+            return CellNames.parse(name);
         }
         String last = names.remove(names.size() - 1);
         throw new IllegalArgumentException("cell: expected " + String.join(", ", names) + " or " + last + ", got '"

@@ -66,18 +66,6 @@ public final class StateDicts {
     }
 
     /**
-     * The cell a {@link Cell#name()} describes, options included: what the {@value #CELL_KEY} metadata holds.
-     *
-     * @param name e.g. {@code lstm}, {@code rnn-relu}, {@code lstm[peepholes, clip=0.5]},
-     *             {@code gru[activations=[HardSigmoid(0.2, 0.5), Softsign]]}
-     * @return the cell; {@code parseCell(c.name()).equals(c)} for every cell {@code c}
-     * @throws IllegalArgumentException naming what was expected where, for another text
-     */
-    public static Cell parseCell(String name) {
-        return CellNames.parse(name);
-    }
-
-    /**
      * Reads a state_dict file as a model taking {@code x}, optional {@code h0}, {@code c0}, {@code lengths}
      * and giving {@code y}, {@code hn} (and {@code cn}) in PyTorch's shapes.
      *
@@ -155,7 +143,7 @@ public final class StateDicts {
         String named = contents.metadata().get(CELL_KEY);
         if (cell == null && named != null) {
             try {
-                cell = CellNames.parse(named);
+                cell = Cell.named(named);
             } catch (IllegalArgumentException e) {
                 throw new ModelFormatException(source, "metadata '" + CELL_KEY + "'", e.getMessage());
             }

@@ -278,7 +278,7 @@ final class RunCommand implements Callable<Integer> {
             return null;
         }
         try {
-            return StateDicts.parseCell(cellName);
+            return Cell.named(cellName);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "Invalid value for option '--cell': expected"
                     + " lstm, gru, gru-original, rnn-tanh or rnn-relu, or one with options as in 'lstm[peepholes, clip=0.5]',"

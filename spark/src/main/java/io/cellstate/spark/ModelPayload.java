@@ -1,7 +1,6 @@
 package io.cellstate.spark;
 
 import io.cellstate.Cell;
-import io.cellstate.bindings.StateDicts;
 import io.cellstate.Direction;
 import io.cellstate.RnnSpec;
 import io.cellstate.RnnWeights;
@@ -57,7 +56,7 @@ final class ModelPayload implements Serializable {
         if (!weights.spec().equals(spec)) {
             throw new IllegalArgumentException("weights: expected weights of " + spec + ", got weights of " + weights.spec());
         }
-        Cell named = StateDicts.parseCell(spec.cell().name());
+        Cell named = Cell.named(spec.cell().name());
         if (!named.equals(spec.cell())) {
             throw new IllegalArgumentException("spec.cell: expected a cell that its name describes (the Spark module"
                     + " ships the cell by name), got " + spec.cell() + ", whose name reads back as " + named);
@@ -72,7 +71,7 @@ final class ModelPayload implements Serializable {
 
     /** The spec, rebuilt. */
     RnnSpec spec() {
-        return RnnSpec.builder().cell(StateDicts.parseCell(cell)).inputSize(inputSize).hiddenSize(hiddenSize).layers(layers)
+        return RnnSpec.builder().cell(Cell.named(cell)).inputSize(inputSize).hiddenSize(hiddenSize).layers(layers)
                 .direction(direction).bias(bias).build();
     }
 

@@ -1,7 +1,5 @@
-package io.cellstate.bindings;
+package io.cellstate;
 
-import io.cellstate.Activation;
-import io.cellstate.Cell;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,7 +8,8 @@ import java.util.List;
  * {@code rnn-relu}, {@code lstm[projection=4, peepholes, clip=0.3, input_forget, activations=[HardSigmoid(0.2, 0.5),
  * Tanh, Tanh]]}, {@code gru[activations=[Sigmoid, Softsign]]}, {@code rnn[activations=[LeakyRelu(0.1)]]}. Numbers
  * are Java's shortest float text ({@link Float#toString}), so a name reads back as the same cell, bit for bit.
- * A state_dict's {@value StateDicts#CELL_KEY} metadata holds such a name.
+ * {@link Cell#named} reads a name with options through it (a state_dict's {@code cellstate.cell} metadata, the
+ * Spark module's broadcast, the command line's {@code --cell} hold such names).
  */
 final class CellNames {
     private final String text;
