@@ -544,10 +544,6 @@ final class Bptt {
         return f * c + i * g;
     }
 
-    static double sigmoid(double x) {
-        return 1.0 / (1.0 + Math.exp(-x));
-    }
-
     private static void load(double[] state, int slot, int b, int batch, double[] into, int width) {
         if (state == null) {
             Arrays.fill(into, 0);
