@@ -126,11 +126,19 @@ final class Panels {
         for (int p = p0; p < p1; p++) {
             int wo = p * k * PANEL;
             int col = p * PANEL;
+            if (bias != null) {
+                // the sums start from the bias, copied where they go, so the blocked kernels take no bias
+                // argument: with it, C2 (JDK 25) kept the array of A in a vector register and moved it back
+                // every k (seen in the disassembly), and gemm4 ran at 140-175 GFLOP/s instead of 185-200
+                for (int r = 0; r < blocked; r++) {
+                    System.arraycopy(bias, col, out, oOff + r * oStride + col, PANEL);
+                }
+            }
             for (int r = 0; r < blocked; r += MR) {
                 if (MR == 4) {
-                    gemm4(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride, bias, col);
+                    gemm4(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride);
                 } else {
-                    gemm2(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride, bias, col);
+                    gemm2(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride);
                 }
             }
         }
@@ -216,19 +224,15 @@ final class Panels {
     }
 
     /** Two rows ({@code a} rows {@code as} apart, {@code out} rows {@code os} apart); see {@link #gemm1}. */
-    private static void gemm2(float[] a, int ao, int as, int k, float[] w, int wo, float[] out, int oo, int os,
-                              float[] bias, int bo) {
-        float[] s = bias != null ? bias : out;
-        int s0 = bias != null ? bo : oo;
-        int s1 = bias != null ? bo : oo + os;
-        FloatVector c00 = FloatVector.fromArray(FLOATS, s, s0);
-        FloatVector c01 = FloatVector.fromArray(FLOATS, s, s0 + L);
-        FloatVector c02 = FloatVector.fromArray(FLOATS, s, s0 + 2 * L);
-        FloatVector c03 = FloatVector.fromArray(FLOATS, s, s0 + 3 * L);
-        FloatVector c10 = FloatVector.fromArray(FLOATS, s, s1);
-        FloatVector c11 = FloatVector.fromArray(FLOATS, s, s1 + L);
-        FloatVector c12 = FloatVector.fromArray(FLOATS, s, s1 + 2 * L);
-        FloatVector c13 = FloatVector.fromArray(FLOATS, s, s1 + 3 * L);
+    private static void gemm2(float[] a, int ao, int as, int k, float[] w, int wo, float[] out, int oo, int os) {
+        FloatVector c00 = FloatVector.fromArray(FLOATS, out, oo);
+        FloatVector c01 = FloatVector.fromArray(FLOATS, out, oo + L);
+        FloatVector c02 = FloatVector.fromArray(FLOATS, out, oo + 2 * L);
+        FloatVector c03 = FloatVector.fromArray(FLOATS, out, oo + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(FLOATS, out, oo + os);
+        FloatVector c11 = FloatVector.fromArray(FLOATS, out, oo + os + L);
+        FloatVector c12 = FloatVector.fromArray(FLOATS, out, oo + os + 2 * L);
+        FloatVector c13 = FloatVector.fromArray(FLOATS, out, oo + os + 3 * L);
         int a1 = ao + as;
         for (int kk = 0; kk < k; kk++) {
             int p = wo + kk * PANEL;
@@ -257,30 +261,29 @@ final class Panels {
         c13.intoArray(out, oo + os + 3 * L);
     }
 
-    /** Four rows, for 32-register machines (AVX-512); see {@link #gemm2}. */
-    private static void gemm4(float[] a, int ao, int as, int k, float[] w, int wo, float[] out, int oo, int os,
-                              float[] bias, int bo) {
-        float[] s = bias != null ? bias : out;
-        int s0 = bias != null ? bo : oo;
-        int s1 = bias != null ? bo : oo + os;
-        int s2 = bias != null ? bo : oo + 2 * os;
-        int s3 = bias != null ? bo : oo + 3 * os;
-        FloatVector c00 = FloatVector.fromArray(FLOATS, s, s0);
-        FloatVector c01 = FloatVector.fromArray(FLOATS, s, s0 + L);
-        FloatVector c02 = FloatVector.fromArray(FLOATS, s, s0 + 2 * L);
-        FloatVector c03 = FloatVector.fromArray(FLOATS, s, s0 + 3 * L);
-        FloatVector c10 = FloatVector.fromArray(FLOATS, s, s1);
-        FloatVector c11 = FloatVector.fromArray(FLOATS, s, s1 + L);
-        FloatVector c12 = FloatVector.fromArray(FLOATS, s, s1 + 2 * L);
-        FloatVector c13 = FloatVector.fromArray(FLOATS, s, s1 + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(FLOATS, s, s2);
-        FloatVector c21 = FloatVector.fromArray(FLOATS, s, s2 + L);
-        FloatVector c22 = FloatVector.fromArray(FLOATS, s, s2 + 2 * L);
-        FloatVector c23 = FloatVector.fromArray(FLOATS, s, s2 + 3 * L);
-        FloatVector c30 = FloatVector.fromArray(FLOATS, s, s3);
-        FloatVector c31 = FloatVector.fromArray(FLOATS, s, s3 + L);
-        FloatVector c32 = FloatVector.fromArray(FLOATS, s, s3 + 2 * L);
-        FloatVector c33 = FloatVector.fromArray(FLOATS, s, s3 + 3 * L);
+    /**
+     * Four rows, for 32-register machines (AVX-512); see {@link #gemm2}. Written for C2's register allocator
+     * as much as for the reader: the row offsets are spelled out where they are used, not kept in locals
+     * (with locals, C2 spilled the pointer of A to a vector register inside the k loop). Check a change with
+     * a disassembler (Debian's libhsdis0-fcml, {@code -XX:CompileCommand=print,io.cellstate.vector.Panels::gemm4}).
+     */
+    private static void gemm4(float[] a, int ao, int as, int k, float[] w, int wo, float[] out, int oo, int os) {
+        FloatVector c00 = FloatVector.fromArray(FLOATS, out, oo);
+        FloatVector c01 = FloatVector.fromArray(FLOATS, out, oo + L);
+        FloatVector c02 = FloatVector.fromArray(FLOATS, out, oo + 2 * L);
+        FloatVector c03 = FloatVector.fromArray(FLOATS, out, oo + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(FLOATS, out, oo + os);
+        FloatVector c11 = FloatVector.fromArray(FLOATS, out, oo + os + L);
+        FloatVector c12 = FloatVector.fromArray(FLOATS, out, oo + os + 2 * L);
+        FloatVector c13 = FloatVector.fromArray(FLOATS, out, oo + os + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(FLOATS, out, oo + 2 * os);
+        FloatVector c21 = FloatVector.fromArray(FLOATS, out, oo + 2 * os + L);
+        FloatVector c22 = FloatVector.fromArray(FLOATS, out, oo + 2 * os + 2 * L);
+        FloatVector c23 = FloatVector.fromArray(FLOATS, out, oo + 2 * os + 3 * L);
+        FloatVector c30 = FloatVector.fromArray(FLOATS, out, oo + 3 * os);
+        FloatVector c31 = FloatVector.fromArray(FLOATS, out, oo + 3 * os + L);
+        FloatVector c32 = FloatVector.fromArray(FLOATS, out, oo + 3 * os + 2 * L);
+        FloatVector c33 = FloatVector.fromArray(FLOATS, out, oo + 3 * os + 3 * L);
         int a1 = ao + as;
         int a2 = a1 + as;
         int a3 = a2 + as;
