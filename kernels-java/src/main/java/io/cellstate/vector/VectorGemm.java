@@ -40,6 +40,11 @@ final class VectorGemm implements CpuGemm {
     private static final int PACK_ROWS = 16;
     /** Rows of A packed together: one cache line of A's column for TN, so each line is read once per panel. */
     private static final int STRIP = 16;
+    /**
+     * Rows of C a participant takes through all of k before the next ones: 256 rows of a 2048-wide C are 2 MiB,
+     * in the L3 cache, and 256 rows of a panel of A ({@code ROW_CHUNK x KC}) are 128 KiB, in L2.
+     */
+    private static final int ROW_CHUNK = 256;
     /** Multiply-adds a second thread must get before it pays for its wake-up. */
     private static final long MIN_MACS_PER_THREAD = 1 << 16;
 
@@ -50,7 +55,7 @@ final class VectorGemm implements CpuGemm {
     private final float[][] lanes;
     /**
      * Per participant: the packed panel of B ({@code KC x BLOCK}), and its rows of A for a panel, in strips of
-     * {@code STRIP} rows, k-major within a strip (grown to the largest call's rows).
+     * {@code STRIP} rows, k-major within a strip, for a chunk of {@link #ROW_CHUNK} rows.
      */
     private final float[][] packB;
     private final float[][] packA;
@@ -77,7 +82,7 @@ final class VectorGemm implements CpuGemm {
         this.threads = Math.max(1, threads);
         this.lanes = new float[this.threads][8 * LANES];
         this.packB = new float[this.threads][KC * BLOCK];
-        this.packA = new float[this.threads][KC * STRIP];
+        this.packA = new float[this.threads][KC * ROW_CHUNK];
     }
 
     @Override
@@ -202,13 +207,16 @@ final class VectorGemm implements CpuGemm {
         int i1 = m;
         int j0 = 0;
         int j1 = n;
-        // split B's column blocks while there is one per participant, so each packs only its own; split by
-        // rows, every participant would pack all of B
-        boolean byRows = colUnits() < parts;
-        int units = byRows ? rowUnits() : colUnits();
+        // split so that what every participant packs whole is the smaller operand: by columns, each packs all
+        // of A (m x k) and only its own blocks of B; by rows, each packs all of B (k x n) and only its rows of A.
+        // A constant B is packed already, and split by columns each participant streams only its part of it.
+        // Rows go in strips of STRIP where there are enough of them, so the packed kernels run on full strips.
+        boolean strips = m >= parts * STRIP;
+        boolean byRows = colUnits() < parts || (constant == null && m > n && (strips || rowUnits() >= parts));
+        int unit = byRows ? (strips ? STRIP : 2) : BLOCK;
+        int units = byRows ? (m + unit - 1) / unit : colUnits();
         int u0 = (int) ((long) w * units / parts);
         int u1 = (int) ((long) (w + 1) * units / parts);
-        int unit = byRows ? 2 : BLOCK;
         if (byRows) {
             i0 = u0 * unit;
             i1 = Math.min(m, u1 * unit);
@@ -222,19 +230,20 @@ final class VectorGemm implements CpuGemm {
     // ---------------------------------------------------------------- NN and TN
 
     /**
-     * NN and TN over panels of {@link #KC} values of k: a panel of B ({@code KC x BLOCK} floats) stays in
-     * the L1/L2 cache while every row block of C passes over it, where a whole column of B (k up to T*B
-     * rows for a weight gradient) would be read again from memory for each. C takes the panels' sums in
-     * k order, so the order of the sums is the same whoever computes an element.
+     * NN and TN over chunks of {@link #ROW_CHUNK} rows, and in each over panels of {@link #KC} values of k: a
+     * panel of B ({@code KC x BLOCK} floats) stays in the L1/L2 cache while every row block of the chunk passes
+     * over it, where a whole column of B (k up to T*B rows for a weight gradient) would be read again from
+     * memory for each; and the chunk's rows of C, which every panel of k reads and writes again, stay in the
+     * caches too, where all of C (T*B rows of the input projection) would go to memory and back once per panel.
+     * C takes the panels' sums in k order, so the order of the sums is the same whoever computes an element.
      */
     private void broadcasts(int i0, int i1, int j0, int j1, int w) {
-        int strips = (i1 - i0 + STRIP - 1) / STRIP;
-        if (packA[w].length < strips * STRIP * KC) {
-            packA[w] = new float[strips * STRIP * KC]; // grows once, for the largest call's rows
-        }
-        for (int p0 = 0; p0 < k || p0 == 0; p0 += KC) {
-            // the k range of this panel, and the beta it stores with: beta for the first, 1 after
-            panel(i0, i1, j0, j1, lanes[w], packA[w], packB[w], p0, Math.min(k, p0 + KC), p0 == 0 ? beta : 1f);
+        for (int r0 = i0; r0 < i1 || r0 == i0; r0 += ROW_CHUNK) {
+            int r1 = Math.min(i1, r0 + ROW_CHUNK);
+            for (int p0 = 0; p0 < k || p0 == 0; p0 += KC) {
+                // the k range of this panel, and the beta it stores with: beta for the first, 1 after
+                panel(r0, r1, j0, j1, lanes[w], packA[w], packB[w], p0, Math.min(k, p0 + KC), p0 == 0 ? beta : 1f);
+            }
         }
     }
 

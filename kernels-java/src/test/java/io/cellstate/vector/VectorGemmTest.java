@@ -35,55 +35,80 @@ class VectorGemmTest {
                     int m = SIZES[r.nextInt(SIZES.length)] * (trial % 7 == 0 ? 5 : 1);
                     int n = SIZES[r.nextInt(SIZES.length)];
                     int k = SIZES[r.nextInt(SIZES.length)] * (trial % 5 == 0 ? 9 : 1);
-                    float beta = r.nextBoolean() ? 0f : 1f;
-                    int pad = r.nextInt(3);
-                    int lda = (transA ? m : k) + pad;
-                    int ldb = n + pad;
-                    int ldc = n + pad;
-                    long aOff = r.nextInt(4);
-                    long bOff = r.nextInt(4);
-                    long cOff = r.nextInt(4);
-                    int aRows = transA ? k : m;
-                    int bRows = k;
-                    float[] a = random(r, (int) aOff + aRows * lda);
-                    float[] b = random(r, (int) bOff + bRows * ldb);
-                    float[] c = beta == 0 ? nan((int) cOff + m * ldc) : random(r, (int) cOff + m * ldc);
-                    float[][] out = new float[3][];
-                    CpuGemm[] gemms = {ref, one, three};
-                    for (int g = 0; g < 3; g++) {
-                        MemorySegment as = copy(gemms[g], a);
-                        MemorySegment bs = copy(gemms[g], b);
-                        MemorySegment cs = copy(gemms[g], c);
-                        gemms[g].gemm(transA, m, n, k, 1f, as, aOff, lda, bs, bOff, ldb, beta, cs, cOff, ldc);
-                        out[g] = cs.toArray(ValueLayout.JAVA_FLOAT);
-                    }
-                    String what = (transA ? "TN" : "NN") + " m=" + m + " n=" + n + " k=" + k
-                            + " beta=" + beta + " pad=" + pad;
-                    assertArrayEquals(out[1], out[2], what + ": 1 and 3 threads differ");
-                    double bound = k * 0x1p-24 / (1 - k * 0x1p-24) + 0x1p-24;
-                    for (int i = 0; i < m; i++) {
-                        for (int j = 0; j < n; j++) {
-                            double size = beta == 0 ? 0 : Math.abs(c[(int) cOff + i * ldc + j]);
-                            for (int q = 0; q < k; q++) {
-                                float x = a[(int) aOff + (transA ? q * lda + i : i * lda + q)];
-                                float y = b[(int) bOff + q * ldb + j];
-                                size += Math.abs((double) x * y);
-                            }
-                            int at = (int) cOff + i * ldc + j;
-                            double diff = Math.abs((double) out[0][at] - out[1][at]);
-                            assertTrue(diff <= 2 * bound * size, what + ": C[" + i + ", " + j + "] " + out[1][at]
-                                    + ", reference " + out[0][at]);
-                        }
-                    }
-                    for (int i = 0; i < c.length; i++) {
-                        boolean inC = i >= cOff && (i - cOff) % ldc < n && (i - cOff) / ldc < m;
-                        assertTrue(inC || Float.floatToRawIntBits(out[1][i]) == Float.floatToRawIntBits(c[i]),
-                                what + ": wrote outside C at " + i);
-                    }
+                    check(r, ref, one, three, transA, m, n, k);
                     checked++;
                 }
             }
             assertTrue(checked == 180);
+        }
+    }
+
+    /**
+     * Rows past {@code ROW_CHUNK} (256) and enough of them for a split by rows: the participants take strips of
+     * rows, each chunk of rows runs through all of k, and the result is still the one-thread result bit for bit.
+     */
+    @Test
+    void tallProductsSplitByRowsAndChunked() {
+        SplittableRandom r = new SplittableRandom(12);
+        try (WorkerGroup group = WorkerGroup.create(3)) {
+            CpuGemm one = new VectorGemm(group.team(), 1);
+            CpuGemm three = new VectorGemm(group.team(), 3);
+            CpuGemm ref = new ReferenceGemm();
+            for (boolean transA : new boolean[] {false, true}) {
+                check(r, ref, one, three, transA, 600, 70, 300);
+                check(r, ref, one, three, transA, 515, 17, 129);
+                check(r, ref, one, three, transA, 257, 130, 40);
+            }
+        }
+    }
+
+    /** One product with a random beta, padding and offsets: 1 and 3 threads alike, both within the bound of the reference. */
+    private static void check(SplittableRandom r, CpuGemm ref, CpuGemm one, CpuGemm three, boolean transA, int m, int n,
+                              int k) {
+        float beta = r.nextBoolean() ? 0f : 1f;
+        int pad = r.nextInt(3);
+        int lda = (transA ? m : k) + pad;
+        int ldb = n + pad;
+        int ldc = n + pad;
+        long aOff = r.nextInt(4);
+        long bOff = r.nextInt(4);
+        long cOff = r.nextInt(4);
+        int aRows = transA ? k : m;
+        int bRows = k;
+        float[] a = random(r, (int) aOff + aRows * lda);
+        float[] b = random(r, (int) bOff + bRows * ldb);
+        float[] c = beta == 0 ? nan((int) cOff + m * ldc) : random(r, (int) cOff + m * ldc);
+        float[][] out = new float[3][];
+        CpuGemm[] gemms = {ref, one, three};
+        for (int g = 0; g < 3; g++) {
+            MemorySegment as = copy(gemms[g], a);
+            MemorySegment bs = copy(gemms[g], b);
+            MemorySegment cs = copy(gemms[g], c);
+            gemms[g].gemm(transA, m, n, k, 1f, as, aOff, lda, bs, bOff, ldb, beta, cs, cOff, ldc);
+            out[g] = cs.toArray(ValueLayout.JAVA_FLOAT);
+        }
+        String what = (transA ? "TN" : "NN") + " m=" + m + " n=" + n + " k=" + k
+                + " beta=" + beta + " pad=" + pad;
+        assertArrayEquals(out[1], out[2], what + ": 1 and 3 threads differ");
+        double bound = k * 0x1p-24 / (1 - k * 0x1p-24) + 0x1p-24;
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double size = beta == 0 ? 0 : Math.abs(c[(int) cOff + i * ldc + j]);
+                for (int q = 0; q < k; q++) {
+                    float x = a[(int) aOff + (transA ? q * lda + i : i * lda + q)];
+                    float y = b[(int) bOff + q * ldb + j];
+                    size += Math.abs((double) x * y);
+                }
+                int at = (int) cOff + i * ldc + j;
+                double diff = Math.abs((double) out[0][at] - out[1][at]);
+                assertTrue(diff <= 2 * bound * size, what + ": C[" + i + ", " + j + "] " + out[1][at]
+                        + ", reference " + out[0][at]);
+            }
+        }
+        for (int i = 0; i < c.length; i++) {
+            boolean inC = i >= cOff && (i - cOff) % ldc < n && (i - cOff) / ldc < m;
+            assertTrue(inC || Float.floatToRawIntBits(out[1][i]) == Float.floatToRawIntBits(c[i]),
+                    what + ": wrote outside C at " + i);
         }
     }
 
