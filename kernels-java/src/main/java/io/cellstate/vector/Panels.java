@@ -234,7 +234,43 @@ final class Panels {
         FloatVector c12 = FloatVector.fromArray(FLOATS, out, oo + os + 2 * L);
         FloatVector c13 = FloatVector.fromArray(FLOATS, out, oo + os + 3 * L);
         int a1 = ao + as;
-        for (int kk = 0; kk < k; kk++) {
+        // two values of k per pass: C2 (JDK 25) moves the pointer of A through a vector register once per pass,
+        // a chain of two moves that, once per k, held the 8 FMAs of a pass to 57% of the FMA rate (AVX2, 68 of
+        // 120 GFLOP/s; 87 unrolled); each sum still takes its k in order
+        int kk = 0;
+        for (; kk + 2 <= k; kk += 2) {
+            int p = wo + kk * PANEL;
+            FloatVector w0 = FloatVector.fromArray(FLOATS, w, p);
+            FloatVector w1 = FloatVector.fromArray(FLOATS, w, p + L);
+            FloatVector w2 = FloatVector.fromArray(FLOATS, w, p + 2 * L);
+            FloatVector w3 = FloatVector.fromArray(FLOATS, w, p + 3 * L);
+            FloatVector x0 = FloatVector.broadcast(FLOATS, a[ao + kk]);
+            c00 = w0.fma(x0, c00);
+            c01 = w1.fma(x0, c01);
+            c02 = w2.fma(x0, c02);
+            c03 = w3.fma(x0, c03);
+            FloatVector x1 = FloatVector.broadcast(FLOATS, a[a1 + kk]);
+            c10 = w0.fma(x1, c10);
+            c11 = w1.fma(x1, c11);
+            c12 = w2.fma(x1, c12);
+            c13 = w3.fma(x1, c13);
+            int q = p + PANEL;
+            FloatVector v0 = FloatVector.fromArray(FLOATS, w, q);
+            FloatVector v1 = FloatVector.fromArray(FLOATS, w, q + L);
+            FloatVector v2 = FloatVector.fromArray(FLOATS, w, q + 2 * L);
+            FloatVector v3 = FloatVector.fromArray(FLOATS, w, q + 3 * L);
+            FloatVector y0 = FloatVector.broadcast(FLOATS, a[ao + kk + 1]);
+            c00 = v0.fma(y0, c00);
+            c01 = v1.fma(y0, c01);
+            c02 = v2.fma(y0, c02);
+            c03 = v3.fma(y0, c03);
+            FloatVector y1 = FloatVector.broadcast(FLOATS, a[a1 + kk + 1]);
+            c10 = v0.fma(y1, c10);
+            c11 = v1.fma(y1, c11);
+            c12 = v2.fma(y1, c12);
+            c13 = v3.fma(y1, c13);
+        }
+        for (; kk < k; kk++) {
             int p = wo + kk * PANEL;
             FloatVector w0 = FloatVector.fromArray(FLOATS, w, p);
             FloatVector w1 = FloatVector.fromArray(FLOATS, w, p + L);
