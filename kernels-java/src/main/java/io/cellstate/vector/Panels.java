@@ -300,8 +300,10 @@ final class Panels {
     /**
      * Four rows, for 32-register machines (AVX-512); see {@link #gemm2}. Written for C2's register allocator
      * as much as for the reader: the row offsets are spelled out where they are used, not kept in locals
-     * (with locals, C2 spilled the pointer of A to a vector register inside the k loop). Check a change with
-     * a disassembler (Debian's libhsdis0-fcml, {@code -XX:CompileCommand=print,io.cellstate.vector.Panels::gemm4}).
+     * (with locals, C2 spilled the pointer of A to a vector register inside the k loop). Check a change in the
+     * machine code: {@code -XX:+UnlockDiagnosticVMOptions -XX:CompileCommand=print,io.cellstate.vector.Panels::gemm4}
+     * prints it as bytes (docs/benchmarks.md says how they were decoded), and the k loop should hold 4 loads,
+     * 4 broadcasts, 16 FMAs and no {@code vmovq}.
      */
     private static void gemm4(float[] a, int ao, int as, int k, float[] w, int wo, float[] out, int oo, int os) {
         FloatVector c00 = FloatVector.fromArray(FLOATS, out, oo);
