@@ -3,7 +3,7 @@
 
     java -XX:+UnlockDiagnosticVMOptions -XX:CompileCommand=print,io.cellstate.vector.Panels::gemm4 ... > out.log
     bench/disasm.py out.log gemm4            # the last C2 (tier 4), non-OSR compile of a method named gemm4
-    bench/disasm.py out.log gemm4 --loop     # only the instructions around the first FMA: the hot k loop
+    bench/disasm.py out.log gemm4 --loop     # only the innermost loop around the first FMA: the hot k loop
 
 Without a disassembler plugin, -XX:CompileCommand=print writes each compiled method's [MachCode] as hex
 words; this joins them and hands them to binutils' objdump (Intel syntax). It is how issue 14 found C2
@@ -44,10 +44,18 @@ def main(argv):
                               "--adjust-vma=%#x" % start, f.name], capture_output=True, text=True, check=True).stdout
     lines = out.split("\n")
     if loop:
+        # the innermost loop around the first FMA: from the first backward jump after it to that jump's target
         first = next((i for i, l in enumerate(lines) if "vfmadd" in l), None)
         if first is None:
             sys.exit("no FMA in the method")
-        lines = lines[max(0, first - 24):first + 40]
+        address = [int(l.split(":")[0], 16) if re.match(r"\s+[0-9a-f]+:", l) else None for l in lines]
+        for i in range(first, len(lines)):
+            jump = re.search(r"\tj[a-z]+\s+0x([0-9a-f]+)", lines[i])
+            if jump and int(jump.group(1), 16) <= address[first]:
+                target = int(jump.group(1), 16)
+                start = next(j for j in range(first, -1, -1) if address[j] is not None and address[j] <= target)
+                lines = lines[start:i + 1]
+                break
     print("\n".join(lines))
 
 

@@ -126,15 +126,16 @@ final class Panels {
         for (int p = p0; p < p1; p++) {
             int wo = p * k * PANEL;
             int col = p * PANEL;
-            if (bias != null) {
-                // the sums start from the bias, copied where they go, so the blocked kernels take no bias
-                // argument: with it, C2 (JDK 25) kept the array of A in a vector register and moved it back
-                // every k (seen in the disassembly), and gemm4 ran at 140-175 GFLOP/s instead of 185-200
-                for (int r = 0; r < blocked; r++) {
-                    System.arraycopy(bias, col, out, oOff + r * oStride + col, PANEL);
-                }
-            }
             for (int r = 0; r < blocked; r += MR) {
+                if (bias != null) {
+                    // the sums start from the bias, copied where they go (just before, so the lines are in L1),
+                    // so the blocked kernels take no bias argument: with it, C2 (JDK 25) kept the array of A in
+                    // a vector register and moved it back every k (seen in the disassembly), and gemm4 ran at
+                    // 140-175 GFLOP/s instead of 185-200
+                    for (int i = r; i < r + MR; i++) {
+                        System.arraycopy(bias, col, out, oOff + i * oStride + col, PANEL);
+                    }
+                }
                 if (MR == 4) {
                     gemm4(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride);
                 } else {
