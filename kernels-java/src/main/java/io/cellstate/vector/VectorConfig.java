@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
  * species in a constants holder), not in a plan's field.
  *
  * <p>{@code -Dcellstate.vector.bits=128|256|512} selects a narrower width than the preferred one
- * (tests run the suite once per width, each in its own JVM); {@code -Dcellstate.vector.rows=1|2|4}
+ * (tests run the suite once per width, each in its own JVM); {@code -Dcellstate.vector.rows=1|2|4|6}
  * overrides the micro-kernel's row blocking.
  */
 final class VectorConfig {
@@ -29,9 +29,10 @@ final class VectorConfig {
     static final int LANES = FLOATS.length();
     /**
      * Rows of the GEMM micro-kernel. It keeps rows x 4 gate vectors of sums in registers, plus 4
-     * weight vectors and a broadcast: 2 rows fit AVX2's 16 registers (13 live), 4 rows fit AVX-512's 32 (21).
+     * weight vectors and a broadcast: 2 rows fit AVX2's 16 registers (13 live), 6 rows AVX-512's 32 (29; 4 rows
+     * ran as fast on a Zen 5, 20 to 25% slower on an Intel Xeon: docs/benchmarks.md).
      */
-    static final int ROWS = Integer.getInteger("cellstate.vector.rows", FLOATS.vectorBitSize() >= 512 ? 4 : 2);
+    static final int ROWS = Integer.getInteger("cellstate.vector.rows", FLOATS.vectorBitSize() >= 512 ? 6 : 2);
 
     private VectorConfig() {
     }
@@ -55,8 +56,8 @@ final class VectorConfig {
         if (BITS < 128) {
             return "the widest vector here has " + BITS + " bits: no SIMD the Vector API can use";
         }
-        if (ROWS != 1 && ROWS != 2 && ROWS != 4) {
-            return "cellstate.vector.rows=" + ROWS + " is not 1, 2 or 4";
+        if (ROWS != 1 && ROWS != 2 && ROWS != 4 && ROWS != 6) {
+            return "cellstate.vector.rows=" + ROWS + " is not 1, 2, 4 or 6";
         }
         return "";
     }
