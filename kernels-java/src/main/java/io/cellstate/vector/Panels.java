@@ -17,7 +17,7 @@ import jdk.incubator.vector.FloatVector;
  * Those vectors are cut, four at a time, into panels of {@code 4L} columns (the last padded with
  * zero vectors), and a panel's rows are contiguous:
  * <pre>
- *   packed[(p * K + k) * 4L + s * L + j] = W[((g0 + g) * H + u * L + j) * K + k]     for u * G + g = 4p + s
+ *   packed[LEAD + (p * K + k) * 4L + s * L + j] = W[((g0 + g) * H + u * L + j) * K + k]     for u * G + g = 4p + s
  * </pre>
  * For the LSTM (G = 4) a panel is one unit-vector's four gates; for the GRU's three gates and the
  * RNN's one, panels straddle unit-vectors, which the kernels' work units respect (see
@@ -34,6 +34,14 @@ final class Panels {
     /** Floats per panel row: four vectors. */
     static final int PANEL = 4 * L;
     private static final int MR = VectorConfig.ROWS;
+    /**
+     * Floats before the first panel, so that the panels start on a 64-byte line where the JVM puts the array's
+     * first element 16 bytes past a line: so G1, the default collector, places an array of half a region or
+     * more (the weights of H = 512 and up with a heap of a few GiB), at a region's start, with the usual
+     * 16-byte array header. A 64-byte load across two lines costs an Intel core twice (Panels.multiply at
+     * K = 512: 141 GFLOP/s across lines, 159 on them); elsewhere the lead changes nothing but 48 bytes.
+     */
+    static final int LEAD = 12;
 
     private Panels() {
     }
@@ -76,7 +84,7 @@ final class Panels {
      */
     static float[] pack(MemorySegment w, int k, int hidden, int g0, int gates) {
         int units = unitVectors(hidden);
-        float[] p = new float[panels(units, gates) * k * PANEL];
+        float[] p = new float[LEAD + panels(units, gates) * k * PANEL];
         for (int u = 0; u < units; u++) {
             for (int g = 0; g < gates; g++) {
                 int v = u * gates + g;
@@ -85,7 +93,7 @@ final class Panels {
                 for (int j = 0; j < L && u * L + j < hidden; j++) {
                     long row = (long) ((g0 + g) * hidden + u * L + j) * k;
                     for (int kk = 0; kk < k; kk++) {
-                        p[(panel * k + kk) * PANEL + col + j] = w.getAtIndex(ValueLayout.JAVA_FLOAT, row + kk);
+                        p[LEAD + (panel * k + kk) * PANEL + col + j] = w.getAtIndex(ValueLayout.JAVA_FLOAT, row + kk);
                     }
                 }
             }
@@ -128,7 +136,7 @@ final class Panels {
         int r4 = MR >= 4 ? r6 + (rows - r6) / 4 * 4 : 0;
         int r2 = MR >= 2 ? r4 + (rows - r4) / 2 * 2 : 0;
         for (int p = p0; p < p1; p++) {
-            int wo = p * k * PANEL;
+            int wo = LEAD + p * k * PANEL;
             int col = p * PANEL;
             int r = 0;
             for (; r < r6; r += 6) {
@@ -172,10 +180,10 @@ final class Panels {
     private static void singleRow(float[] a, int ao, int k, float[] w, float[] out, int oo, float[] bias, int p0, int p1) {
         int p = p0;
         for (; p + 2 <= p1; p += 2) {
-            gemm1x2(a, ao, k, w, p * k * PANEL, (p + 1) * k * PANEL, out, oo + p * PANEL, bias, p * PANEL);
+            gemm1x2(a, ao, k, w, LEAD + p * k * PANEL, LEAD + (p + 1) * k * PANEL, out, oo + p * PANEL, bias, p * PANEL);
         }
         if (p < p1) {
-            gemm1(a, ao, k, w, p * k * PANEL, out, oo + p * PANEL, bias, p * PANEL);
+            gemm1(a, ao, k, w, LEAD + p * k * PANEL, out, oo + p * PANEL, bias, p * PANEL);
         }
     }
 
