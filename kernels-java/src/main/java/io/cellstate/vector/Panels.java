@@ -416,7 +416,7 @@ final class Panels {
     /**
      * Six rows, the block of 32-register machines (AVX-512): 24 sums, 4 weight vectors and a broadcast live. Per
      * value of k it loads the panel's 4 vectors once for 24 FMAs, where {@link #gemm4} loads them for 16: on an
-     * Intel Xeon (AVX-512, family 6 model 167) it ran at 133-140 GFLOP/s where gemm4 ran at 102-111 on the same
+     * Intel Xeon (AVX-512, family 6 model 167) it ran at 128-140 GFLOP/s where gemm4 ran at 102-111 on the same
      * product (16 to 1600 rows, K = 512), and within the noise of gemm4 on a Zen 5. Written as gemm4 is (row
      * offsets spelled out where they are used); check a change in the machine code as gemm4 says.
      */
