@@ -37,11 +37,11 @@ final class Panels {
     /** Floats of {@code a} per chunk of rows in {@link #multiply} (512 KiB: a quarter of an L2 of 2 MiB). */
     static final int CHUNK_FLOATS = 1 << 17;
     /**
-     * Floats before the first panel, so that the panels start on a 64-byte line where the JVM puts the array's
-     * first element 16 bytes past a line: so G1, the default collector, places an array of half a region or
-     * more (the weights of H = 512 and up with a heap of a few GiB), at a region's start, with the usual
-     * 16-byte array header. A 64-byte load across two lines costs an Intel core twice (Panels.multiply at
-     * K = 512: 141 GFLOP/s across lines, 159 on them); elsewhere the lead changes nothing but 48 bytes.
+     * Floats before the first panel (48 bytes). G1, the default collector, places an array of half a region or
+     * more (the packed weights of H = 512 and up, with a heap of a few GiB) at the start of a region, and the usual
+     * array header puts its first element 16 bytes past that: 48 bytes on, the panels start on a 64-byte line, and
+     * no 64-byte load of a weight vector crosses two lines, which an Intel core pays for twice (Panels.multiply at
+     * K = 512: 141 GFLOP/s across lines, 159 on them). Smaller arrays land where the allocator puts them, as before.
      */
     static final int LEAD = 12;
 
