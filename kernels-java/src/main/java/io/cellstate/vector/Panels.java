@@ -25,7 +25,8 @@ import jdk.incubator.vector.FloatVector;
  *
  * <p><b>Micro-kernels.</b> A panel is streamed once per block of rows, broadcasting one input element
  * per k against its four vectors: rows x 4 vector sums stay in registers for the whole K loop (6 rows with
- * AVX-512's 32 registers, 2 with AVX2's 16; the rows left over go in smaller blocks, the last odd one alone).
+ * AVX-512's 32 registers; with AVX2's 16, 6 rows against half a panel at a time; the rows left over go in
+ * smaller blocks, the last odd one alone).
  * Every output element is {@code init + sum_k a[k] * w[k]} accumulated by FMA in k order, whatever
  * the row blocking: the result depends neither on the batch size nor on the thread count.
  */
@@ -34,6 +35,8 @@ final class Panels {
     /** Floats per panel row: four vectors. */
     static final int PANEL = 4 * L;
     private static final int MR = VectorConfig.ROWS;
+    /** Whether the 6-row block takes half a panel at a time (16 registers). */
+    private static final boolean HALF = VectorConfig.HALF_PANELS;
     /** Floats of {@code a} per chunk of rows in {@link #multiply} (512 KiB: a quarter of an L2 of 2 MiB). */
     static final int CHUNK_FLOATS = 1 << 17;
     /**
@@ -149,17 +152,24 @@ final class Panels {
     /** {@link #multiply} for rows few enough that they stay in L2 while every panel passes them. */
     private static void multiplyRows(float[] a, int aOff, int aStride, int rows, int k, float[] w, int p0, int p1,
                                      float[] out, int oOff, int oStride, float[] bias) {
-        // rows in blocks of MR, the rest in the largest smaller blocks, the last odd row alone
+        // rows in blocks of MR, the rest in the largest smaller blocks (no 4-row block with 16 registers, where it
+        // would spill), the last odd row alone
         int r6 = MR == 6 ? rows - rows % 6 : 0;
-        int r4 = MR >= 4 ? r6 + (rows - r6) / 4 * 4 : 0;
-        int r2 = MR >= 2 ? r4 + (rows - r4) / 2 * 2 : 0;
+        int r4 = MR >= 4 && !HALF ? r6 + (rows - r6) / 4 * 4 : r6;
+        int r2 = MR >= 2 ? r4 + (rows - r4) / 2 * 2 : r4;
         for (int p = p0; p < p1; p++) {
             int wo = LEAD + p * k * PANEL;
             int col = p * PANEL;
             int r = 0;
             for (; r < r6; r += 6) {
                 startFromBias(bias, col, out, oOff + r * oStride, oStride, 6);
-                gemm6(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride);
+                if (HALF) {
+                    gemm6x2(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride);
+                    gemm6x2(a, aOff + r * aStride, aStride, k, w, wo + 2 * L, out, oOff + r * oStride + col + 2 * L,
+                            oStride);
+                } else {
+                    gemm6(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride);
+                }
             }
             for (; r < r4; r += 4) {
                 startFromBias(bias, col, out, oOff + r * oStride, oStride, 4);
@@ -506,6 +516,62 @@ final class Panels {
         c51.intoArray(out, oo + 5 * os + L);
         c52.intoArray(out, oo + 5 * os + 2 * L);
         c53.intoArray(out, oo + 5 * os + 3 * L);
+    }
+
+    /**
+     * Six rows against half a panel (two of its four vectors, {@code w} and {@code out} offset to the half), the
+     * block of 16-register machines (AVX2): 12 sums, 2 weight vectors and a broadcast live. Per value of k it loads
+     * 2 weight vectors for 12 FMAs, where {@link #gemm2} loads 4 for 8. See {@link #gemm4} on checking the machine
+     * code.
+     */
+    private static void gemm6x2(float[] a, int ao, int as, int k, float[] w, int wo, float[] out, int oo, int os) {
+        FloatVector c00 = FloatVector.fromArray(FLOATS, out, oo);
+        FloatVector c01 = FloatVector.fromArray(FLOATS, out, oo + L);
+        FloatVector c10 = FloatVector.fromArray(FLOATS, out, oo + os);
+        FloatVector c11 = FloatVector.fromArray(FLOATS, out, oo + os + L);
+        FloatVector c20 = FloatVector.fromArray(FLOATS, out, oo + 2 * os);
+        FloatVector c21 = FloatVector.fromArray(FLOATS, out, oo + 2 * os + L);
+        FloatVector c30 = FloatVector.fromArray(FLOATS, out, oo + 3 * os);
+        FloatVector c31 = FloatVector.fromArray(FLOATS, out, oo + 3 * os + L);
+        FloatVector c40 = FloatVector.fromArray(FLOATS, out, oo + 4 * os);
+        FloatVector c41 = FloatVector.fromArray(FLOATS, out, oo + 4 * os + L);
+        FloatVector c50 = FloatVector.fromArray(FLOATS, out, oo + 5 * os);
+        FloatVector c51 = FloatVector.fromArray(FLOATS, out, oo + 5 * os + L);
+        for (int kk = 0; kk < k; kk++) {
+            int p = wo + kk * PANEL;
+            FloatVector w0 = FloatVector.fromArray(FLOATS, w, p);
+            FloatVector w1 = FloatVector.fromArray(FLOATS, w, p + L);
+            FloatVector x = FloatVector.broadcast(FLOATS, a[ao + kk]);
+            c00 = w0.fma(x, c00);
+            c01 = w1.fma(x, c01);
+            x = FloatVector.broadcast(FLOATS, a[ao + as + kk]);
+            c10 = w0.fma(x, c10);
+            c11 = w1.fma(x, c11);
+            x = FloatVector.broadcast(FLOATS, a[ao + 2 * as + kk]);
+            c20 = w0.fma(x, c20);
+            c21 = w1.fma(x, c21);
+            x = FloatVector.broadcast(FLOATS, a[ao + 3 * as + kk]);
+            c30 = w0.fma(x, c30);
+            c31 = w1.fma(x, c31);
+            x = FloatVector.broadcast(FLOATS, a[ao + 4 * as + kk]);
+            c40 = w0.fma(x, c40);
+            c41 = w1.fma(x, c41);
+            x = FloatVector.broadcast(FLOATS, a[ao + 5 * as + kk]);
+            c50 = w0.fma(x, c50);
+            c51 = w1.fma(x, c51);
+        }
+        c00.intoArray(out, oo);
+        c01.intoArray(out, oo + L);
+        c10.intoArray(out, oo + os);
+        c11.intoArray(out, oo + os + L);
+        c20.intoArray(out, oo + 2 * os);
+        c21.intoArray(out, oo + 2 * os + L);
+        c30.intoArray(out, oo + 3 * os);
+        c31.intoArray(out, oo + 3 * os + L);
+        c40.intoArray(out, oo + 4 * os);
+        c41.intoArray(out, oo + 4 * os + L);
+        c50.intoArray(out, oo + 5 * os);
+        c51.intoArray(out, oo + 5 * os + L);
     }
 
 }

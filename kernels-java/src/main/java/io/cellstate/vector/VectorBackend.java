@@ -38,7 +38,8 @@ public final class VectorBackend implements Backend {
 
         static String describe() {
             return VectorConfig.BITS + "-bit vectors (" + VectorConfig.LANES + " floats, widest here "
-                    + VectorConfig.MAX_BITS + "), " + VectorConfig.ROWS + "x4-vector micro-kernel";
+                    + VectorConfig.MAX_BITS + "), " + VectorConfig.ROWS + "x" + (VectorConfig.HALF_PANELS ? 2 : 4)
+                    + "-vector micro-kernel";
         }
 
         static io.cellstate.cpu.Pointwise pointwise() {
