@@ -32,10 +32,10 @@ final class VectorGemm implements CpuGemm {
     private static final int KC = 128;
     /**
      * Whether the packed kernel takes four rows at once (16 accumulators, 4 loads of B and 4 broadcasts per
-     * 16 FMAs): where the ISA has 32 vector registers (AVX-512); with 16 (AVX2) it would spill, and two rows
-     * (8 accumulators) run instead.
+     * 16 FMAs): where the ISA has 32 vector registers (AVX-512, {@link VectorConfig#REGISTERS}, the budget
+     * Panels plans for too); with 16 (AVX2) it would spill, and two rows (8 accumulators) run instead.
      */
-    private static final boolean FOUR_ROWS = LANES >= 16;
+    private static final boolean FOUR_ROWS = VectorConfig.REGISTERS >= 32;
     /** Fewer rows than this (a step of a small batch) run unpacked: packing B's block would cost more than it saves. */
     private static final int PACK_ROWS = 16;
     /** Rows of A packed together: one cache line of A's column for TN, so each line is read once per panel. */
