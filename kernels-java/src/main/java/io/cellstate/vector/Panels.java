@@ -152,37 +152,60 @@ final class Panels {
     /** {@link #multiply} for rows few enough that they stay in L2 while every panel passes them. */
     private static void multiplyRows(float[] a, int aOff, int aStride, int rows, int k, float[] w, int p0, int p1,
                                      float[] out, int oOff, int oStride, float[] bias) {
+        int blocked = 0;
+        for (int p = p0; p < p1; p++) {
+            blocked = blocks(a, aOff, aStride, rows, k, w, LEAD + p * k * PANEL, out, oOff + p * PANEL, oStride, bias,
+                    p * PANEL);
+        }
+        for (int r = blocked; r < rows; r++) {
+            singleRow(a, aOff + r * aStride, k, w, out, oOff + r * oStride, bias, p0, p1);
+        }
+    }
+
+    /**
+     * For rows {@code r < rows}: {@code out[oOff + r * oStride, +4L) = init + a[aOff + r * aStride, +k) · the panel at
+     * w[wo]}, init {@code start[0, 4L)} or, where {@code start} is null, what {@code out} holds; each sum takes its
+     * k in order, in the blocks of {@link #multiply}. The GEMM micro-kernel of {@link VectorGemm} too, on its
+     * packed operands.
+     */
+    static void accumulate(float[] a, int aOff, int aStride, int rows, int k, float[] w, int wo, float[] out, int oOff,
+                           int oStride, float[] start) {
+        for (int r = blocks(a, aOff, aStride, rows, k, w, wo, out, oOff, oStride, start, 0); r < rows; r++) {
+            gemm1(a, aOff + r * aStride, k, w, wo, out, oOff + r * oStride, start, 0);
+        }
+    }
+
+    /**
+     * The rows of {@code rows} that go in blocks against one panel ({@code w} at {@code wo}, {@code out} at that
+     * panel's columns), each block's sums starting from the bias at {@code col} where there is one; returns how many
+     * rows that was: all but the last odd one.
+     */
+    private static int blocks(float[] a, int aOff, int aStride, int rows, int k, float[] w, int wo, float[] out,
+                              int oOff, int oStride, float[] bias, int col) {
         // rows in blocks of MR, the rest in the largest smaller blocks (no 4-row block with 16 registers, where it
         // would spill), the last odd row alone
         int r6 = MR == 6 ? rows - rows % 6 : 0;
         int r4 = MR >= 4 && !HALF ? r6 + (rows - r6) / 4 * 4 : r6;
         int r2 = MR >= 2 ? r4 + (rows - r4) / 2 * 2 : r4;
-        for (int p = p0; p < p1; p++) {
-            int wo = LEAD + p * k * PANEL;
-            int col = p * PANEL;
-            int r = 0;
-            for (; r < r6; r += 6) {
-                startFromBias(bias, col, out, oOff + r * oStride, oStride, 6);
-                if (HALF) {
-                    gemm6x2(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride);
-                    gemm6x2(a, aOff + r * aStride, aStride, k, w, wo + 2 * L, out, oOff + r * oStride + col + 2 * L,
-                            oStride);
-                } else {
-                    gemm6(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride);
-                }
-            }
-            for (; r < r4; r += 4) {
-                startFromBias(bias, col, out, oOff + r * oStride, oStride, 4);
-                gemm4(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride);
-            }
-            for (; r < r2; r += 2) {
-                startFromBias(bias, col, out, oOff + r * oStride, oStride, 2);
-                gemm2(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride + col, oStride);
+        int r = 0;
+        for (; r < r6; r += 6) {
+            startFromBias(bias, col, out, oOff + r * oStride, oStride, 6);
+            if (HALF) {
+                gemm6x2(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride, oStride);
+                gemm6x2(a, aOff + r * aStride, aStride, k, w, wo + 2 * L, out, oOff + r * oStride + 2 * L, oStride);
+            } else {
+                gemm6(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride, oStride);
             }
         }
-        for (int r = r2; r < rows; r++) {
-            singleRow(a, aOff + r * aStride, k, w, out, oOff + r * oStride, bias, p0, p1);
+        for (; r < r4; r += 4) {
+            startFromBias(bias, col, out, oOff + r * oStride, oStride, 4);
+            gemm4(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride, oStride);
         }
+        for (; r < r2; r += 2) {
+            startFromBias(bias, col, out, oOff + r * oStride, oStride, 2);
+            gemm2(a, aOff + r * aStride, aStride, k, w, wo, out, oOff + r * oStride, oStride);
+        }
+        return r2;
     }
 
     /**
@@ -195,7 +218,7 @@ final class Panels {
     private static void startFromBias(float[] bias, int col, float[] out, int oo, int os, int n) {
         if (bias != null) {
             for (int i = 0; i < n; i++) {
-                System.arraycopy(bias, col, out, oo + i * os + col, PANEL);
+                System.arraycopy(bias, col, out, oo + i * os, PANEL);
             }
         }
     }

@@ -10,55 +10,56 @@ import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * {@link CpuGemm} on the Vector API over heap buffers ({@code float[]} behind each segment), with
- * register-blocked micro-kernels for the training engine's shapes:
- * <ul>
- *   <li>NN and TN ({@code B} not transposed), over panels of {@link #KC} values of k: a block of four vectors
- *       of B's columns is packed contiguously (B's rows may lie a power of two apart, and then in the same
- *       cache sets), the participant's rows of op(A) are packed once per panel in strips of {@link #STRIP}
- *       rows, k-major (for TN, one cache line of A's column per strip and k), and four rows of C (two with
- *       16 vector registers) by four vectors stay in registers over the panel, each step broadcasting one
- *       element of op(A) per row against the four vectors of B; C takes each panel's sums in k order;</li>
- * </ul>
- * Every element of C is computed by one thread with the same operations in the same order, whatever
- * block or thread it falls to (edges included: a lane of a vector FMA and {@link Math#fma} round alike),
- * so the result depends neither on the thread count nor on the blocking. Threads are the plan's
- * {@link WorkerGroup.Team}, each taking a contiguous range of row or column blocks.
+ * {@link CpuGemm} on the Vector API over heap buffers ({@code float[]} behind each segment), NN and TN
+ * ({@code B} not transposed), for the training engine's shapes. Over panels of {@link #KC} values of k, a block of
+ * four vectors of B's columns is packed contiguously (in {@link Panels}' layout of a weight panel; B's rows may lie
+ * a power of two apart, and then in the same cache sets), the participant's rows of op(A) are packed row by row,
+ * and {@link Panels#accumulate}, the forward kernels' micro-kernels (6 rows by 4 vectors with AVX-512's 32
+ * registers, 6 rows by 2 with AVX2's 16), adds their product to C. A constant B (a weight matrix) is packed once.
+ *
+ * <p>Every element of C is {@code beta C} (C, or 0 where beta is 0 and C is not read) plus, in k order, each
+ * {@code alpha op(A)[i][q]} (rounded to float) times {@code B[q][j]}, fused: one thread computes it, with the same
+ * operations in the same order whatever block, panel of k or thread it falls to (edges included: a lane of a vector
+ * FMA and {@link Math#fma} round alike), so the result depends neither on the thread count nor on the blocking.
+ * Threads are the plan's {@link WorkerGroup.Team}, each taking a contiguous range of row or column blocks.
  */
 final class VectorGemm implements CpuGemm {
-    private static final int NV = 4;
-    private static final int BLOCK = NV * LANES;
-    /** Values of k per panel of NN and TN: a packed panel of B is KC x BLOCK floats (32 KiB at 512 bits), in L1. */
-    private static final int KC = 128;
+    private static final int BLOCK = Panels.PANEL;
     /**
-     * Whether the packed kernel takes four rows at once (16 accumulators, 4 loads of B and 4 broadcasts per
-     * 16 FMAs): where the ISA has 32 vector registers (AVX-512, {@link VectorConfig#REGISTERS}, the budget
-     * Panels plans for too); with 16 (AVX2) it would spill, and two rows (8 accumulators) run instead.
+     * Values of k per panel of NN and TN: a packed panel of B is KC x BLOCK floats (64 KiB at 512 bits), in L2. On a
+     * Zen 4 the training GEMMs ran 5 to 10% faster than with 128 (half the passes of C) and no faster with 384 or 512.
      */
-    private static final boolean FOUR_ROWS = VectorConfig.REGISTERS >= 32;
+    private static final int KC = 256;
+    /**
+     * Floats between the rows of a packed op(A) past KC: where the stride is a power of two, the rows of a chunk
+     * written one column at a time (TN) fall in a few cache sets and evict each other.
+     */
+    private static final int PITCH = KC + 16;
     /** Fewer rows than this (a step of a small batch) run unpacked: packing B's block would cost more than it saves. */
     private static final int PACK_ROWS = 16;
-    /** Rows of A packed together: one cache line of A's column for TN, so each line is read once per panel. */
-    private static final int STRIP = 16;
+    /** Rows of a participant's share where rows are split: a multiple of the kernels' 6-row and 4-row blocks. */
+    private static final int STRIP = 24;
     /**
-     * Rows of C a participant takes through all of k before the next ones: 256 rows of a 2048-wide C are 2 MiB,
-     * in the L3 cache, and 256 rows of a panel of A ({@code ROW_CHUNK x KC}) are 128 KiB, in L2.
+     * Rows of C a participant takes through all of k before the next ones: 240 rows of a 2048-wide C are 1.9 MiB,
+     * in the L2 or L3 cache, and 240 rows of a panel of A, packed ({@code ROW_CHUNK x PITCH}), 255 KiB, in L2. On a
+     * Zen 4, chunks of 120 or 480 rows ran no faster.
      */
-    private static final int ROW_CHUNK = 256;
+    private static final int ROW_CHUNK = 10 * STRIP;
     /** Multiply-adds a second thread must get before it pays for its wake-up. */
     private static final long MIN_MACS_PER_THREAD = 1 << 16;
+    /** The sums' start where beta is 0: a block of zeros. */
+    private static final float[] ZEROS = new float[BLOCK];
 
     private final WorkerGroup.Team team;
     private final int threads;
     private final IntConsumer part = this::part;
-    /** Lane sums of the unpacked kernels and of the narrow last columns, one row of 8 vectors per participant. */
-    private final float[][] lanes;
     /**
-     * Per participant: the packed panel of B ({@code KC x BLOCK}), and its rows of A for a panel, in strips of
-     * {@code STRIP} rows, k-major within a strip, for a chunk of {@link #ROW_CHUNK} rows.
+     * Per participant: the packed panel of B ({@code KC x BLOCK}), its rows of op(A) for a panel of k (a chunk of
+     * {@link #ROW_CHUNK} rows, row by row), and the chunk's rows of C in the last, narrower columns, a block wide.
      */
     private final float[][] packB;
     private final float[][] packA;
+    private final float[][] edge;
     // the GEMM in flight, read by the participants
     private Packed constant;
     private boolean transA;
@@ -80,9 +81,9 @@ final class VectorGemm implements CpuGemm {
     VectorGemm(WorkerGroup.Team team, int threads) {
         this.team = team;
         this.threads = Math.max(1, threads);
-        this.lanes = new float[this.threads][8 * LANES];
         this.packB = new float[this.threads][KC * BLOCK];
-        this.packA = new float[this.threads][KC * ROW_CHUNK];
+        this.packA = new float[this.threads][PITCH * ROW_CHUNK];
+        this.edge = new float[this.threads][ROW_CHUNK * BLOCK];
     }
 
     @Override
@@ -102,6 +103,9 @@ final class VectorGemm implements CpuGemm {
     @Override
     public void gemm(boolean transA, int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
                      MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc) {
+        if (beta != 0 && beta != 1) {
+            throw new IllegalArgumentException("beta: expected 0 or 1, got " + beta);
+        }
         this.transA = transA;
         this.m = m;
         this.n = n;
@@ -224,7 +228,7 @@ final class VectorGemm implements CpuGemm {
             j0 = u0 * unit;
             j1 = Math.min(n, u1 * unit);
         }
-        broadcasts(i0, i1, j0, j1, w);
+        chunks(i0, i1, j0, j1, w);
     }
 
     // ---------------------------------------------------------------- NN and TN
@@ -235,117 +239,89 @@ final class VectorGemm implements CpuGemm {
      * over it, where a whole column of B (k up to T*B rows for a weight gradient) would be read again from
      * memory for each; and the chunk's rows of C, which every panel of k reads and writes again, stay in the
      * caches too, where all of C (T*B rows of the input projection) would go to memory and back once per panel.
-     * C takes the panels' sums in k order, so the order of the sums is the same whoever computes an element.
+     * C is the sum itself: each panel adds its products to what the one before left, in k order.
      */
-    private void broadcasts(int i0, int i1, int j0, int j1, int w) {
+    private void chunks(int i0, int i1, int j0, int j1, int w) {
         for (int r0 = i0; r0 < i1 || r0 == i0; r0 += ROW_CHUNK) {
             int r1 = Math.min(i1, r0 + ROW_CHUNK);
-            for (int p0 = 0; p0 < k || p0 == 0; p0 += KC) {
-                // the k range of this panel, and the beta it stores with: beta for the first, 1 after
-                panel(r0, r1, j0, j1, lanes[w], packA[w], packB[w], p0, Math.min(k, p0 + KC), p0 == 0 ? beta : 1f);
+            // a constant's panels of k lie one after another, so its k is taken whole where A is read in place
+            int kc = constant != null && alpha == 1 ? Math.max(k, 1) : KC;
+            for (int p0 = 0; p0 < k || p0 == 0; p0 += kc) {
+                // the first panel starts from C (beta 1) or from 0 (beta 0: C is not read), the next from C
+                panel(r0, r1, j0, j1, w, p0, Math.min(k, p0 + kc), p0 > 0 || beta != 0);
             }
         }
     }
 
     /**
-     * One panel of k: each full block of columns packs its panel of B contiguously (its rows may lie a
-     * power of two apart, which would put them in the same cache sets), then each strip of rows packs its
-     * part of A k-major, and the 2 x 4-vector kernel runs over the two from L1. The last columns, narrower
-     * than a block, take the unpacked kernels; both do the same operations in the same order.
+     * One panel of k over rows {@code [i0, i1)}: the rows of op(A) are read in place (NN) or packed row by row (TN, or
+     * an alpha to apply), each block of columns of B is packed contiguously (its rows may lie a power of two apart,
+     * which would put them in the same cache sets) unless it is a constant's, and {@link Panels#accumulate} runs the
+     * two from L1. The last
+     * columns, narrower than a block, are staged a block wide. With too few rows to pay for packing B, the
+     * kernels below read A and B in place; every path does the same operations in the same order.
      */
-    private void panel(int i0, int i1, int j0, int j1, float[] sums, float[] pa, float[] pb, int k0, int k1,
-                       float betaNow) {
-        int si = transA ? 1 : lda;
-        int sk = transA ? lda : 1;
+    private void panel(int i0, int i1, int j0, int j1, int w, int k0, int k1, boolean load) {
         int kc = k1 - k0;
+        int rows = i1 - i0;
+        if (rows < PACK_ROWS && constant == null) {
+            unpacked(i0, i1, j0, j1, k0, k1, load);
+            return;
+        }
+        // op(A)'s rows: in place (NN), or packed (TN: A's columns; or with alpha to apply)
+        float[] pa = a;
+        int pao = aOff + i0 * lda + k0;
+        int pas = lda;
+        if (transA || alpha != 1) {
+            pa = packA[w];
+            pao = 0;
+            pas = PITCH;
+            packRows(pa, i0, i1, k0, kc);
+        }
+        float[] start = load ? null : ZEROS;
         int j = j0;
-        // B already packed (a constant) is always worth it: only A's few rows are packed
-        boolean packs = (i1 - i0 >= PACK_ROWS || constant != null) && j < j1;
-        if (!packs) {
-            // too few rows to pay for packing B's block: the kernels read B in place (B's rows are padded
-            // where they would fall in the same cache sets)
-            for (; j + BLOCK <= j1; j += BLOCK) {
-                int i = i0;
-                for (; i + 2 <= i1; i += 2) {
-                    block2x4(i, j, si, sk, sums, k0, k1, betaNow);
-                }
-                if (i < i1) {
-                    block1x4(i, j, si, sk, sums, k0, k1, betaNow);
-                }
-            }
-        } else if (packs) {
-            // A's rows of this participant, packed once per panel: strips of STRIP rows, k-major within each
-            for (int s0 = i0; s0 < i1; s0 += STRIP) {
-                int rows = Math.min(STRIP, i1 - s0);
-                int base = (s0 - i0) * kc;
-                if (transA) {
-                    // A's column: row q of the stored A holds the strip's rows side by side
-                    for (int q = 0; q < kc; q++) {
-                        System.arraycopy(a, aOff + s0 + (k0 + q) * lda, pa, base + q * STRIP, rows);
-                    }
-                } else {
-                    for (int r = 0; r < rows; r++) {
-                        int at = aOff + (s0 + r) * lda + k0;
-                        for (int q = 0; q < kc; q++) {
-                            pa[base + q * STRIP + r] = a[at + q];
-                        }
-                    }
-                }
-            }
-        }
         for (; j + BLOCK <= j1; j += BLOCK) {
-            float[] pbNow = panelOfB(pb, j, BLOCK, k0, kc);
-            int pbo = panelOffset(j, k0);
-            for (int s0 = i0; s0 < i1; s0 += STRIP) {
-                int rows = Math.min(STRIP, i1 - s0);
-                int base = (s0 - i0) * kc;
-                int r = 0;
-                if (FOUR_ROWS) {
-                    for (; r + 4 <= rows; r += 4) {
-                        packed4x4(pa, base + r, pbNow, pbo, kc, cOff + (s0 + r) * ldc + j, betaNow);
+            Panels.accumulate(pa, pao, pas, rows, kc, panelOfB(packB[w], j, BLOCK, k0, kc), panelOffset(j, k0), c,
+                    cOff + i0 * ldc + j, ldc, start);
+        }
+        if (j < j1) {
+            // the last columns, narrower than a block: their rows of C staged a block wide, only they stored back
+            int width = j1 - j;
+            float[] e = edge[w];
+            if (load) {
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(c, cOff + (i0 + r) * ldc + j, e, r * BLOCK, width);
+                }
+            }
+            Panels.accumulate(pa, pao, pas, rows, kc, panelOfB(packB[w], j, width, k0, kc), panelOffset(j, k0), e, 0,
+                    BLOCK, start);
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(e, r * BLOCK, c, cOff + (i0 + r) * ldc + j, width);
+            }
+        }
+    }
+
+    /** Rows {@code [i0, i1)} of op(A), values {@code [k0, k0 + kc)} of k, times alpha, into {@code pa} row by row. */
+    private void packRows(float[] pa, int i0, int i1, int k0, int kc) {
+        if (transA) {
+            // op(A)'s rows are A's columns: row q of the stored A holds a value of each, side by side
+            for (int q = 0; q < kc; q++) {
+                int at = aOff + (k0 + q) * lda;
+                for (int i = i0; i < i1; i++) {
+                    pa[(i - i0) * PITCH + q] = alpha * a[at + i];
+                }
+            }
+        } else {
+            for (int i = i0; i < i1; i++) {
+                int at = aOff + i * lda + k0;
+                int to = (i - i0) * PITCH;
+                if (alpha == 1) {
+                    System.arraycopy(a, at, pa, to, kc);
+                } else {
+                    for (int q = 0; q < kc; q++) {
+                        pa[to + q] = alpha * a[at + q];
                     }
                 }
-                for (; r + 2 <= rows; r += 2) {
-                    packed2x4(pa, base + r, pbNow, pbo, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, BLOCK);
-                }
-                if (r < rows) {
-                    packed1x4(pa, base + r, pbNow, pbo, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, BLOCK);
-                }
-            }
-        }
-        if (packs && j < j1) {
-            // the last columns, narrower than a block: packed with zeros past them, only they are stored
-            int width = j1 - j;
-            float[] pbNow = panelOfB(pb, j, width, k0, kc);
-            int pbo = panelOffset(j, k0);
-            for (int s0 = i0; s0 < i1; s0 += STRIP) {
-                int rows = Math.min(STRIP, i1 - s0);
-                int base = (s0 - i0) * kc;
-                int r = 0;
-                for (; r + 2 <= rows; r += 2) {
-                    packed2x4(pa, base + r, pbNow, pbo, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, width);
-                }
-                if (r < rows) {
-                    packed1x4(pa, base + r, pbNow, pbo, kc, cOff + (s0 + r) * ldc + j, sums, betaNow, width);
-                }
-            }
-            j = j1;
-        }
-        for (; j + LANES <= j1; j += LANES) {
-            for (int i = i0; i < i1; i++) {
-                block1x1(i, j, si, sk, sums, k0, k1, betaNow);
-            }
-        }
-        for (; j < j1; j++) {
-            for (int i = i0; i < i1; i++) {
-                float acc = 0;
-                int ai = aOff + i * si;
-                int bq = bOff + k0 * ldb + j;
-                for (int q = k0; q < k1; q++, bq += ldb) {
-                    acc = Math.fma(a[ai + q * sk], b[bq], acc);
-                }
-                int at = cOff + i * ldc + j;
-                c[at] = betaNow == 0 ? alpha * acc : betaNow * c[at] + alpha * acc;
             }
         }
     }
@@ -372,191 +348,58 @@ final class VectorGemm implements CpuGemm {
         return constant != null ? constant.panel(j / BLOCK, k0 / KC) : 0;
     }
 
-    /** Rows r to r + 3 of the packed strip against the packed panel, into C at {@code at} and the rows after. */
-    private void packed4x4(float[] pa, int r, float[] pb, int pbo, int kc, int at, float betaNow) {
-        FloatVector c00 = FloatVector.zero(FLOATS);
-        FloatVector c01 = c00;
-        FloatVector c02 = c00;
-        FloatVector c03 = c00;
-        FloatVector c10 = c00;
-        FloatVector c11 = c00;
-        FloatVector c12 = c00;
-        FloatVector c13 = c00;
-        FloatVector c20 = c00;
-        FloatVector c21 = c00;
-        FloatVector c22 = c00;
-        FloatVector c23 = c00;
-        FloatVector c30 = c00;
-        FloatVector c31 = c00;
-        FloatVector c32 = c00;
-        FloatVector c33 = c00;
-        for (int q = 0; q < kc; q++) {
-            int bq = pbo + q * BLOCK;
-            int aq = q * STRIP + r;
-            FloatVector b0 = FloatVector.fromArray(FLOATS, pb, bq);
-            FloatVector b1 = FloatVector.fromArray(FLOATS, pb, bq + LANES);
-            FloatVector b2 = FloatVector.fromArray(FLOATS, pb, bq + 2 * LANES);
-            FloatVector b3 = FloatVector.fromArray(FLOATS, pb, bq + 3 * LANES);
-            FloatVector x = FloatVector.broadcast(FLOATS, pa[aq]);
-            c00 = x.fma(b0, c00);
-            c01 = x.fma(b1, c01);
-            c02 = x.fma(b2, c02);
-            c03 = x.fma(b3, c03);
-            x = FloatVector.broadcast(FLOATS, pa[aq + 1]);
-            c10 = x.fma(b0, c10);
-            c11 = x.fma(b1, c11);
-            c12 = x.fma(b2, c12);
-            c13 = x.fma(b3, c13);
-            x = FloatVector.broadcast(FLOATS, pa[aq + 2]);
-            c20 = x.fma(b0, c20);
-            c21 = x.fma(b1, c21);
-            c22 = x.fma(b2, c22);
-            c23 = x.fma(b3, c23);
-            x = FloatVector.broadcast(FLOATS, pa[aq + 3]);
-            c30 = x.fma(b0, c30);
-            c31 = x.fma(b1, c31);
-            c32 = x.fma(b2, c32);
-            c33 = x.fma(b3, c33);
+    /**
+     * A panel of k for a few rows (a step of a small batch, a bias gradient's one row) and B in place: blocks of two
+     * rows and four vectors, one row, one vector, then single columns, each sum as {@link Panels#accumulate} makes
+     * it (C or 0, then alpha times A's element by B's, fused, in k order).
+     */
+    private void unpacked(int i0, int i1, int j0, int j1, int k0, int k1, boolean load) {
+        int si = transA ? 1 : lda;
+        int sk = transA ? lda : 1;
+        int j = j0;
+        for (; j + BLOCK <= j1; j += BLOCK) {
+            int i = i0;
+            for (; i + 2 <= i1; i += 2) {
+                block2x4(i, j, si, sk, k0, k1, load);
+            }
+            if (i < i1) {
+                block1x4(i, j, si, sk, k0, k1, load);
+            }
         }
-        // C = beta C + alpha sum, lane by lane as store computes it (a multiply, a multiply, an add); written
-        // out here, not in a helper, whose vector arguments would be boxed where it is not inlined
-        FloatVector al = FloatVector.broadcast(FLOATS, alpha);
-        int o1 = at + ldc;
-        int o2 = o1 + ldc;
-        int o3 = o2 + ldc;
-        if (betaNow == 0) {
-            c00.mul(al).intoArray(c, at);
-            c01.mul(al).intoArray(c, at + LANES);
-            c02.mul(al).intoArray(c, at + 2 * LANES);
-            c03.mul(al).intoArray(c, at + 3 * LANES);
-            c10.mul(al).intoArray(c, o1);
-            c11.mul(al).intoArray(c, o1 + LANES);
-            c12.mul(al).intoArray(c, o1 + 2 * LANES);
-            c13.mul(al).intoArray(c, o1 + 3 * LANES);
-            c20.mul(al).intoArray(c, o2);
-            c21.mul(al).intoArray(c, o2 + LANES);
-            c22.mul(al).intoArray(c, o2 + 2 * LANES);
-            c23.mul(al).intoArray(c, o2 + 3 * LANES);
-            c30.mul(al).intoArray(c, o3);
-            c31.mul(al).intoArray(c, o3 + LANES);
-            c32.mul(al).intoArray(c, o3 + 2 * LANES);
-            c33.mul(al).intoArray(c, o3 + 3 * LANES);
-        } else {
-            FloatVector be = FloatVector.broadcast(FLOATS, betaNow);
-            FloatVector.fromArray(FLOATS, c, at).mul(be).add(c00.mul(al)).intoArray(c, at);
-            FloatVector.fromArray(FLOATS, c, at + LANES).mul(be).add(c01.mul(al)).intoArray(c, at + LANES);
-            FloatVector.fromArray(FLOATS, c, at + 2 * LANES).mul(be).add(c02.mul(al)).intoArray(c, at + 2 * LANES);
-            FloatVector.fromArray(FLOATS, c, at + 3 * LANES).mul(be).add(c03.mul(al)).intoArray(c, at + 3 * LANES);
-            FloatVector.fromArray(FLOATS, c, o1).mul(be).add(c10.mul(al)).intoArray(c, o1);
-            FloatVector.fromArray(FLOATS, c, o1 + LANES).mul(be).add(c11.mul(al)).intoArray(c, o1 + LANES);
-            FloatVector.fromArray(FLOATS, c, o1 + 2 * LANES).mul(be).add(c12.mul(al)).intoArray(c, o1 + 2 * LANES);
-            FloatVector.fromArray(FLOATS, c, o1 + 3 * LANES).mul(be).add(c13.mul(al)).intoArray(c, o1 + 3 * LANES);
-            FloatVector.fromArray(FLOATS, c, o2).mul(be).add(c20.mul(al)).intoArray(c, o2);
-            FloatVector.fromArray(FLOATS, c, o2 + LANES).mul(be).add(c21.mul(al)).intoArray(c, o2 + LANES);
-            FloatVector.fromArray(FLOATS, c, o2 + 2 * LANES).mul(be).add(c22.mul(al)).intoArray(c, o2 + 2 * LANES);
-            FloatVector.fromArray(FLOATS, c, o2 + 3 * LANES).mul(be).add(c23.mul(al)).intoArray(c, o2 + 3 * LANES);
-            FloatVector.fromArray(FLOATS, c, o3).mul(be).add(c30.mul(al)).intoArray(c, o3);
-            FloatVector.fromArray(FLOATS, c, o3 + LANES).mul(be).add(c31.mul(al)).intoArray(c, o3 + LANES);
-            FloatVector.fromArray(FLOATS, c, o3 + 2 * LANES).mul(be).add(c32.mul(al)).intoArray(c, o3 + 2 * LANES);
-            FloatVector.fromArray(FLOATS, c, o3 + 3 * LANES).mul(be).add(c33.mul(al)).intoArray(c, o3 + 3 * LANES);
+        for (; j + LANES <= j1; j += LANES) {
+            for (int i = i0; i < i1; i++) {
+                block1x1(i, j, si, sk, k0, k1, load);
+            }
+        }
+        for (; j < j1; j++) {
+            for (int i = i0; i < i1; i++) {
+                int at = cOff + i * ldc + j;
+                float acc = load ? c[at] : 0f;
+                int ai = aOff + i * si;
+                int bq = bOff + k0 * ldb + j;
+                for (int q = k0; q < k1; q++, bq += ldb) {
+                    acc = Math.fma(alpha * a[ai + q * sk], b[bq], acc);
+                }
+                c[at] = acc;
+            }
         }
     }
 
-    /** Rows r and r + 1 of the packed strip against the packed panel, into C at {@code at} and the row after. */
-    private void packed2x4(float[] pa, int r, float[] pb, int pbo, int kc, int at, float[] sums, float betaNow, int width) {
-        FloatVector c00 = FloatVector.zero(FLOATS);
-        FloatVector c01 = c00;
-        FloatVector c02 = c00;
-        FloatVector c03 = c00;
-        FloatVector c10 = c00;
-        FloatVector c11 = c00;
-        FloatVector c12 = c00;
-        FloatVector c13 = c00;
-        for (int q = 0; q < kc; q++) {
-            int bq = pbo + q * BLOCK;
-            FloatVector b0 = FloatVector.fromArray(FLOATS, pb, bq);
-            FloatVector b1 = FloatVector.fromArray(FLOATS, pb, bq + LANES);
-            FloatVector b2 = FloatVector.fromArray(FLOATS, pb, bq + 2 * LANES);
-            FloatVector b3 = FloatVector.fromArray(FLOATS, pb, bq + 3 * LANES);
-            FloatVector x0 = FloatVector.broadcast(FLOATS, pa[q * STRIP + r]);
-            FloatVector x1 = FloatVector.broadcast(FLOATS, pa[q * STRIP + r + 1]);
-            c00 = x0.fma(b0, c00);
-            c01 = x0.fma(b1, c01);
-            c02 = x0.fma(b2, c02);
-            c03 = x0.fma(b3, c03);
-            c10 = x1.fma(b0, c10);
-            c11 = x1.fma(b1, c11);
-            c12 = x1.fma(b2, c12);
-            c13 = x1.fma(b3, c13);
-        }
-        if (width < BLOCK) {
-            // the last, narrower columns: through the lane array, of which only they are stored
-            c00.intoArray(sums, 0);
-            c01.intoArray(sums, LANES);
-            c02.intoArray(sums, 2 * LANES);
-            c03.intoArray(sums, 3 * LANES);
-            c10.intoArray(sums, 4 * LANES);
-            c11.intoArray(sums, 5 * LANES);
-            c12.intoArray(sums, 6 * LANES);
-            c13.intoArray(sums, 7 * LANES);
-            store(sums, 0, at, width, betaNow);
-            store(sums, BLOCK, at + ldc, width, betaNow);
-            return;
-        }
-        // C = beta C + alpha sum, lane by lane as store computes it (a multiply, a multiply, an add)
-        FloatVector al = FloatVector.broadcast(FLOATS, alpha);
-        int at1 = at + ldc;
-        if (betaNow == 0) {
-            c00.mul(al).intoArray(c, at);
-            c01.mul(al).intoArray(c, at + LANES);
-            c02.mul(al).intoArray(c, at + 2 * LANES);
-            c03.mul(al).intoArray(c, at + 3 * LANES);
-            c10.mul(al).intoArray(c, at1);
-            c11.mul(al).intoArray(c, at1 + LANES);
-            c12.mul(al).intoArray(c, at1 + 2 * LANES);
-            c13.mul(al).intoArray(c, at1 + 3 * LANES);
-        } else {
-            FloatVector be = FloatVector.broadcast(FLOATS, betaNow);
-            FloatVector.fromArray(FLOATS, c, at).mul(be).add(c00.mul(al)).intoArray(c, at);
-            FloatVector.fromArray(FLOATS, c, at + LANES).mul(be).add(c01.mul(al)).intoArray(c, at + LANES);
-            FloatVector.fromArray(FLOATS, c, at + 2 * LANES).mul(be).add(c02.mul(al)).intoArray(c, at + 2 * LANES);
-            FloatVector.fromArray(FLOATS, c, at + 3 * LANES).mul(be).add(c03.mul(al)).intoArray(c, at + 3 * LANES);
-            FloatVector.fromArray(FLOATS, c, at1).mul(be).add(c10.mul(al)).intoArray(c, at1);
-            FloatVector.fromArray(FLOATS, c, at1 + LANES).mul(be).add(c11.mul(al)).intoArray(c, at1 + LANES);
-            FloatVector.fromArray(FLOATS, c, at1 + 2 * LANES).mul(be).add(c12.mul(al)).intoArray(c, at1 + 2 * LANES);
-            FloatVector.fromArray(FLOATS, c, at1 + 3 * LANES).mul(be).add(c13.mul(al)).intoArray(c, at1 + 3 * LANES);
-        }
-    }
-
-    private void packed1x4(float[] pa, int r, float[] pb, int pbo, int kc, int at, float[] sums, float betaNow, int width) {
-        FloatVector c0 = FloatVector.zero(FLOATS);
-        FloatVector c1 = c0;
-        FloatVector c2 = c0;
-        FloatVector c3 = c0;
-        for (int q = 0; q < kc; q++) {
-            int bq = pbo + q * BLOCK;
-            FloatVector x = FloatVector.broadcast(FLOATS, pa[q * STRIP + r]);
-            c0 = x.fma(FloatVector.fromArray(FLOATS, pb, bq), c0);
-            c1 = x.fma(FloatVector.fromArray(FLOATS, pb, bq + LANES), c1);
-            c2 = x.fma(FloatVector.fromArray(FLOATS, pb, bq + 2 * LANES), c2);
-            c3 = x.fma(FloatVector.fromArray(FLOATS, pb, bq + 3 * LANES), c3);
-        }
-        c0.intoArray(sums, 0);
-        c1.intoArray(sums, LANES);
-        c2.intoArray(sums, 2 * LANES);
-        c3.intoArray(sums, 3 * LANES);
-        store(sums, 0, at, width, betaNow);
-    }
-
-    private void block2x4(int i, int j, int si, int sk, float[] sums, int k0, int k1, float betaNow) {
-        FloatVector c00 = FloatVector.zero(FLOATS);
-        FloatVector c01 = c00;
-        FloatVector c02 = c00;
-        FloatVector c03 = c00;
-        FloatVector c10 = c00;
-        FloatVector c11 = c00;
-        FloatVector c12 = c00;
-        FloatVector c13 = c00;
+    private void block2x4(int i, int j, int si, int sk, int k0, int k1, boolean load) {
+        int o0 = cOff + i * ldc + j;
+        int o1 = o0 + ldc;
+        // C's rows, or a block of zeros for both
+        float[] s = load ? c : ZEROS;
+        int s0 = load ? o0 : 0;
+        int s1 = load ? o1 : 0;
+        FloatVector c00 = FloatVector.fromArray(FLOATS, s, s0);
+        FloatVector c01 = FloatVector.fromArray(FLOATS, s, s0 + LANES);
+        FloatVector c02 = FloatVector.fromArray(FLOATS, s, s0 + 2 * LANES);
+        FloatVector c03 = FloatVector.fromArray(FLOATS, s, s0 + 3 * LANES);
+        FloatVector c10 = FloatVector.fromArray(FLOATS, s, s1);
+        FloatVector c11 = FloatVector.fromArray(FLOATS, s, s1 + LANES);
+        FloatVector c12 = FloatVector.fromArray(FLOATS, s, s1 + 2 * LANES);
+        FloatVector c13 = FloatVector.fromArray(FLOATS, s, s1 + 3 * LANES);
         int a0 = aOff + i * si;
         int a1 = a0 + si;
         int bq = bOff + k0 * ldb + j;
@@ -565,70 +408,59 @@ final class VectorGemm implements CpuGemm {
             FloatVector b1 = FloatVector.fromArray(FLOATS, b, bq + LANES);
             FloatVector b2 = FloatVector.fromArray(FLOATS, b, bq + 2 * LANES);
             FloatVector b3 = FloatVector.fromArray(FLOATS, b, bq + 3 * LANES);
-            FloatVector x0 = FloatVector.broadcast(FLOATS, a[a0 + q * sk]);
-            FloatVector x1 = FloatVector.broadcast(FLOATS, a[a1 + q * sk]);
-            c00 = x0.fma(b0, c00);
-            c01 = x0.fma(b1, c01);
-            c02 = x0.fma(b2, c02);
-            c03 = x0.fma(b3, c03);
-            c10 = x1.fma(b0, c10);
-            c11 = x1.fma(b1, c11);
-            c12 = x1.fma(b2, c12);
-            c13 = x1.fma(b3, c13);
+            FloatVector x0 = FloatVector.broadcast(FLOATS, alpha * a[a0 + q * sk]);
+            FloatVector x1 = FloatVector.broadcast(FLOATS, alpha * a[a1 + q * sk]);
+            c00 = b0.fma(x0, c00);
+            c01 = b1.fma(x0, c01);
+            c02 = b2.fma(x0, c02);
+            c03 = b3.fma(x0, c03);
+            c10 = b0.fma(x1, c10);
+            c11 = b1.fma(x1, c11);
+            c12 = b2.fma(x1, c12);
+            c13 = b3.fma(x1, c13);
         }
-        c00.intoArray(sums, 0);
-        c01.intoArray(sums, LANES);
-        c02.intoArray(sums, 2 * LANES);
-        c03.intoArray(sums, 3 * LANES);
-        c10.intoArray(sums, 4 * LANES);
-        c11.intoArray(sums, 5 * LANES);
-        c12.intoArray(sums, 6 * LANES);
-        c13.intoArray(sums, 7 * LANES);
-        store(sums, 0, cOff + i * ldc + j, BLOCK, betaNow);
-        store(sums, BLOCK, cOff + (i + 1) * ldc + j, BLOCK, betaNow);
+        c00.intoArray(c, o0);
+        c01.intoArray(c, o0 + LANES);
+        c02.intoArray(c, o0 + 2 * LANES);
+        c03.intoArray(c, o0 + 3 * LANES);
+        c10.intoArray(c, o1);
+        c11.intoArray(c, o1 + LANES);
+        c12.intoArray(c, o1 + 2 * LANES);
+        c13.intoArray(c, o1 + 3 * LANES);
     }
 
-    private void block1x4(int i, int j, int si, int sk, float[] sums, int k0, int k1, float betaNow) {
-        FloatVector c0 = FloatVector.zero(FLOATS);
-        FloatVector c1 = c0;
-        FloatVector c2 = c0;
-        FloatVector c3 = c0;
+    private void block1x4(int i, int j, int si, int sk, int k0, int k1, boolean load) {
+        int o0 = cOff + i * ldc + j;
+        float[] s = load ? c : ZEROS;
+        int s0 = load ? o0 : 0;
+        FloatVector c0 = FloatVector.fromArray(FLOATS, s, s0);
+        FloatVector c1 = FloatVector.fromArray(FLOATS, s, s0 + LANES);
+        FloatVector c2 = FloatVector.fromArray(FLOATS, s, s0 + 2 * LANES);
+        FloatVector c3 = FloatVector.fromArray(FLOATS, s, s0 + 3 * LANES);
         int a0 = aOff + i * si;
         int bq = bOff + k0 * ldb + j;
         for (int q = k0; q < k1; q++, bq += ldb) {
-            FloatVector x = FloatVector.broadcast(FLOATS, a[a0 + q * sk]);
-            c0 = x.fma(FloatVector.fromArray(FLOATS, b, bq), c0);
-            c1 = x.fma(FloatVector.fromArray(FLOATS, b, bq + LANES), c1);
-            c2 = x.fma(FloatVector.fromArray(FLOATS, b, bq + 2 * LANES), c2);
-            c3 = x.fma(FloatVector.fromArray(FLOATS, b, bq + 3 * LANES), c3);
+            FloatVector x = FloatVector.broadcast(FLOATS, alpha * a[a0 + q * sk]);
+            c0 = FloatVector.fromArray(FLOATS, b, bq).fma(x, c0);
+            c1 = FloatVector.fromArray(FLOATS, b, bq + LANES).fma(x, c1);
+            c2 = FloatVector.fromArray(FLOATS, b, bq + 2 * LANES).fma(x, c2);
+            c3 = FloatVector.fromArray(FLOATS, b, bq + 3 * LANES).fma(x, c3);
         }
-        c0.intoArray(sums, 0);
-        c1.intoArray(sums, LANES);
-        c2.intoArray(sums, 2 * LANES);
-        c3.intoArray(sums, 3 * LANES);
-        store(sums, 0, cOff + i * ldc + j, BLOCK, betaNow);
+        c0.intoArray(c, o0);
+        c1.intoArray(c, o0 + LANES);
+        c2.intoArray(c, o0 + 2 * LANES);
+        c3.intoArray(c, o0 + 3 * LANES);
     }
 
-    private void block1x1(int i, int j, int si, int sk, float[] sums, int k0, int k1, float betaNow) {
-        FloatVector acc = FloatVector.zero(FLOATS);
+    private void block1x1(int i, int j, int si, int sk, int k0, int k1, boolean load) {
+        int o0 = cOff + i * ldc + j;
+        FloatVector acc = load ? FloatVector.fromArray(FLOATS, c, o0) : FloatVector.zero(FLOATS);
         int a0 = aOff + i * si;
         int bq = bOff + k0 * ldb + j;
         for (int q = k0; q < k1; q++, bq += ldb) {
-            acc = FloatVector.broadcast(FLOATS, a[a0 + q * sk]).fma(FloatVector.fromArray(FLOATS, b, bq), acc);
+            acc = FloatVector.fromArray(FLOATS, b, bq).fma(FloatVector.broadcast(FLOATS, alpha * a[a0 + q * sk]), acc);
         }
-        acc.intoArray(sums, 0);
-        store(sums, 0, cOff + i * ldc + j, LANES, betaNow);
-    }
-
-    /**
-     * {@code C = alpha sum + beta C} for {@code n} sums from {@code sums[from]} into C at {@code at}, as the
-     * scalar edge computes it. The sums go through an array, not a vector argument: a helper taking a
-     * vector is not always inlined into the large kernels, and then every vector passed is boxed.
-     */
-    private void store(float[] sums, int from, int at, int n, float betaNow) {
-        for (int l = 0; l < n; l++) {
-            c[at + l] = betaNow == 0 ? alpha * sums[from + l] : betaNow * c[at + l] + alpha * sums[from + l];
-        }
+        acc.intoArray(c, o0);
     }
 
     @Override

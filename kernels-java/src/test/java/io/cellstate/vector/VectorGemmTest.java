@@ -62,9 +62,41 @@ class VectorGemmTest {
         }
     }
 
-    /** One product with a random beta, padding and offsets: 1 and 3 threads alike, both within the bound of the reference. */
+    /**
+     * An alpha other than 1 scales each element of op(A) before its product (packed or read in place, NN and TN), within
+     * the same bound of the reference; a beta other than 0 or 1 is refused before C is touched.
+     */
+    @Test
+    void alphaScalesTheProductAndBetaIsZeroOrOne() {
+        SplittableRandom r = new SplittableRandom(13);
+        try (WorkerGroup group = WorkerGroup.create(3)) {
+            CpuGemm one = new VectorGemm(group.team(), 1);
+            CpuGemm three = new VectorGemm(group.team(), 3);
+            CpuGemm ref = new ReferenceGemm();
+            for (boolean transA : new boolean[] {false, true}) {
+                for (float alpha : new float[] {0.5f, -3f}) {
+                    check(r, ref, one, three, transA, 40, 70, 300, alpha);
+                    check(r, ref, one, three, transA, 3, 130, 17, alpha);
+                }
+            }
+            MemorySegment a = copy(one, random(r, 4));
+            float[] c0 = random(r, 4);
+            MemorySegment c = copy(one, c0);
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> one.gemm(false, 2, 2, 2, 1f, a, 0, 2, a, 0, 2, 0.5f, c, 0, 2));
+            assertTrue(e.getMessage().contains("beta") && e.getMessage().contains("0.5"), e.getMessage());
+            assertArrayEquals(c0, c.toArray(ValueLayout.JAVA_FLOAT), "C changed by a refused call");
+        }
+    }
+
     private static void check(SplittableRandom r, CpuGemm ref, CpuGemm one, CpuGemm three, boolean transA, int m, int n,
                               int k) {
+        check(r, ref, one, three, transA, m, n, k, 1f);
+    }
+
+    /** One product with a random beta, padding and offsets: 1 and 3 threads alike, both within the bound of the reference. */
+    private static void check(SplittableRandom r, CpuGemm ref, CpuGemm one, CpuGemm three, boolean transA, int m, int n,
+                              int k, float alpha) {
         float beta = r.nextBoolean() ? 0f : 1f;
         int pad = r.nextInt(3);
         int lda = (transA ? m : k) + pad;
@@ -84,11 +116,11 @@ class VectorGemmTest {
             MemorySegment as = copy(gemms[g], a);
             MemorySegment bs = copy(gemms[g], b);
             MemorySegment cs = copy(gemms[g], c);
-            gemms[g].gemm(transA, m, n, k, 1f, as, aOff, lda, bs, bOff, ldb, beta, cs, cOff, ldc);
+            gemms[g].gemm(transA, m, n, k, alpha, as, aOff, lda, bs, bOff, ldb, beta, cs, cOff, ldc);
             out[g] = cs.toArray(ValueLayout.JAVA_FLOAT);
         }
         String what = (transA ? "TN" : "NN") + " m=" + m + " n=" + n + " k=" + k
-                + " beta=" + beta + " pad=" + pad;
+                + " alpha=" + alpha + " beta=" + beta + " pad=" + pad;
         assertArrayEquals(out[1], out[2], what + ": 1 and 3 threads differ");
         double bound = k * 0x1p-24 / (1 - k * 0x1p-24) + 0x1p-24;
         for (int i = 0; i < m; i++) {
@@ -97,7 +129,7 @@ class VectorGemmTest {
                 for (int q = 0; q < k; q++) {
                     float x = a[(int) aOff + (transA ? q * lda + i : i * lda + q)];
                     float y = b[(int) bOff + q * ldb + j];
-                    size += Math.abs((double) x * y);
+                    size += Math.abs((double) alpha * x * y);
                 }
                 int at = (int) cOff + i * ldc + j;
                 double diff = Math.abs((double) out[0][at] - out[1][at]);
