@@ -119,6 +119,11 @@ final class TrainingEngine implements AutoCloseable {
      * ([2] all gates, or r and z; [3] n).
      */
     private final CpuGemm.Constant[][] recurrent;
+    /**
+     * Per slot, the input weights as constant operands (made again by {@link #reload}): [0] W_ih^T for the input
+     * projection of every step, [1] W_ih for the gradient of the input.
+     */
+    private final CpuGemm.Constant[][] inputs;
     /** Per slot, W_hr ([P x H]) at 2s and its transpose at 2s + 1, when projected (else null). */
     private final Memory projection;
     /** Per slot, the projection's constant operands: [0] W_hr^T (forward), [1] W_hr (backward). */
@@ -217,6 +222,7 @@ final class TrainingEngine implements AutoCloseable {
         biasX = new float[spec.stateCount()][];
         recurrent = new CpuGemm.Constant[spec.stateCount()][];
         projections = new CpuGemm.Constant[spec.stateCount()][];
+        inputs = new CpuGemm.Constant[spec.stateCount()][];
         biasH = new float[spec.stateCount()][];
         gemm = factory.create(team, threads);
         weights = new Memory(factory, team, threads);
@@ -258,6 +264,10 @@ final class TrainingEngine implements AutoCloseable {
                 copyPadded(w.weightHh(l, d), gh, out, weights.get(2 * s + 1));
                 transpose(w.weightIh(l, d), gh, spec.layerInputSize(l), transposed.get(2 * s));
                 transpose(w.weightHh(l, d), gh, out, transposed.get(2 * s + 1));
+                int in = spec.layerInputSize(l);
+                inputs[s] = new CpuGemm.Constant[] {
+                    gemm.constant(transposed.get(2 * s), 0, gh + PAD, in, gh),
+                    gemm.constant(weights.get(2 * s), 0, in + PAD, gh, in)};
                 MemorySegment hT = transposed.get(2 * s + 1);
                 MemorySegment h = weights.get(2 * s + 1);
                 recurrent[s] = kind == Kind.GRU_ORIGINAL
@@ -500,7 +510,6 @@ final class TrainingEngine implements AutoCloseable {
         int inW = spec.layerInputSize(l);
         int outW = spec.outputSize();
         boolean reversed = spec.direction().reversed(d);
-        MemorySegment wIhT = transposed.get(2 * s);
         CpuGemm.Constant[] rec = recurrent[s];
         int k = keep ? s : 0;
         MemorySegment act = saved(m, k, 0);
@@ -513,7 +522,7 @@ final class TrainingEngine implements AutoCloseable {
         GeneralCell gen = general == null ? null : general[d];
         float[] pv = peep == null ? null : peep[s];
         fillRows(act, 0, rows, biasX[s]);
-        gemm.gemm(false, (int) rows, gh, inW, 1f, in, 0, inW, wIhT, 0, gh + PAD, 1f, act, 0, gh);
+        gemm.gemm((int) rows, 1f, in, 0, inW, inputs[s][0], 1f, act, 0, gh);
         loadState(c.h0(), s, batch, hCur, out);
         if (kind == Kind.LSTM) {
             loadState(c.c0(), s, batch, cCur, hidden);
@@ -719,8 +728,8 @@ final class TrainingEngine implements AutoCloseable {
                     weightGradients(c, ws.memory, l, d, in);
                     if (wantDx) {
                         int inW = spec.layerInputSize(l);
-                        gemm.gemm(false, steps * batch, inW, gh, 1f, scratch.get(DG), 0, gh,
-                                weights.get(2 * (l * dirs + d)), 0, inW + PAD, d == 0 ? 0f : 1f, dx, 0, inW);
+                        gemm.gemm(steps * batch, 1f, scratch.get(DG), 0, gh, inputs[l * dirs + d][1], d == 0 ? 0f : 1f,
+                                dx, 0, inW);
                     }
                 }
                 MemorySegment swap = dy;

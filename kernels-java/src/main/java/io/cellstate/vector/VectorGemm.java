@@ -138,8 +138,9 @@ final class VectorGemm implements CpuGemm {
 
     /**
      * B packed once, in the layout {@link #panel} packs each call's B into: per block of {@link #BLOCK}
-     * columns (the last padded with zero columns) and panel of {@link #KC} values of k, the panel's rows
-     * contiguous. A step's GEMM against a constant weight matrix then reads it without copying it.
+     * columns (the last padded with zero columns), all of k's rows contiguous, so a panel of {@link #KC} values
+     * of k is the slice of its rows, and all of k one panel. A step's GEMM against a constant weight matrix then
+     * reads it without copying it.
      */
     static final class Packed implements Constant {
         final float[] data;
@@ -147,26 +148,24 @@ final class VectorGemm implements CpuGemm {
         final MemorySegment segment;
         final int k;
         final int n;
-        private final int panelsK;
 
         Packed(float[] b, int bOff, int ldb, int k, int n) {
             this.k = k;
             this.n = n;
-            this.panelsK = Math.max(1, (k + KC - 1) / KC);
             int blocks = (n + BLOCK - 1) / BLOCK;
-            this.data = new float[Math.multiplyExact(Math.multiplyExact(blocks, panelsK), KC * BLOCK)];
+            this.data = new float[Math.multiplyExact(Math.multiplyExact(blocks, Math.max(1, k)), BLOCK)];
             this.segment = MemorySegment.ofArray(data);
             for (int jb = 0; jb < blocks; jb++) {
                 int width = Math.min(BLOCK, n - jb * BLOCK);
                 for (int q = 0; q < k; q++) {
-                    System.arraycopy(b, bOff + q * ldb + jb * BLOCK, data, panel(jb, q / KC) + (q % KC) * BLOCK, width);
+                    System.arraycopy(b, bOff + q * ldb + jb * BLOCK, data, panel(jb, q), width);
                 }
             }
         }
 
-        /** Where the panel of column block {@code jb} and k panel {@code pk} starts. */
-        int panel(int jb, int pk) {
-            return (jb * panelsK + pk) * KC * BLOCK;
+        /** Where row {@code q} of column block {@code jb} starts (and with it the panel of k from q). */
+        int panel(int jb, int q) {
+            return (jb * Math.max(1, k) + q) * BLOCK;
         }
     }
 
@@ -345,7 +344,7 @@ final class VectorGemm implements CpuGemm {
 
     /** Where {@link #panelOfB}'s panel starts in the array it returns. */
     private int panelOffset(int j, int k0) {
-        return constant != null ? constant.panel(j / BLOCK, k0 / KC) : 0;
+        return constant != null ? constant.panel(j / BLOCK, k0) : 0;
     }
 
     /**
