@@ -144,6 +144,8 @@ public final class WorkerGroup implements AutoCloseable {
         final Helper[] helpers;
         /** Threads running this group's work now: each call's caller and the helpers it borrowed. */
         final AtomicInteger busy = new AtomicInteger();
+        /** Teams holding the helpers awake between their runs ({@link Team#hold}). */
+        final AtomicInteger holds = new AtomicInteger();
         volatile boolean stopped;
         volatile int started;
 
@@ -225,7 +227,7 @@ public final class WorkerGroup implements AutoCloseable {
                     }
                     int spins = 0;
                     while (team == null && !core.stopped) {
-                        if (spins++ < IDLE_SPINS) {
+                        if (spins++ < IDLE_SPINS || core.holds.get() > 0) {
                             Thread.onSpinWait();
                         } else {
                             LockSupport.park(this);
@@ -261,6 +263,7 @@ public final class WorkerGroup implements AutoCloseable {
         private volatile Throwable failure;
         private IntConsumer task;
         private int participants = 1;
+        private boolean held;
 
         private Team(WorkerGroup group) {
             this.group = group;
@@ -347,6 +350,27 @@ public final class WorkerGroup implements AutoCloseable {
                     throw e;
                 }
                 throw new IllegalStateException(t);
+            }
+        }
+
+        /**
+         * Keeps the group's idle helpers spinning, not parked, until {@link #release}: for a caller that runs many
+         * short tasks with its own work between them (a training pass: a GEMM per time step, the step's pointwise
+         * part on the caller), each of which would otherwise find its helpers parked and wait tens to hundreds of
+         * microseconds to wake them. Idempotent; release it in a {@code finally}.
+         */
+        public void hold() {
+            if (!held) {
+                held = true;
+                core.holds.incrementAndGet();
+            }
+        }
+
+        /** Ends {@link #hold}: idle helpers park again after their usual spin. Idempotent. */
+        public void release() {
+            if (held) {
+                held = false;
+                core.holds.decrementAndGet();
             }
         }
 

@@ -230,6 +230,46 @@ class WorkerGroupTest {
         }
     }
 
+    /**
+     * While a team holds, its idle helper keeps spinning (runnable) long past the idle spin, where it would have
+     * parked; after release it parks again. Both calls still run on both threads.
+     */
+    @Test
+    void aHeldTeamsHelperStaysAwakeBetweenRunsAndParksAfterRelease() throws Exception {
+        try (WorkerGroup group = WorkerGroup.create(2)) {
+            WorkerGroup.Team team = group.team();
+            team.run(2, w -> { });
+            Thread helper = helpers(group).get(0);
+            assertEquals(Thread.State.WAITING, settle(helper, Thread.State.WAITING), "an idle helper parks");
+            team.hold();
+            team.hold();
+            AtomicInteger ran = new AtomicInteger();
+            team.run(2, w -> ran.incrementAndGet());
+            Thread.sleep(200); // far past the idle spin (some 50 us)
+            assertEquals(Thread.State.RUNNABLE, helper.getState(), "the held team's helper parked");
+            team.run(2, w -> ran.incrementAndGet());
+            assertEquals(4, ran.get());
+            team.release();
+            team.release();
+            assertEquals(Thread.State.WAITING, settle(helper, Thread.State.WAITING), "the helper still spins after release");
+        }
+    }
+
+    /** The thread's state once it is {@code wanted}, or what it still is after 10 s. */
+    private static Thread.State settle(Thread t, Thread.State wanted) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (t.getState() != wanted && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        return t.getState();
+    }
+
+    private static java.util.List<Thread> helpers(WorkerGroup group) {
+        String name = group.toString();
+        String prefix = name.substring("worker group ".length(), name.indexOf(" of "));
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith(prefix)).toList();
+    }
+
     private static long liveHelpers(WorkerGroup group) {
         String name = group.toString();
         String prefix = name.substring("worker group ".length(), name.indexOf(" of "));

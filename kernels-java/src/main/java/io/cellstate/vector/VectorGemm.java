@@ -212,10 +212,12 @@ final class VectorGemm implements CpuGemm {
         int j1 = n;
         // split so that what every participant packs whole is the smaller operand: by columns, each packs all
         // of A (m x k) and only its own blocks of B; by rows, each packs all of B (k x n) and only its rows of A.
-        // A constant B is packed already, and split by columns each participant streams only its part of it.
+        // A constant B is packed already: split by columns, each participant streams only its part of it (a step's
+        // few rows); split by rows, each reads only its rows of A, the larger operand of a product over every
+        // step's rows (by columns, two threads read all of a 52 MB dG each, from memory).
         // Rows go in strips of STRIP where there are enough of them, so the packed kernels run on full strips.
         boolean strips = m >= parts * STRIP;
-        boolean byRows = colUnits() < parts || (constant == null && m > n && (strips || rowUnits() >= parts));
+        boolean byRows = colUnits() < parts || (m > n && (strips || rowUnits() >= parts));
         int unit = byRows ? (strips ? STRIP : 2) : BLOCK;
         int units = byRows ? (m + unit - 1) / unit : colUnits();
         int u0 = (int) ((long) w * units / parts);
@@ -462,7 +464,23 @@ final class VectorGemm implements CpuGemm {
         acc.intoArray(c, o0);
     }
 
+    /** Holds the team's helpers awake for the training call: it runs a GEMM per step with the pointwise part between. */
+    @Override
+    public void beginCall() {
+        if (team != null && threads > 1) {
+            team.hold();
+        }
+    }
+
+    @Override
+    public void endCall() {
+        if (team != null) {
+            team.release();
+        }
+    }
+
     @Override
     public void close() {
+        endCall();
     }
 }
