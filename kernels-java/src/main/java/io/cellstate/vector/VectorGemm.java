@@ -258,9 +258,9 @@ final class VectorGemm implements CpuGemm {
      * One panel of k over rows {@code [i0, i1)}: the rows of op(A) are read in place (NN) or packed row by row (TN, or
      * an alpha to apply), each block of columns of B is packed contiguously (its rows may lie a power of two apart,
      * which would put them in the same cache sets) unless it is a constant's, and {@link Panels#accumulate} runs the
-     * two from L1. The last
-     * columns, narrower than a block, are staged a block wide. With too few rows to pay for packing B, the
-     * kernels below read A and B in place; every path does the same operations in the same order.
+     * two from the caches. The last columns, narrower than a block, are staged a block wide. With too few rows to
+     * pay for packing B, the kernels below read A and B in place; every path does the same operations in the same
+     * order.
      */
     private void panel(int i0, int i1, int j0, int j1, int w, int k0, int k1, boolean load) {
         int kc = k1 - k0;
