@@ -260,11 +260,11 @@ final class TrainingEngine implements AutoCloseable {
         for (int l = 0; l < layers; l++) {
             for (int d = 0; d < dirs; d++) {
                 int s = l * dirs + d;
-                copyPadded(w.weightIh(l, d), gh, spec.layerInputSize(l), weights.get(2 * s));
-                copyPadded(w.weightHh(l, d), gh, out, weights.get(2 * s + 1));
-                transpose(w.weightIh(l, d), gh, spec.layerInputSize(l), transposed.get(2 * s));
-                transpose(w.weightHh(l, d), gh, out, transposed.get(2 * s + 1));
                 int in = spec.layerInputSize(l);
+                copyPadded(w.weightIh(l, d), gh, in, weights.get(2 * s));
+                copyPadded(w.weightHh(l, d), gh, out, weights.get(2 * s + 1));
+                transpose(w.weightIh(l, d), gh, in, transposed.get(2 * s));
+                transpose(w.weightHh(l, d), gh, out, transposed.get(2 * s + 1));
                 inputs[s] = new CpuGemm.Constant[] {
                     gemm.constant(transposed.get(2 * s), 0, gh + PAD, in, gh),
                     gemm.constant(weights.get(2 * s), 0, in + PAD, gh, in)};

@@ -13,8 +13,8 @@ import jdk.incubator.vector.FloatVector;
  * {@link CpuGemm} on the Vector API over heap buffers ({@code float[]} behind each segment), NN and TN
  * ({@code B} not transposed), for the training engine's shapes. Over panels of {@link #KC} values of k, a block of
  * four vectors of B's columns is packed contiguously (in {@link Panels}' layout of a weight panel; B's rows may lie
- * a power of two apart, and then in the same cache sets), the participant's rows of op(A) are packed row by row,
- * and {@link Panels#accumulate}, the forward kernels' micro-kernels (6 rows by 4 vectors with AVX-512's 32
+ * a power of two apart, and then in the same cache sets), the participant's rows of op(A) are read in place (NN) or
+ * packed row by row (TN), and {@link Panels#accumulate}, the forward kernels' micro-kernels (6 rows by 4 vectors with AVX-512's 32
  * registers, 6 rows by 2 with AVX2's 16), adds their product to C. A constant B (a weight matrix) is packed once.
  *
  * <p>Every element of C is {@code beta C} (C, or 0 where beta is 0 and C is not read) plus, in k order, each
@@ -54,8 +54,9 @@ final class VectorGemm implements CpuGemm {
     private final int threads;
     private final IntConsumer part = this::part;
     /**
-     * Per participant: the packed panel of B ({@code KC x BLOCK}), its rows of op(A) for a panel of k (a chunk of
-     * {@link #ROW_CHUNK} rows, row by row), and the chunk's rows of C in the last, narrower columns, a block wide.
+     * Per participant: the packed panel of B ({@code KC x BLOCK}), its rows of op(A) for a panel of k where they are
+     * packed (a chunk of {@link #ROW_CHUNK} rows, row by row: TN, or an alpha to apply), and the chunk's rows of C in
+     * the last, narrower columns, a block wide.
      */
     private final float[][] packB;
     private final float[][] packA;
