@@ -13,9 +13,10 @@ import jdk.incubator.vector.FloatVector;
  * {@link CpuGemm} on the Vector API over heap buffers ({@code float[]} behind each segment), NN and TN
  * ({@code B} not transposed), for the training engine's shapes. Over panels of {@link #KC} values of k, a block of
  * four vectors of B's columns is packed contiguously (in {@link Panels}' layout of a weight panel; B's rows may lie
- * a power of two apart, and then in the same cache sets), the participant's rows of op(A) are read in place (NN) or
- * packed row by row (TN), and {@link Panels#accumulate}, the forward kernels' micro-kernels (6 rows by 4 vectors with AVX-512's 32
- * registers, 6 rows by 2 with AVX2's 16), adds their product to C. A constant B (a weight matrix) is packed once.
+ * a power of two apart, and then in the same cache sets), the participant's rows of op(A) are read in place, and
+ * {@link Panels#accumulate}, the forward kernels' micro-kernels (6 rows by 4 vectors with AVX-512's 32 registers, 6
+ * rows by 2 with AVX2's 16), adds their product to C. A constant B (a weight matrix) is packed once. TN (a weight
+ * gradient) packs op(A) too, as BLIS does, in micro-panels of 6 rows for a kernel of its own ({@link #transposed}).
  *
  * <p>Every element of C is {@code beta C} (C, or 0 where beta is 0 and C is not read) plus, in k order, each
  * {@code alpha op(A)[i][q]} (rounded to float) times {@code B[q][j]}, fused: one thread computes it, with the same
@@ -30,21 +31,31 @@ final class VectorGemm implements CpuGemm {
      * Zen 4 the training GEMMs ran 5 to 10% faster than with 128 (half the passes of C) and no faster with 384 or 512.
      */
     private static final int KC = 256;
-    /**
-     * Floats between the rows of a packed op(A) past KC: where the stride is a power of two, the rows of a chunk
-     * written one column at a time (TN) fall in a few cache sets and evict each other.
-     */
+    /** Floats between the rows of NN's op(A) packed with an alpha to apply: past KC, off a power of two. */
     private static final int PITCH = KC + 16;
     /** Fewer rows than this (a step of a small batch) run unpacked: packing B's block would cost more than it saves. */
     private static final int PACK_ROWS = 16;
     /** Rows of a participant's share where rows are split: a multiple of the kernels' 6-row and 4-row blocks. */
     private static final int STRIP = 24;
     /**
-     * Rows of C a participant takes through all of k before the next ones: 240 rows of a 2048-wide C are 1.9 MiB,
-     * in the L2 or L3 cache, and 240 rows of a panel of A, packed ({@code ROW_CHUNK x PITCH}), 255 KiB, in L2. On a
-     * Zen 4, chunks of 120 or 480 rows ran no faster.
+     * Rows of C a participant takes through all of k before the next ones (NN): 240 rows of a 2048-wide C are 1.9 MiB,
+     * in the L2 or L3 cache, and 240 rows of a panel of A, 240 KiB, in L2. On a Zen 4, chunks of 120 or 480 rows ran
+     * no faster. TN's rows pass the blocks of B in chunks of as many.
      */
     private static final int ROW_CHUNK = 10 * STRIP;
+    /** Rows of a micro-panel of TN's packed op(A), and of its kernels' blocks. */
+    private static final int MR = 6;
+    /**
+     * Whether TN's kernel takes a block of 4 vectors at once (24 sums: 32 registers, AVX-512) or half a block at a
+     * time (12 sums: 16 registers, AVX2).
+     */
+    private static final boolean WIDE = VectorConfig.REGISTERS >= 32;
+    /**
+     * TN's rows of op(A) and columns of B packed at once per panel of k, per participant: up to 3 MiB (3072 rows by
+     * KC) and 32 blocks (2 MiB at 512 bits). On a Zen 4, KC of 128 or 512 ran no faster there.
+     */
+    private static final int TN_ROWS = 128 * STRIP;
+    private static final int TN_COLS = 32 * BLOCK;
     /** Multiply-adds a second thread must get before it pays for its wake-up. */
     private static final long MIN_MACS_PER_THREAD = 1 << 16;
     /** The sums' start where beta is 0: a block of zeros. */
@@ -61,6 +72,11 @@ final class VectorGemm implements CpuGemm {
     private final float[][] packB;
     private final float[][] packA;
     private final float[][] edge;
+    /** Per participant: a micro-panel's rows of C where they are fewer than {@link #MR} or narrower than a block (TN). */
+    private final float[][] tile;
+    /** Per participant: TN's packed micro-panels of op(A) and blocks of B for a panel of k, grown to the largest call's. */
+    private final float[][] microA;
+    private final float[][] blocksB;
     // the GEMM in flight, read by the participants
     private Packed constant;
     private boolean transA;
@@ -85,6 +101,9 @@ final class VectorGemm implements CpuGemm {
         this.packB = new float[this.threads][KC * BLOCK];
         this.packA = new float[this.threads][PITCH * ROW_CHUNK];
         this.edge = new float[this.threads][ROW_CHUNK * BLOCK];
+        this.tile = new float[this.threads][MR * BLOCK];
+        this.microA = new float[this.threads][0];
+        this.blocksB = new float[this.threads][0];
     }
 
     @Override
@@ -236,7 +255,8 @@ final class VectorGemm implements CpuGemm {
     // ---------------------------------------------------------------- NN and TN
 
     /**
-     * NN and TN over chunks of {@link #ROW_CHUNK} rows, and in each over panels of {@link #KC} values of k: a
+     * NN (and TN of fewer rows than {@link #PACK_ROWS}; more go to {@link #transposed}) over chunks of
+     * {@link #ROW_CHUNK} rows, and in each over panels of {@link #KC} values of k: a
      * panel of B ({@code KC x BLOCK} floats) stays in the L1/L2 cache while every row block of the chunk passes
      * over it, where a whole column of B (k up to T*B rows for a weight gradient) would be read again from
      * memory for each; and the chunk's rows of C, which every panel of k reads and writes again, stay in the
@@ -244,6 +264,10 @@ final class VectorGemm implements CpuGemm {
      * C is the sum itself: each panel adds its products to what the one before left, in k order.
      */
     private void chunks(int i0, int i1, int j0, int j1, int w) {
+        if (transA && i1 - i0 >= PACK_ROWS) {
+            transposed(i0, i1, j0, j1, w);
+            return;
+        }
         for (int r0 = i0; r0 < i1 || r0 == i0; r0 += ROW_CHUNK) {
             int r1 = Math.min(i1, r0 + ROW_CHUNK);
             // a constant's panels of k lie one after another, so its k is taken whole where A is read in place
@@ -256,8 +280,8 @@ final class VectorGemm implements CpuGemm {
     }
 
     /**
-     * One panel of k over rows {@code [i0, i1)}: the rows of op(A) are read in place (NN) or packed row by row (TN, or
-     * an alpha to apply), each block of columns of B is packed contiguously (its rows may lie a power of two apart,
+     * One panel of k over rows {@code [i0, i1)}: the rows of op(A) are read in place, or packed row by row with an
+     * alpha to apply, each block of columns of B is packed contiguously (its rows may lie a power of two apart,
      * which would put them in the same cache sets) unless it is a constant's, and {@link Panels#accumulate} runs the
      * two from the caches. The last columns, narrower than a block, are staged a block wide. With too few rows to
      * pay for packing B, the kernels below read A and B in place; every path does the same operations in the same
@@ -270,11 +294,11 @@ final class VectorGemm implements CpuGemm {
             unpacked(i0, i1, j0, j1, k0, k1, load);
             return;
         }
-        // op(A)'s rows: in place (NN), or packed (TN: A's columns; or with alpha to apply)
+        // op(A)'s rows: in place, or packed with alpha to apply
         float[] pa = a;
         int pao = aOff + i0 * lda + k0;
         int pas = lda;
-        if (transA || alpha != 1) {
+        if (alpha != 1) {
             pa = packA[w];
             pao = 0;
             pas = PITCH;
@@ -303,26 +327,148 @@ final class VectorGemm implements CpuGemm {
         }
     }
 
-    /** Rows {@code [i0, i1)} of op(A), values {@code [k0, k0 + kc)} of k, times alpha, into {@code pa} row by row. */
-    private void packRows(float[] pa, int i0, int i1, int k0, int kc) {
-        if (transA) {
-            // op(A)'s rows are A's columns: row q of the stored A holds a value of each, side by side
-            for (int q = 0; q < kc; q++) {
-                int at = aOff + (k0 + q) * lda;
-                for (int i = i0; i < i1; i++) {
-                    pa[(i - i0) * PITCH + q] = alpha * a[at + i];
+    /**
+     * TN over rows {@code [i0, i1)}. op(A)'s rows are A's columns, so a row of the stored A (a weight gradient's dG:
+     * a step's row of all gates) holds a value of each. Read a chunk of columns at a time, as NN's rows are, A's rows
+     * are visited a few hundred floats at a time, each a page or more from the last: on a Zen 4 packing them took a
+     * quarter of a weight gradient's time. So, per panel of {@link #KC} values of k, the participant's rows of op(A)
+     * (up to {@link #TN_ROWS}) are packed whole, reading A's rows from end to end, as BLIS packs A: in micro-panels of
+     * {@link #MR} rows, k-major (a value of k of the six rows, then the next), one stream for the kernel to broadcast
+     * from; and its columns of B (up to {@link #TN_COLS}) once, in blocks. Then each chunk of {@link #ROW_CHUNK} rows
+     * passes every block of B, each micro-panel of the chunk against the block in the caches.
+     */
+    private void transposed(int i0, int i1, int j0, int j1, int w) {
+        for (int a0 = i0; a0 < i1; a0 += TN_ROWS) {
+            int a1 = Math.min(i1, a0 + TN_ROWS);
+            for (int k0 = 0; k0 < k || k0 == 0; k0 += KC) {
+                int kc = Math.min(k, k0 + KC) - k0;
+                // the first panel starts from C (beta 1) or from 0 (beta 0: C is not read), the next from C
+                boolean load = k0 > 0 || beta != 0;
+                float[] pa = microPanels(w, a0, a1, k0, kc);
+                for (int b0 = j0; b0 < j1; b0 += TN_COLS) {
+                    int b1 = Math.min(j1, b0 + TN_COLS);
+                    float[] pb = columnBlocks(w, b0, b1, k0, kc);
+                    for (int r0 = a0; r0 < a1; r0 += ROW_CHUNK) {
+                        int r1 = Math.min(a1, r0 + ROW_CHUNK);
+                        for (int j = b0; j < b1; j += BLOCK) {
+                            microRows(pa, (r0 - a0) * kc, r0, r1, kc, pb, (j - b0) * kc, j, Math.min(BLOCK, b1 - j),
+                                    load, tile[w]);
+                        }
+                    }
                 }
             }
+        }
+    }
+
+    /**
+     * Rows {@code [r0, r1)} of C, columns {@code [j, j + width)}: each micro-panel of packed op(A) ({@code pa} from
+     * {@code ao}) by the block of B at {@code pb[bo]}. A micro-panel of fewer rows, or a block narrower than
+     * {@link #BLOCK}, runs on its rows of C staged in {@code t}, a block wide; only they are stored back.
+     */
+    private void microRows(float[] pa, int ao, int r0, int r1, int kc, float[] pb, int bo, int j, int width,
+                           boolean load, float[] t) {
+        for (int r = r0; r < r1; r += MR, ao += MR * kc) {
+            int n = Math.min(MR, r1 - r);
+            int at = cOff + r * ldc + j;
+            if (n == MR && width == BLOCK) {
+                for (int x = 0; !load && x < MR; x++) {
+                    System.arraycopy(ZEROS, 0, c, at + x * ldc, BLOCK);
+                }
+                micro(pa, ao, kc, pb, bo, c, at, ldc);
+            } else {
+                java.util.Arrays.fill(t, 0f);
+                for (int x = 0; load && x < n; x++) {
+                    System.arraycopy(c, at + x * ldc, t, x * BLOCK, width);
+                }
+                micro(pa, ao, kc, pb, bo, t, 0, BLOCK);
+                for (int x = 0; x < n; x++) {
+                    System.arraycopy(t, x * BLOCK, c, at + x * ldc, width);
+                }
+            }
+        }
+    }
+
+    /**
+     * Columns {@code [i0, i1)} of A (op(A)'s rows), values {@code [k0, k0 + kc)} of k, times alpha, packed in
+     * participant {@code w}'s buffer in micro-panels of {@link #MR} rows: {@code [mp * MR * kc + q * MR + r]} is row
+     * {@code i0 + mp * MR + r} at {@code k0 + q}; the last micro-panel's missing rows are 0.
+     */
+    private float[] microPanels(int w, int i0, int i1, int k0, int kc) {
+        int full = (i1 - i0) / MR;
+        int rest = i1 - i0 - full * MR;
+        float[] pa = grown(microA, w, (full + 1) * MR * kc);
+        for (int q = 0; q < kc; q++) {
+            int at = aOff + (k0 + q) * lda + i0;
+            int to = q * MR;
+            for (int mp = 0; mp < full; mp++, at += MR, to += MR * kc) {
+                pa[to] = alpha * a[at];
+                pa[to + 1] = alpha * a[at + 1];
+                pa[to + 2] = alpha * a[at + 2];
+                pa[to + 3] = alpha * a[at + 3];
+                pa[to + 4] = alpha * a[at + 4];
+                pa[to + 5] = alpha * a[at + 5];
+            }
+            for (int r = 0; rest > 0 && r < MR; r++) {
+                pa[to + r] = r < rest ? alpha * a[at + r] : 0f;
+            }
+        }
+        return pa;
+    }
+
+    /**
+     * B's columns {@code [j0, j1)}, values {@code [k0, k0 + kc)} of k, packed in participant {@code w}'s buffer in
+     * blocks of {@link #BLOCK} columns, each block's kc rows contiguous (the last block padded with zero columns).
+     */
+    private float[] columnBlocks(int w, int j0, int j1, int k0, int kc) {
+        int blocks = (j1 - j0 + BLOCK - 1) / BLOCK;
+        float[] pb = grown(blocksB, w, blocks * kc * BLOCK);
+        int whole = (j1 - j0) / BLOCK;
+        for (int q = 0; q < kc; q++) {
+            int at = bOff + (k0 + q) * ldb + j0;
+            int to = q * BLOCK;
+            for (int jb = 0; jb < whole; jb++, at += BLOCK, to += kc * BLOCK) {
+                FloatVector.fromArray(FLOATS, b, at).intoArray(pb, to);
+                FloatVector.fromArray(FLOATS, b, at + LANES).intoArray(pb, to + LANES);
+                FloatVector.fromArray(FLOATS, b, at + 2 * LANES).intoArray(pb, to + 2 * LANES);
+                FloatVector.fromArray(FLOATS, b, at + 3 * LANES).intoArray(pb, to + 3 * LANES);
+            }
+            if (whole < blocks) {
+                int width = j1 - j0 - whole * BLOCK;
+                System.arraycopy(b, at, pb, to, width);
+                java.util.Arrays.fill(pb, to + width, to + BLOCK, 0f);
+            }
+        }
+        return pb;
+    }
+
+    /** Participant {@code w}'s buffer of {@code buffers}, made to hold {@code floats} floats. */
+    private static float[] grown(float[][] buffers, int w, int floats) {
+        if (buffers[w].length < floats) {
+            buffers[w] = new float[floats];
+        }
+        return buffers[w];
+    }
+
+    /** {@link #MR} rows of packed op(A) ({@code a} at {@code ao}, k-major) by a block of B, added to C's rows. */
+    private static void micro(float[] a, int ao, int k, float[] w, int wo, float[] out, int oo, int os) {
+        if (WIDE) {
+            gemm6k(a, ao, k, w, wo, out, oo, os);
         } else {
-            for (int i = i0; i < i1; i++) {
-                int at = aOff + i * lda + k0;
-                int to = (i - i0) * PITCH;
-                if (alpha == 1) {
-                    System.arraycopy(a, at, pa, to, kc);
-                } else {
-                    for (int q = 0; q < kc; q++) {
-                        pa[to + q] = alpha * a[at + q];
-                    }
+            gemm6kHalf(a, ao, k, w, wo, out, oo, os);
+            gemm6kHalf(a, ao, k, w, wo + 2 * LANES, out, oo + 2 * LANES, os);
+        }
+    }
+
+    /** Rows {@code [i0, i1)} of A (NN), values {@code [k0, k0 + kc)} of k, times alpha, into {@code pa} row by row. */
+    private void packRows(float[] pa, int i0, int i1, int k0, int kc) {
+        for (int i = i0; i < i1; i++) {
+            int at = aOff + i * lda + k0;
+            int to = (i - i0) * PITCH;
+            if (alpha == 1) {
+                System.arraycopy(a, at, pa, to, kc);
+            } else {
+                for (int q = 0; q < kc; q++) {
+                    pa[to + q] = alpha * a[at + q];
                 }
             }
         }
@@ -463,6 +609,152 @@ final class VectorGemm implements CpuGemm {
             acc = FloatVector.fromArray(FLOATS, b, bq).fma(FloatVector.broadcast(FLOATS, alpha * a[a0 + q * sk]), acc);
         }
         acc.intoArray(c, o0);
+    }
+
+    /**
+     * Six rows of packed op(A) ({@code a[ao + q * MR + r]}, k-major) by a block of four vectors of packed B, added to
+     * C's rows: 24 sums, 4 vectors of B and a broadcast live, as in {@link Panels}' 6-row kernel, whose op(A) is read
+     * row by row instead.
+     */
+    private static void gemm6k(float[] a, int ao, int k, float[] w, int wo, float[] out, int oo, int os) {
+        FloatVector c00 = FloatVector.fromArray(FLOATS, out, oo);
+        FloatVector c01 = FloatVector.fromArray(FLOATS, out, oo + LANES);
+        FloatVector c02 = FloatVector.fromArray(FLOATS, out, oo + 2 * LANES);
+        FloatVector c03 = FloatVector.fromArray(FLOATS, out, oo + 3 * LANES);
+        FloatVector c10 = FloatVector.fromArray(FLOATS, out, oo + os);
+        FloatVector c11 = FloatVector.fromArray(FLOATS, out, oo + os + LANES);
+        FloatVector c12 = FloatVector.fromArray(FLOATS, out, oo + os + 2 * LANES);
+        FloatVector c13 = FloatVector.fromArray(FLOATS, out, oo + os + 3 * LANES);
+        FloatVector c20 = FloatVector.fromArray(FLOATS, out, oo + 2 * os);
+        FloatVector c21 = FloatVector.fromArray(FLOATS, out, oo + 2 * os + LANES);
+        FloatVector c22 = FloatVector.fromArray(FLOATS, out, oo + 2 * os + 2 * LANES);
+        FloatVector c23 = FloatVector.fromArray(FLOATS, out, oo + 2 * os + 3 * LANES);
+        FloatVector c30 = FloatVector.fromArray(FLOATS, out, oo + 3 * os);
+        FloatVector c31 = FloatVector.fromArray(FLOATS, out, oo + 3 * os + LANES);
+        FloatVector c32 = FloatVector.fromArray(FLOATS, out, oo + 3 * os + 2 * LANES);
+        FloatVector c33 = FloatVector.fromArray(FLOATS, out, oo + 3 * os + 3 * LANES);
+        FloatVector c40 = FloatVector.fromArray(FLOATS, out, oo + 4 * os);
+        FloatVector c41 = FloatVector.fromArray(FLOATS, out, oo + 4 * os + LANES);
+        FloatVector c42 = FloatVector.fromArray(FLOATS, out, oo + 4 * os + 2 * LANES);
+        FloatVector c43 = FloatVector.fromArray(FLOATS, out, oo + 4 * os + 3 * LANES);
+        FloatVector c50 = FloatVector.fromArray(FLOATS, out, oo + 5 * os);
+        FloatVector c51 = FloatVector.fromArray(FLOATS, out, oo + 5 * os + LANES);
+        FloatVector c52 = FloatVector.fromArray(FLOATS, out, oo + 5 * os + 2 * LANES);
+        FloatVector c53 = FloatVector.fromArray(FLOATS, out, oo + 5 * os + 3 * LANES);
+        for (int kk = 0; kk < k; kk++) {
+            int p = wo + kk * BLOCK;
+            int q = ao + kk * MR;
+            FloatVector w0 = FloatVector.fromArray(FLOATS, w, p);
+            FloatVector w1 = FloatVector.fromArray(FLOATS, w, p + LANES);
+            FloatVector w2 = FloatVector.fromArray(FLOATS, w, p + 2 * LANES);
+            FloatVector w3 = FloatVector.fromArray(FLOATS, w, p + 3 * LANES);
+            FloatVector x = FloatVector.broadcast(FLOATS, a[q]);
+            c00 = w0.fma(x, c00);
+            c01 = w1.fma(x, c01);
+            c02 = w2.fma(x, c02);
+            c03 = w3.fma(x, c03);
+            x = FloatVector.broadcast(FLOATS, a[q + 1]);
+            c10 = w0.fma(x, c10);
+            c11 = w1.fma(x, c11);
+            c12 = w2.fma(x, c12);
+            c13 = w3.fma(x, c13);
+            x = FloatVector.broadcast(FLOATS, a[q + 2]);
+            c20 = w0.fma(x, c20);
+            c21 = w1.fma(x, c21);
+            c22 = w2.fma(x, c22);
+            c23 = w3.fma(x, c23);
+            x = FloatVector.broadcast(FLOATS, a[q + 3]);
+            c30 = w0.fma(x, c30);
+            c31 = w1.fma(x, c31);
+            c32 = w2.fma(x, c32);
+            c33 = w3.fma(x, c33);
+            x = FloatVector.broadcast(FLOATS, a[q + 4]);
+            c40 = w0.fma(x, c40);
+            c41 = w1.fma(x, c41);
+            c42 = w2.fma(x, c42);
+            c43 = w3.fma(x, c43);
+            x = FloatVector.broadcast(FLOATS, a[q + 5]);
+            c50 = w0.fma(x, c50);
+            c51 = w1.fma(x, c51);
+            c52 = w2.fma(x, c52);
+            c53 = w3.fma(x, c53);
+        }
+        c00.intoArray(out, oo);
+        c01.intoArray(out, oo + LANES);
+        c02.intoArray(out, oo + 2 * LANES);
+        c03.intoArray(out, oo + 3 * LANES);
+        c10.intoArray(out, oo + os);
+        c11.intoArray(out, oo + os + LANES);
+        c12.intoArray(out, oo + os + 2 * LANES);
+        c13.intoArray(out, oo + os + 3 * LANES);
+        c20.intoArray(out, oo + 2 * os);
+        c21.intoArray(out, oo + 2 * os + LANES);
+        c22.intoArray(out, oo + 2 * os + 2 * LANES);
+        c23.intoArray(out, oo + 2 * os + 3 * LANES);
+        c30.intoArray(out, oo + 3 * os);
+        c31.intoArray(out, oo + 3 * os + LANES);
+        c32.intoArray(out, oo + 3 * os + 2 * LANES);
+        c33.intoArray(out, oo + 3 * os + 3 * LANES);
+        c40.intoArray(out, oo + 4 * os);
+        c41.intoArray(out, oo + 4 * os + LANES);
+        c42.intoArray(out, oo + 4 * os + 2 * LANES);
+        c43.intoArray(out, oo + 4 * os + 3 * LANES);
+        c50.intoArray(out, oo + 5 * os);
+        c51.intoArray(out, oo + 5 * os + LANES);
+        c52.intoArray(out, oo + 5 * os + 2 * LANES);
+        c53.intoArray(out, oo + 5 * os + 3 * LANES);
+    }
+
+    /** {@link #gemm6k} over half a block ({@code w} and {@code out} offset to it): 12 sums, for 16 registers. */
+    private static void gemm6kHalf(float[] a, int ao, int k, float[] w, int wo, float[] out, int oo, int os) {
+        FloatVector c00 = FloatVector.fromArray(FLOATS, out, oo);
+        FloatVector c01 = FloatVector.fromArray(FLOATS, out, oo + LANES);
+        FloatVector c10 = FloatVector.fromArray(FLOATS, out, oo + os);
+        FloatVector c11 = FloatVector.fromArray(FLOATS, out, oo + os + LANES);
+        FloatVector c20 = FloatVector.fromArray(FLOATS, out, oo + 2 * os);
+        FloatVector c21 = FloatVector.fromArray(FLOATS, out, oo + 2 * os + LANES);
+        FloatVector c30 = FloatVector.fromArray(FLOATS, out, oo + 3 * os);
+        FloatVector c31 = FloatVector.fromArray(FLOATS, out, oo + 3 * os + LANES);
+        FloatVector c40 = FloatVector.fromArray(FLOATS, out, oo + 4 * os);
+        FloatVector c41 = FloatVector.fromArray(FLOATS, out, oo + 4 * os + LANES);
+        FloatVector c50 = FloatVector.fromArray(FLOATS, out, oo + 5 * os);
+        FloatVector c51 = FloatVector.fromArray(FLOATS, out, oo + 5 * os + LANES);
+        for (int kk = 0; kk < k; kk++) {
+            int p = wo + kk * BLOCK;
+            int q = ao + kk * MR;
+            FloatVector w0 = FloatVector.fromArray(FLOATS, w, p);
+            FloatVector w1 = FloatVector.fromArray(FLOATS, w, p + LANES);
+            FloatVector x = FloatVector.broadcast(FLOATS, a[q]);
+            c00 = w0.fma(x, c00);
+            c01 = w1.fma(x, c01);
+            x = FloatVector.broadcast(FLOATS, a[q + 1]);
+            c10 = w0.fma(x, c10);
+            c11 = w1.fma(x, c11);
+            x = FloatVector.broadcast(FLOATS, a[q + 2]);
+            c20 = w0.fma(x, c20);
+            c21 = w1.fma(x, c21);
+            x = FloatVector.broadcast(FLOATS, a[q + 3]);
+            c30 = w0.fma(x, c30);
+            c31 = w1.fma(x, c31);
+            x = FloatVector.broadcast(FLOATS, a[q + 4]);
+            c40 = w0.fma(x, c40);
+            c41 = w1.fma(x, c41);
+            x = FloatVector.broadcast(FLOATS, a[q + 5]);
+            c50 = w0.fma(x, c50);
+            c51 = w1.fma(x, c51);
+        }
+        c00.intoArray(out, oo);
+        c01.intoArray(out, oo + LANES);
+        c10.intoArray(out, oo + os);
+        c11.intoArray(out, oo + os + LANES);
+        c20.intoArray(out, oo + 2 * os);
+        c21.intoArray(out, oo + 2 * os + LANES);
+        c30.intoArray(out, oo + 3 * os);
+        c31.intoArray(out, oo + 3 * os + LANES);
+        c40.intoArray(out, oo + 4 * os);
+        c41.intoArray(out, oo + 4 * os + LANES);
+        c50.intoArray(out, oo + 5 * os);
+        c51.intoArray(out, oo + 5 * os + LANES);
     }
 
     /** Holds the team's helpers awake for the training call: it runs a GEMM per step with the pointwise part between. */

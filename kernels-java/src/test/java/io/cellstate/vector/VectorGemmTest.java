@@ -145,6 +145,45 @@ class VectorGemmTest {
     }
 
     /**
+     * TN packs op(A) in micro-panels and B in blocks per panel of k, a few thousand rows and columns at a time; NN
+     * reads op(A) in place. Both sum each element alike, so TN on A gives, bit for bit, what NN gives on A
+     * transposed: over sizes past one packing's rows (3072) and columns (2048 at 512 bits), past one panel of k, with
+     * a last micro-panel of fewer than six rows and a last block of fewer columns, with 1 and 3 threads.
+     */
+    @Test
+    void transposedIsTheProductOfTheTransposeBitForBit() {
+        SplittableRandom r = new SplittableRandom(14);
+        int[][] shapes = {{3100, 70, 300}, {40, 2100, 260}, {17, 33, 1}, {601, 130, 513}};
+        try (WorkerGroup group = WorkerGroup.create(3)) {
+            for (int threads : new int[] {1, 3}) {
+                CpuGemm g = new VectorGemm(group.team(), threads);
+                for (int[] shape : shapes) {
+                    int m = shape[0];
+                    int n = shape[1];
+                    int k = shape[2];
+                    float beta = r.nextBoolean() ? 0f : 1f;
+                    float alpha = r.nextBoolean() ? 1f : -0.5f;
+                    float[] a = random(r, k * m);
+                    float[] at = new float[m * k];
+                    for (int q = 0; q < k; q++) {
+                        for (int i = 0; i < m; i++) {
+                            at[i * k + q] = a[q * m + i];
+                        }
+                    }
+                    MemorySegment b = copy(g, random(r, k * n));
+                    float[] c0 = beta == 0 ? nan(m * n) : random(r, m * n);
+                    MemorySegment tn = copy(g, c0);
+                    MemorySegment nn = copy(g, c0);
+                    g.gemm(true, m, n, k, alpha, copy(g, a), 0, m, b, 0, n, beta, tn, 0, n);
+                    g.gemm(false, m, n, k, alpha, copy(g, at), 0, k, b, 0, n, beta, nn, 0, n);
+                    assertArrayEquals(nn.toArray(ValueLayout.JAVA_FLOAT), tn.toArray(ValueLayout.JAVA_FLOAT),
+                            "m=" + m + " n=" + n + " k=" + k + " alpha=" + alpha + " beta=" + beta + " threads=" + threads);
+                }
+            }
+        }
+    }
+
+    /**
      * A constant B (a weight matrix, packed once) gives C bit for bit as B read where it lies, for any
      * number of rows (below the size where an ordinary call packs B too) and threads; B may be given again
      * after it changes.
