@@ -14,6 +14,7 @@ import io.cellstate.spi.ForwardCall;
 import io.cellstate.spi.TrainingWorkspace;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.function.IntConsumer;
 
 /**
  * Backpropagation through time for every cell on the CPU, shared by the backends that lend it their
@@ -47,8 +48,9 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>The GEMMs use two shapes: NN (the forward, over the weights transposed once per set of weights, and the
  * data gradients) and TN (weight gradients). Buffers come
- * from the backend's {@link CpuGemm} and grow only for a larger call; the pointwise parts run on the
- * calling thread over rows staged in small heap arrays.
+ * from the backend's {@link CpuGemm} and grow only for a larger call. A step's pointwise part runs row by row over
+ * rows staged in small heap arrays, a plain cell's split among the team's threads where the batch has rows enough
+ * ({@link #eachRow}).
  */
 final class TrainingEngine implements AutoCloseable {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -57,6 +59,11 @@ final class TrainingEngine implements AutoCloseable {
      * fall in the same cache sets, so a GEMM streaming a panel of them down k evicts its own panel.
      */
     private static final int PAD = 16;
+    /**
+     * Rows of a step's batch a participant must get before a plain cell's pointwise part is split among the team:
+     * a row is a few microseconds of work, a split a microsecond or two.
+     */
+    private static final int ROWS_PER_THREAD = 4;
 
     private enum Kind { LSTM, GRU, GRU_ORIGINAL, RNN }
 
@@ -144,26 +151,81 @@ final class TrainingEngine implements AutoCloseable {
     private final long[] needKept;
     private final long[] needInference;
     private final long[] needScratch = new long[SCRATCH];
-    // rows staged for the pointwise parts
-    private final float[] gx;
-    private final float[] ghRow;
-    private final float[] dgRow;
-    private final float[] dghRow;
-    private final float[] cPrevRow;
-    private final float[] cRow;
-    private final float[] hPrevRow;
-    private final float[] hRow;
-    private final float[] dhRow;
-    private final float[] dcRow;
-    private final float[] auxRow;
-    private final float[] preRow;
-    private final float[] rRow;
+    /** Per participant of a step's rows, the rows staged for the pointwise parts ([0]: this thread's). */
+    private final Stage[] stages;
     private final float[] peepGrad;
     private final float[] zeros;
     // the state of a call: h ([B x H_out]) and c ([B x H]) of the batch, and the carried dc
     private float[] hCur = new float[0];
     private float[] cCur = new float[0];
     private float[] carryC = new float[0];
+    // the step in flight, as its row parts read it (set per layer and direction, t and the first rows per step)
+    private ForwardCall fwdCall;
+    private BackwardCall bwdCall;
+    private int batchStep;
+    private boolean keepStep;
+    private int dirStep;
+    private int slotStep;
+    private int tStep;
+    private long r0Step;
+    private long s0Step;
+    private GeneralCell genStep;
+    private MemorySegment actBuf;
+    private MemorySegment hpBuf;
+    private MemorySegment auxBuf;
+    private MemorySegment csBuf;
+    private MemorySegment preBuf;
+    private MemorySegment rowBuf;
+    private MemorySegment ghBuf;
+    private MemorySegment yBuf;
+    private MemorySegment dgBuf;
+    private MemorySegment dghBuf;
+    private MemorySegment drhBuf;
+    private MemorySegment dhsBuf;
+    private MemorySegment drsBuf;
+    private MemorySegment dyBuf;
+    private MemorySegment carryBuf;
+    private MemorySegment nextBuf;
+    /** Whether the step's rows are split among the team's participants ({@link #eachRow}). */
+    private boolean split;
+    private final IntConsumer forwardRows = w -> rows(w, 0);
+    private final IntConsumer newRows = w -> rows(w, 1);
+    private final IntConsumer backwardRows = w -> rows(w, 2);
+    private final IntConsumer resetRows = w -> rows(w, 3);
+
+    /** One participant's rows staged for the pointwise parts, each block of a gate row p floats. */
+    private static final class Stage {
+        final float[] gates;
+        /** The linear-before-reset GRU's recurrent gates {@code W_h h + b_h}. */
+        final float[] recurrent;
+        final float[] dg;
+        final float[] dgh;
+        final float[] cPrev;
+        final float[] c;
+        final float[] hPrev;
+        final float[] h;
+        final float[] dh;
+        final float[] dc;
+        final float[] aux;
+        final float[] pre;
+        final float[] r;
+
+        Stage(int gates, int p) {
+            this.gates = new float[gates * p];
+            this.recurrent = new float[gates * p];
+            this.dg = new float[gates * p];
+            this.dgh = new float[gates * p];
+            this.cPrev = new float[p];
+            this.c = new float[p];
+            this.hPrev = new float[p];
+            this.h = new float[p];
+            this.dh = new float[p];
+            this.dc = new float[p];
+            this.aux = new float[p];
+            this.pre = new float[gates * p];
+            this.r = new float[p];
+        }
+    }
 
     TrainingEngine(RnnSpec spec, RnnWeights w, TrainingPointwise pointwise, CpuGemm.Factory factory,
                    WorkerGroup.Team team, int threads) {
@@ -205,19 +267,10 @@ final class TrainingEngine implements AutoCloseable {
         boolean peepholes = spec.cell() instanceof Cell.Lstm lstm && lstm.peepholes();
         this.peep = peepholes ? new float[spec.stateCount()][3 * p] : null;
         this.peepGrad = new float[peepholes ? 3 * hidden : 0];
-        gx = new float[g * p];
-        ghRow = new float[g * p];
-        dgRow = new float[g * p];
-        dghRow = new float[g * p];
-        cPrevRow = new float[p];
-        cRow = new float[p];
-        hPrevRow = new float[p];
-        hRow = new float[p];
-        dhRow = new float[p];
-        dcRow = new float[p];
-        auxRow = new float[p];
-        preRow = new float[g * p];
-        rRow = new float[p];
+        stages = new Stage[Math.max(1, threads)];
+        for (int i = 0; i < stages.length; i++) {
+            stages[i] = new Stage(g, p);
+        }
         zeros = new float[g * p];
         biasX = new float[spec.stateCount()][];
         recurrent = new CpuGemm.Constant[spec.stateCount()][];
@@ -508,19 +561,28 @@ final class TrainingEngine implements AutoCloseable {
         int batch = c.batch();
         int s = l * dirs + d;
         int inW = spec.layerInputSize(l);
-        int outW = spec.outputSize();
         boolean reversed = spec.direction().reversed(d);
         CpuGemm.Constant[] rec = recurrent[s];
         int k = keep ? s : 0;
         MemorySegment act = saved(m, k, 0);
         MemorySegment hp = saved(m, k, 1);
         MemorySegment aux = kind != Kind.RNN ? saved(m, k, 2) : null;
-        MemorySegment cs = kind == Kind.LSTM ? saved(m, k, 3) : null;
-        MemorySegment preBuf = pre >= 0 ? saved(m, k, pre) : null;
         MemorySegment rBuf = rAt >= 0 ? saved(m, k, rAt) : null;
         MemorySegment ghStep = scratch.get(GH_STEP);
-        GeneralCell gen = general == null ? null : general[d];
-        float[] pv = peep == null ? null : peep[s];
+        fwdCall = c;
+        batchStep = batch;
+        keepStep = keep;
+        dirStep = d;
+        slotStep = s;
+        genStep = general == null ? null : general[d];
+        actBuf = act;
+        hpBuf = hp;
+        auxBuf = aux;
+        csBuf = kind == Kind.LSTM ? saved(m, k, 3) : null;
+        preBuf = pre >= 0 ? saved(m, k, pre) : null;
+        rowBuf = rBuf;
+        ghBuf = ghStep;
+        yBuf = y;
         fillRows(act, 0, rows, biasX[s]);
         gemm.gemm((int) rows, 1f, in, 0, inW, inputs[s][0], 1f, act, 0, gh);
         loadState(c.h0(), s, batch, hCur, out);
@@ -532,6 +594,9 @@ final class TrainingEngine implements AutoCloseable {
             long r0 = (long) t * batch;
             // the step's first row in the buffers a step's GEMM reads: its own when kept, else the one step's
             long s0 = keep ? r0 : 0;
+            tStep = t;
+            r0Step = r0;
+            s0Step = s0;
             MemorySegment.copy(hCur, 0, hp, FLOAT, s0 * out * 4, batch * out);
             if (kind == Kind.LSTM && keep) {
                 MemorySegment.copy(cCur, 0, aux, FLOAT, r0 * hidden * 4, batch * hidden);
@@ -544,67 +609,12 @@ final class TrainingEngine implements AutoCloseable {
                 }
                 case GRU_ORIGINAL -> gemm.gemm(batch, 1f, hp, s0 * hidden, hidden, rec[0], 1f, act, r0 * gh, gh);
             }
-            for (int b = 0; b < batch; b++) {
-                long row = r0 + b;
-                long sRow = s0 + b;
-                long yAt = (row * outW + (long) d * out) * 4;
-                if (t >= c.length(b)) {
-                    // ended (or, in reverse, not begun): the state stays, the output is 0
-                    MemorySegment.copy(zeros, 0, y, FLOAT, yAt, out);
-                    if (kind == Kind.GRU_ORIGINAL) {
-                        MemorySegment.copy(zeros, 0, aux, FLOAT, sRow * hidden * 4, hidden);
-                    }
-                    if (rBuf != null) {
-                        // dW_hr = dH'^T R reads every row: a stale NaN here would survive its zero dH'
-                        MemorySegment.copy(zeros, 0, rBuf, FLOAT, sRow * hidden * 4, hidden);
-                    }
-                    if (gen != null && kind == Kind.LSTM && keep) {
-                        MemorySegment.copy(zeros, 0, cs, FLOAT, row * hidden * 4, hidden); // the peepholes' sums, likewise
-                    }
-                    continue;
-                }
-                System.arraycopy(hCur, b * out, hPrevRow, 0, out);
-                if (gen != null) {
-                    forwardRow(gen, pv, keep, b, row, sRow, act, aux, cs, preBuf, rBuf, ghStep);
-                } else {
-                    switch (kind) {
-                        case LSTM -> {
-                            stageBlocks(act, row * gh, gx, 0, 4);
-                            System.arraycopy(cCur, b * hidden, cPrevRow, 0, hidden);
-                            pw.lstm(gx, cPrevRow, cRow, hRow, p);
-                            storeBlocks(gx, 0, 4, act, row * gh);
-                            MemorySegment.copy(cRow, 0, cs, FLOAT, row * hidden * 4, hidden);
-                            System.arraycopy(cRow, 0, cCur, b * hidden, hidden);
-                        }
-                        case RNN -> {
-                            stageBlocks(act, row * gh, gx, 0, 1);
-                            pw.rnn(gx, hRow, p, relu);
-                            MemorySegment.copy(hRow, 0, act, FLOAT, row * gh * 4, hidden);
-                        }
-                        case GRU -> {
-                            stageBlocks(act, row * gh, gx, 0, 3);
-                            stageBlocks(ghStep, (long) b * gh, ghRow, 0, 3);
-                            pw.gru(gx, ghRow, hPrevRow, hRow, p);
-                            storeBlocks(gx, 0, 3, act, row * gh);
-                            MemorySegment.copy(ghRow, 2 * p, aux, FLOAT, row * hidden * 4, hidden);
-                        }
-                        case GRU_ORIGINAL -> {
-                            stageBlocks(act, row * gh, gx, 0, 2);
-                            pw.gruReset(gx, hPrevRow, auxRow, p);
-                            storeBlocks(gx, 0, 2, act, row * gh);
-                            MemorySegment.copy(auxRow, 0, aux, FLOAT, row * hidden * 4, hidden);
-                        }
-                    }
-                }
-                if (kind != Kind.GRU_ORIGINAL && rBuf == null) {
-                    System.arraycopy(hRow, 0, hCur, b * out, out);
-                    MemorySegment.copy(hRow, 0, y, FLOAT, yAt, out);
-                }
-            }
+            eachRow(forwardRows, batch);
             if (rBuf != null) {
                 // h' = r W_hr^T, over the batch's rows
                 MemorySegment hProj = scratch.get(HPROJ);
                 gemm.gemm(batch, 1f, rBuf, s0 * hidden, hidden, projections[s][0], 0f, hProj, 0, proj);
+                int outW = spec.outputSize();
                 for (int b = 0; b < batch; b++) {
                     if (t < c.length(b)) {
                         long at = (long) b * proj * 4;
@@ -616,25 +626,7 @@ final class TrainingEngine implements AutoCloseable {
             if (kind == Kind.GRU_ORIGINAL) {
                 // n = tanh(px_n + W_hn (r ⊙ h) + b_hn): the second GEMM, over the rows of r ⊙ h
                 gemm.gemm(batch, 1f, aux, s0 * hidden, hidden, rec[1], 1f, act, r0 * gh + 2L * hidden, gh);
-                for (int b = 0; b < batch; b++) {
-                    if (t >= c.length(b)) {
-                        continue;
-                    }
-                    long row = r0 + b;
-                    System.arraycopy(hCur, b * hidden, hPrevRow, 0, hidden);
-                    stageBlocks(act, row * gh, gx, 0, 3);
-                    if (gen != null) {
-                        gen.gruNew(gx, preRow, hPrevRow, hRow, p);
-                        if (keep) {
-                            MemorySegment.copy(preRow, 2 * p, preBuf, FLOAT, (row * gh + 2L * hidden) * 4, hidden);
-                        }
-                    } else {
-                        pw.gruNew(gx, hPrevRow, hRow, p);
-                    }
-                    MemorySegment.copy(gx, 2 * p, act, FLOAT, (row * gh + 2L * hidden) * 4, hidden);
-                    System.arraycopy(hRow, 0, hCur, b * hidden, hidden);
-                    MemorySegment.copy(hRow, 0, y, FLOAT, (row * outW + (long) d * hidden) * 4, hidden);
-                }
+                eachRow(newRows, batch);
             }
         }
         storeState(c.hN(), s, batch, hCur, out);
@@ -644,59 +636,145 @@ final class TrainingEngine implements AutoCloseable {
     }
 
     /**
+     * Row {@code b} of the step in flight, the pointwise part: the gates activated (kept for a backward), the state
+     * and the output written; a row whose sequence has ended (or, in reverse, not begun) keeps its state and
+     * outputs 0. The first phase only of the original GRU; for a cell with options, see {@link #generalRow}.
+     */
+    private void forwardRow(Stage st, int b) {
+        long row = r0Step + b;
+        long sRow = s0Step + b;
+        long yAt = (row * spec.outputSize() + (long) dirStep * out) * 4;
+        MemorySegment act = actBuf;
+        if (tStep >= fwdCall.length(b)) {
+            MemorySegment.copy(zeros, 0, yBuf, FLOAT, yAt, out);
+            if (kind == Kind.GRU_ORIGINAL) {
+                MemorySegment.copy(zeros, 0, auxBuf, FLOAT, sRow * hidden * 4, hidden);
+            }
+            if (rowBuf != null) {
+                // dW_hr = dH'^T R reads every row: a stale NaN here would survive its zero dH'
+                MemorySegment.copy(zeros, 0, rowBuf, FLOAT, sRow * hidden * 4, hidden);
+            }
+            if (genStep != null && kind == Kind.LSTM && keepStep) {
+                MemorySegment.copy(zeros, 0, csBuf, FLOAT, row * hidden * 4, hidden); // the peepholes' sums, likewise
+            }
+            return;
+        }
+        System.arraycopy(hCur, b * out, st.hPrev, 0, out);
+        if (genStep != null) {
+            generalRow(st, b, row, sRow);
+        } else {
+            switch (kind) {
+                case LSTM -> {
+                    stageBlocks(act, row * gh, st.gates, 0, 4);
+                    System.arraycopy(cCur, b * hidden, st.cPrev, 0, hidden);
+                    pw.lstm(st.gates, st.cPrev, st.c, st.h, p);
+                    storeBlocks(st.gates, 0, 4, act, row * gh);
+                    MemorySegment.copy(st.c, 0, csBuf, FLOAT, row * hidden * 4, hidden);
+                    System.arraycopy(st.c, 0, cCur, b * hidden, hidden);
+                }
+                case RNN -> {
+                    stageBlocks(act, row * gh, st.gates, 0, 1);
+                    pw.rnn(st.gates, st.h, p, relu);
+                    MemorySegment.copy(st.h, 0, act, FLOAT, row * gh * 4, hidden);
+                }
+                case GRU -> {
+                    stageBlocks(act, row * gh, st.gates, 0, 3);
+                    stageBlocks(ghBuf, (long) b * gh, st.recurrent, 0, 3);
+                    pw.gru(st.gates, st.recurrent, st.hPrev, st.h, p);
+                    storeBlocks(st.gates, 0, 3, act, row * gh);
+                    MemorySegment.copy(st.recurrent, 2 * p, auxBuf, FLOAT, row * hidden * 4, hidden);
+                }
+                case GRU_ORIGINAL -> {
+                    stageBlocks(act, row * gh, st.gates, 0, 2);
+                    pw.gruReset(st.gates, st.hPrev, st.aux, p);
+                    storeBlocks(st.gates, 0, 2, act, row * gh);
+                    MemorySegment.copy(st.aux, 0, auxBuf, FLOAT, row * hidden * 4, hidden);
+                }
+            }
+        }
+        if (kind != Kind.GRU_ORIGINAL && rowBuf == null) {
+            System.arraycopy(st.h, 0, hCur, b * out, out);
+            MemorySegment.copy(st.h, 0, yBuf, FLOAT, yAt, out);
+        }
+    }
+
+    /** Row {@code b} of the original GRU's second phase: n from the second GEMM, then h' and the output. */
+    private void newRow(Stage st, int b) {
+        if (tStep >= fwdCall.length(b)) {
+            return;
+        }
+        long row = r0Step + b;
+        System.arraycopy(hCur, b * hidden, st.hPrev, 0, hidden);
+        stageBlocks(actBuf, row * gh, st.gates, 0, 3);
+        if (genStep != null) {
+            genStep.gruNew(st.gates, st.pre, st.hPrev, st.h, p);
+            if (keepStep) {
+                MemorySegment.copy(st.pre, 2 * p, preBuf, FLOAT, (row * gh + 2L * hidden) * 4, hidden);
+            }
+        } else {
+            pw.gruNew(st.gates, st.hPrev, st.h, p);
+        }
+        MemorySegment.copy(st.gates, 2 * p, actBuf, FLOAT, (row * gh + 2L * hidden) * 4, hidden);
+        System.arraycopy(st.h, 0, hCur, b * hidden, hidden);
+        MemorySegment.copy(st.h, 0, yBuf, FLOAT, (row * spec.outputSize() + (long) dirStep * hidden) * 4, hidden);
+    }
+
+    /**
      * One row's pointwise part for a cell with options: the gates activated (kept for a backward, with their
-     * raw pre-activations and what the cell keeps more), and h' into {@link #hRow}, or, projected, r into its
+     * raw pre-activations and what the cell keeps more), and h' into the stage's h, or, projected, r into its
      * buffer for the step's projection GEMM. The first phase only of the original GRU.
      */
-    private void forwardRow(GeneralCell gen, float[] pv, boolean keep, int b, long row, long sRow, MemorySegment act,
-                            MemorySegment aux, MemorySegment cs, MemorySegment preBuf, MemorySegment rBuf,
-                            MemorySegment ghStep) {
+    private void generalRow(Stage st, int b, long row, long sRow) {
+        GeneralCell gen = genStep;
+        boolean keep = keepStep;
+        MemorySegment act = actBuf;
         switch (kind) {
             case LSTM -> {
-                stageBlocks(act, row * gh, gx, 0, 4);
-                System.arraycopy(cCur, b * hidden, cPrevRow, 0, hidden);
-                gen.lstm(gx, preRow, cPrevRow, pv, cRow, rRow, p);
-                System.arraycopy(cRow, 0, cCur, b * hidden, hidden);
+                stageBlocks(act, row * gh, st.gates, 0, 4);
+                System.arraycopy(cCur, b * hidden, st.cPrev, 0, hidden);
+                gen.lstm(st.gates, st.pre, st.cPrev, peep == null ? null : peep[slotStep], st.c, st.r, p);
+                System.arraycopy(st.c, 0, cCur, b * hidden, hidden);
                 if (keep) {
-                    storeBlocks(gx, 0, 4, act, row * gh);
-                    storeBlocks(preRow, 0, 4, preBuf, row * gh);
-                    MemorySegment.copy(cRow, 0, cs, FLOAT, row * hidden * 4, hidden);
+                    storeBlocks(st.gates, 0, 4, act, row * gh);
+                    storeBlocks(st.pre, 0, 4, preBuf, row * gh);
+                    MemorySegment.copy(st.c, 0, csBuf, FLOAT, row * hidden * 4, hidden);
                 }
-                if (rBuf != null) {
-                    MemorySegment.copy(rRow, 0, rBuf, FLOAT, sRow * hidden * 4, hidden);
+                if (rowBuf != null) {
+                    MemorySegment.copy(st.r, 0, rowBuf, FLOAT, sRow * hidden * 4, hidden);
                 } else {
-                    System.arraycopy(rRow, 0, hRow, 0, hidden);
+                    System.arraycopy(st.r, 0, st.h, 0, hidden);
                 }
             }
             case RNN -> {
-                stageBlocks(act, row * gh, gx, 0, 1);
-                gen.rnn(gx, preRow, hRow, p);
+                stageBlocks(act, row * gh, st.gates, 0, 1);
+                gen.rnn(st.gates, st.pre, st.h, p);
                 if (keep) {
-                    MemorySegment.copy(hRow, 0, act, FLOAT, row * gh * 4, hidden);
-                    MemorySegment.copy(preRow, 0, preBuf, FLOAT, row * gh * 4, hidden);
+                    MemorySegment.copy(st.h, 0, act, FLOAT, row * gh * 4, hidden);
+                    MemorySegment.copy(st.pre, 0, preBuf, FLOAT, row * gh * 4, hidden);
                 }
             }
             case GRU -> {
-                stageBlocks(act, row * gh, gx, 0, 3);
-                stageBlocks(ghStep, (long) b * gh, ghRow, 0, 3);
-                gen.gru(gx, ghRow, hPrevRow, preRow, hRow, p);
+                stageBlocks(act, row * gh, st.gates, 0, 3);
+                stageBlocks(ghBuf, (long) b * gh, st.recurrent, 0, 3);
+                gen.gru(st.gates, st.recurrent, st.hPrev, st.pre, st.h, p);
                 if (keep) {
-                    storeBlocks(gx, 0, 3, act, row * gh);
-                    storeBlocks(preRow, 0, 3, preBuf, row * gh);
-                    MemorySegment.copy(ghRow, 2 * p, aux, FLOAT, row * hidden * 4, hidden);
+                    storeBlocks(st.gates, 0, 3, act, row * gh);
+                    storeBlocks(st.pre, 0, 3, preBuf, row * gh);
+                    MemorySegment.copy(st.recurrent, 2 * p, auxBuf, FLOAT, row * hidden * 4, hidden);
                 }
             }
             case GRU_ORIGINAL -> {
-                stageBlocks(act, row * gh, gx, 0, 2);
-                gen.gruReset(gx, preRow, hPrevRow, auxRow, p);
-                storeBlocks(gx, 0, 2, act, row * gh); // the second phase reads z here
+                stageBlocks(act, row * gh, st.gates, 0, 2);
+                gen.gruReset(st.gates, st.pre, st.hPrev, st.aux, p);
+                storeBlocks(st.gates, 0, 2, act, row * gh); // the second phase reads z here
                 if (keep) {
-                    storeBlocks(preRow, 0, 2, preBuf, row * gh);
+                    storeBlocks(st.pre, 0, 2, preBuf, row * gh);
                 }
-                MemorySegment.copy(auxRow, 0, aux, FLOAT, sRow * hidden * 4, hidden);
+                MemorySegment.copy(st.aux, 0, auxBuf, FLOAT, sRow * hidden * 4, hidden);
             }
         }
     }
+
 
     // ---------------------------------------------------------------- backward
 
@@ -756,14 +834,9 @@ final class TrainingEngine implements AutoCloseable {
         int steps = c.steps();
         int batch = c.batch();
         int s = l * dirs + d;
-        int outW = spec.outputSize();
         boolean reversed = spec.direction().reversed(d);
         CpuGemm.Constant[] rec = recurrent[s];
         MemorySegment act = saved(m, s, 0);
-        MemorySegment hp = saved(m, s, 1);
-        MemorySegment aux = kind != Kind.RNN ? saved(m, s, 2) : null;
-        MemorySegment cs = kind == Kind.LSTM ? saved(m, s, 3) : null;
-        MemorySegment preBuf = pre >= 0 ? saved(m, s, pre) : null;
         MemorySegment dg = scratch.get(DG);
         MemorySegment dgh = kind == Kind.GRU ? scratch.get(DGH) : dg;
         MemorySegment drh = scratch.get(DRH);
@@ -773,6 +846,21 @@ final class TrainingEngine implements AutoCloseable {
         MemorySegment next = scratch.get(DHP1);
         GeneralCell gen = general == null ? null : general[d];
         boolean generalLstm = gen != null && kind == Kind.LSTM;
+        bwdCall = c;
+        batchStep = batch;
+        dirStep = d;
+        genStep = gen;
+        actBuf = act;
+        hpBuf = saved(m, s, 1);
+        auxBuf = kind != Kind.RNN ? saved(m, s, 2) : null;
+        csBuf = kind == Kind.LSTM ? saved(m, s, 3) : null;
+        preBuf = pre >= 0 ? saved(m, s, pre) : null;
+        dgBuf = dg;
+        dghBuf = dgh;
+        drhBuf = drh;
+        dhsBuf = dhs;
+        drsBuf = drs;
+        dyBuf = dy;
         loadState(c.dhN(), s, batch, hCur, out);
         MemorySegment.copy(hCur, 0, carry, FLOAT, 0, batch * out);
         if (kind == Kind.LSTM) {
@@ -781,133 +869,38 @@ final class TrainingEngine implements AutoCloseable {
         for (int i = 0; i < steps; i++) {
             int t = reversed ? i : steps - 1 - i;
             long r0 = (long) t * batch;
-            for (int b = 0; b < batch; b++) {
-                long row = r0 + b;
-                long at = (long) b * out * 4;
-                if (t >= c.length(b)) {
-                    // no gradient flows into a step past the sequence's end: dh and dc pass through
-                    MemorySegment.copy(zeros, 0, dg, FLOAT, row * gh * 4, gh);
-                    if (kind == Kind.GRU) {
-                        MemorySegment.copy(zeros, 0, dgh, FLOAT, row * gh * 4, gh);
-                    }
-                    if (proj > 0) {
-                        MemorySegment.copy(zeros, 0, dhs, FLOAT, row * proj * 4, proj);
-                    }
-                    MemorySegment.copy(carry, at, next, at, (long) out * 4);
-                    continue;
-                }
-                MemorySegment.copy(carry, FLOAT, at, dhRow, 0, out);
-                if (dy != null) {
-                    long yAt = row * outW + (long) d * out;
-                    for (int j = 0; j < out; j++) {
-                        dhRow[j] += dy.getAtIndex(FLOAT, yAt + j);
-                    }
-                }
-                if (generalLstm) {
-                    // the cell's part waits for d loss / d r: through W_hr, a GEMM over the batch, when projected
-                    if (proj > 0) {
-                        MemorySegment.copy(dhRow, 0, dhs, FLOAT, row * proj * 4, proj);
-                    } else {
-                        MemorySegment.copy(dhRow, 0, drs, FLOAT, (long) b * hidden * 4, hidden);
-                    }
-                    MemorySegment.copy(zeros, 0, next, FLOAT, at, out);
-                    continue;
-                }
-                switch (kind) {
-                    case LSTM -> {
-                        stageBlocks(act, row * gh, gx, 0, 4);
-                        MemorySegment.copy(aux, FLOAT, row * hidden * 4, cPrevRow, 0, hidden);
-                        MemorySegment.copy(cs, FLOAT, row * hidden * 4, cRow, 0, hidden);
-                        System.arraycopy(carryC, b * hidden, dcRow, 0, hidden);
-                        pw.lstmBackward(gx, cPrevRow, cRow, dhRow, dcRow, dgRow, p);
-                        storeBlocks(dgRow, 0, 4, dg, row * gh);
-                        System.arraycopy(dcRow, 0, carryC, b * hidden, hidden);
-                        MemorySegment.copy(zeros, 0, next, FLOAT, at, hidden);
-                    }
-                    case RNN -> {
-                        stageBlocks(act, row * gh, gx, 0, 1);
-                        if (gen != null) {
-                            MemorySegment.copy(preBuf, FLOAT, row * gh * 4, preRow, 0, hidden);
-                            gen.rnnBackward(gx, preRow, dhRow, dgRow, p);
-                        } else {
-                            pw.rnnBackward(gx, dhRow, dgRow, p, relu);
-                        }
-                        MemorySegment.copy(dgRow, 0, dg, FLOAT, row * gh * 4, hidden);
-                        MemorySegment.copy(zeros, 0, next, FLOAT, at, hidden);
-                    }
-                    case GRU -> {
-                        stageBlocks(act, row * gh, gx, 0, 3);
-                        MemorySegment.copy(aux, FLOAT, row * hidden * 4, auxRow, 0, hidden);
-                        MemorySegment.copy(hp, FLOAT, row * hidden * 4, hPrevRow, 0, hidden);
-                        if (gen != null) {
-                            stageBlocks(preBuf, row * gh, preRow, 0, 3);
-                            gen.gruBackward(gx, preRow, auxRow, hPrevRow, dhRow, dgRow, dghRow, p);
-                        } else {
-                            pw.gruBackward(gx, auxRow, hPrevRow, dhRow, dgRow, dghRow, p);
-                        }
-                        storeBlocks(dgRow, 0, 3, dg, row * gh);
-                        storeBlocks(dghRow, 0, 3, dgh, row * gh);
-                        MemorySegment.copy(dhRow, 0, next, FLOAT, at, hidden);
-                    }
-                    case GRU_ORIGINAL -> {
-                        stageBlocks(act, row * gh, gx, 0, 3);
-                        MemorySegment.copy(hp, FLOAT, row * hidden * 4, hPrevRow, 0, hidden);
-                        if (gen != null) {
-                            stageBlocks(preBuf, row * gh, preRow, 0, 3);
-                            gen.gruNewBackward(gx, preRow, hPrevRow, dhRow, dgRow, p);
-                        } else {
-                            pw.gruNewBackward(gx, hPrevRow, dhRow, dgRow, p);
-                        }
-                        MemorySegment.copy(zeros, 0, dg, FLOAT, row * gh * 4, hidden);
-                        MemorySegment.copy(dgRow, p, dg, FLOAT, (row * gh + hidden) * 4, hidden);
-                        MemorySegment.copy(dgRow, 2 * p, dg, FLOAT, (row * gh + 2L * hidden) * 4, hidden);
-                        MemorySegment.copy(dhRow, 0, next, FLOAT, at, hidden);
-                    }
-                }
-            }
+            tStep = t;
+            r0Step = r0;
+            carryBuf = carry;
+            nextBuf = next;
+            eachRow(backwardRows, batch);
             if (generalLstm) {
                 if (proj > 0) {
                     // d loss / d r = dh' W_hr, over the batch's rows
                     gemm.gemm(batch, 1f, dhs, r0 * proj, proj, projections[s][1], 0f, drs, 0, hidden);
                 }
+                Stage st = stages[0];
                 for (int b = 0; b < batch; b++) {
                     if (t >= c.length(b)) {
                         continue;
                     }
                     long row = r0 + b;
-                    stageBlocks(act, row * gh, gx, 0, 4);
-                    stageBlocks(preBuf, row * gh, preRow, 0, 4);
-                    MemorySegment.copy(aux, FLOAT, row * hidden * 4, cPrevRow, 0, hidden);
-                    MemorySegment.copy(cs, FLOAT, row * hidden * 4, cRow, 0, hidden);
-                    MemorySegment.copy(drs, FLOAT, (long) b * hidden * 4, dhRow, 0, hidden);
-                    System.arraycopy(carryC, b * hidden, dcRow, 0, hidden);
-                    gen.lstmBackward(gx, preRow, cPrevRow, cRow, peep == null ? null : peep[s], dhRow, dcRow, dgRow, p);
-                    storeBlocks(dgRow, 0, 4, dg, row * gh);
-                    System.arraycopy(dcRow, 0, carryC, b * hidden, hidden);
+                    stageBlocks(act, row * gh, st.gates, 0, 4);
+                    stageBlocks(preBuf, row * gh, st.pre, 0, 4);
+                    MemorySegment.copy(auxBuf, FLOAT, row * hidden * 4, st.cPrev, 0, hidden);
+                    MemorySegment.copy(csBuf, FLOAT, row * hidden * 4, st.c, 0, hidden);
+                    MemorySegment.copy(drs, FLOAT, (long) b * hidden * 4, st.dh, 0, hidden);
+                    System.arraycopy(carryC, b * hidden, st.dc, 0, hidden);
+                    gen.lstmBackward(st.gates, st.pre, st.cPrev, st.c, peep == null ? null : peep[s], st.dh, st.dc,
+                            st.dg, p);
+                    storeBlocks(st.dg, 0, 4, dg, row * gh);
+                    System.arraycopy(st.dc, 0, carryC, b * hidden, hidden);
                 }
             }
             if (kind == Kind.GRU_ORIGINAL) {
                 // d(r ⊙ h) = dn W_hn, then dr, and its share of dh through r ⊙ h
                 gemm.gemm(batch, 1f, dg, r0 * gh + 2L * hidden, gh, rec[3], 0f, drh, 0, hidden);
-                for (int b = 0; b < batch; b++) {
-                    if (t >= c.length(b)) {
-                        continue;
-                    }
-                    long row = r0 + b;
-                    long at = (long) b * hidden * 4;
-                    stageBlocks(act, row * gh, gx, 0, 1);
-                    MemorySegment.copy(hp, FLOAT, row * hidden * 4, hPrevRow, 0, hidden);
-                    MemorySegment.copy(drh, FLOAT, at, auxRow, 0, hidden);
-                    MemorySegment.copy(next, FLOAT, at, dhRow, 0, hidden);
-                    if (gen != null) {
-                        MemorySegment.copy(preBuf, FLOAT, row * gh * 4, preRow, 0, hidden);
-                        gen.gruResetBackward(gx, preRow, hPrevRow, auxRow, dhRow, dgRow, p);
-                    } else {
-                        pw.gruResetBackward(gx, hPrevRow, auxRow, dhRow, dgRow, p);
-                    }
-                    MemorySegment.copy(dgRow, 0, dg, FLOAT, row * gh * 4, hidden);
-                    MemorySegment.copy(dhRow, 0, next, FLOAT, at, hidden);
-                }
+                eachRow(resetRows, batch);
                 gemm.gemm(batch, 1f, dg, r0 * gh, gh, rec[2], 1f, next, 0, hidden);
             } else {
                 gemm.gemm(batch, 1f, dgh, r0 * gh, gh, rec[2], 1f, next, 0, out);
@@ -924,6 +917,159 @@ final class TrainingEngine implements AutoCloseable {
             storeState(c.dc0(), s, batch, carryC, hidden);
         }
     }
+
+    /**
+     * Row {@code b} of the backward step in flight: dh (carried, plus dy) through the pointwise part into the
+     * step's dG and the carried dc, and into the next step's dh where it passes outside the GEMM. No gradient
+     * flows into a step past the sequence's end: dh and dc pass through unchanged. A cell with options' LSTM only
+     * stages dh here, for the step's second loop; the original GRU's first phase (n) only.
+     */
+    private void backwardRow(Stage st, int b) {
+        long row = r0Step + b;
+        long at = (long) b * out * 4;
+        MemorySegment dg = dgBuf;
+        MemorySegment next = nextBuf;
+        if (tStep >= bwdCall.length(b)) {
+            MemorySegment.copy(zeros, 0, dg, FLOAT, row * gh * 4, gh);
+            if (kind == Kind.GRU) {
+                MemorySegment.copy(zeros, 0, dghBuf, FLOAT, row * gh * 4, gh);
+            }
+            if (proj > 0) {
+                MemorySegment.copy(zeros, 0, dhsBuf, FLOAT, row * proj * 4, proj);
+            }
+            MemorySegment.copy(carryBuf, at, next, at, (long) out * 4);
+            return;
+        }
+        float[] dh = st.dh;
+        MemorySegment.copy(carryBuf, FLOAT, at, dh, 0, out);
+        if (dyBuf != null) {
+            long yAt = row * spec.outputSize() + (long) dirStep * out;
+            for (int j = 0; j < out; j++) {
+                dh[j] += dyBuf.getAtIndex(FLOAT, yAt + j);
+            }
+        }
+        GeneralCell gen = genStep;
+        if (gen != null && kind == Kind.LSTM) {
+            // the cell's part waits for d loss / d r: through W_hr, a GEMM over the batch, when projected
+            if (proj > 0) {
+                MemorySegment.copy(dh, 0, dhsBuf, FLOAT, row * proj * 4, proj);
+            } else {
+                MemorySegment.copy(dh, 0, drsBuf, FLOAT, (long) b * hidden * 4, hidden);
+            }
+            MemorySegment.copy(zeros, 0, next, FLOAT, at, out);
+            return;
+        }
+        MemorySegment act = actBuf;
+        switch (kind) {
+            case LSTM -> {
+                stageBlocks(act, row * gh, st.gates, 0, 4);
+                MemorySegment.copy(auxBuf, FLOAT, row * hidden * 4, st.cPrev, 0, hidden);
+                MemorySegment.copy(csBuf, FLOAT, row * hidden * 4, st.c, 0, hidden);
+                System.arraycopy(carryC, b * hidden, st.dc, 0, hidden);
+                pw.lstmBackward(st.gates, st.cPrev, st.c, dh, st.dc, st.dg, p);
+                storeBlocks(st.dg, 0, 4, dg, row * gh);
+                System.arraycopy(st.dc, 0, carryC, b * hidden, hidden);
+                MemorySegment.copy(zeros, 0, next, FLOAT, at, hidden);
+            }
+            case RNN -> {
+                stageBlocks(act, row * gh, st.gates, 0, 1);
+                if (gen != null) {
+                    MemorySegment.copy(preBuf, FLOAT, row * gh * 4, st.pre, 0, hidden);
+                    gen.rnnBackward(st.gates, st.pre, dh, st.dg, p);
+                } else {
+                    pw.rnnBackward(st.gates, dh, st.dg, p, relu);
+                }
+                MemorySegment.copy(st.dg, 0, dg, FLOAT, row * gh * 4, hidden);
+                MemorySegment.copy(zeros, 0, next, FLOAT, at, hidden);
+            }
+            case GRU -> {
+                stageBlocks(act, row * gh, st.gates, 0, 3);
+                MemorySegment.copy(auxBuf, FLOAT, row * hidden * 4, st.aux, 0, hidden);
+                MemorySegment.copy(hpBuf, FLOAT, row * hidden * 4, st.hPrev, 0, hidden);
+                if (gen != null) {
+                    stageBlocks(preBuf, row * gh, st.pre, 0, 3);
+                    gen.gruBackward(st.gates, st.pre, st.aux, st.hPrev, dh, st.dg, st.dgh, p);
+                } else {
+                    pw.gruBackward(st.gates, st.aux, st.hPrev, dh, st.dg, st.dgh, p);
+                }
+                storeBlocks(st.dg, 0, 3, dg, row * gh);
+                storeBlocks(st.dgh, 0, 3, dghBuf, row * gh);
+                MemorySegment.copy(dh, 0, next, FLOAT, at, hidden);
+            }
+            case GRU_ORIGINAL -> {
+                stageBlocks(act, row * gh, st.gates, 0, 3);
+                MemorySegment.copy(hpBuf, FLOAT, row * hidden * 4, st.hPrev, 0, hidden);
+                if (gen != null) {
+                    stageBlocks(preBuf, row * gh, st.pre, 0, 3);
+                    gen.gruNewBackward(st.gates, st.pre, st.hPrev, dh, st.dg, p);
+                } else {
+                    pw.gruNewBackward(st.gates, st.hPrev, dh, st.dg, p);
+                }
+                MemorySegment.copy(zeros, 0, dg, FLOAT, row * gh * 4, hidden);
+                MemorySegment.copy(st.dg, p, dg, FLOAT, (row * gh + hidden) * 4, hidden);
+                MemorySegment.copy(st.dg, 2 * p, dg, FLOAT, (row * gh + 2L * hidden) * 4, hidden);
+                MemorySegment.copy(dh, 0, next, FLOAT, at, hidden);
+            }
+        }
+    }
+
+    /** Row {@code b} of the original GRU's second backward phase: dr from {@code d(r ⊙ h)}, and r's share of dh. */
+    private void resetRow(Stage st, int b) {
+        if (tStep >= bwdCall.length(b)) {
+            return;
+        }
+        long row = r0Step + b;
+        long at = (long) b * hidden * 4;
+        stageBlocks(actBuf, row * gh, st.gates, 0, 1);
+        MemorySegment.copy(hpBuf, FLOAT, row * hidden * 4, st.hPrev, 0, hidden);
+        MemorySegment.copy(drhBuf, FLOAT, at, st.aux, 0, hidden);
+        MemorySegment.copy(nextBuf, FLOAT, at, st.dh, 0, hidden);
+        if (genStep != null) {
+            MemorySegment.copy(preBuf, FLOAT, row * gh * 4, st.pre, 0, hidden);
+            genStep.gruResetBackward(st.gates, st.pre, st.hPrev, st.aux, st.dh, st.dg, p);
+        } else {
+            pw.gruResetBackward(st.gates, st.hPrev, st.aux, st.dh, st.dg, p);
+        }
+        MemorySegment.copy(st.dg, 0, dgBuf, FLOAT, row * gh * 4, hidden);
+        MemorySegment.copy(st.dh, 0, nextBuf, FLOAT, at, hidden);
+    }
+
+    // ---------------------------------------------------------------- the rows of a step
+
+    /**
+     * Runs a step's row part ({@code part.accept(w)}: participant w's share of the batch's rows) on this thread, or,
+     * for a plain cell with two or more threads and {@link #ROWS_PER_THREAD} rows each, split among the team's
+     * participants, each with its {@link Stage}: rows are independent, and each writes only its own rows of every
+     * buffer. A cell with options runs here (its {@link GeneralCell}s keep scratch of their own).
+     */
+    private void eachRow(IntConsumer part, int batch) {
+        int parts = general == null && team != null ? Math.min(threads, batch / ROWS_PER_THREAD) : 1;
+        if (parts <= 1) {
+            split = false;
+            part.accept(0);
+        } else {
+            split = true;
+            team.run(parts, part);
+        }
+    }
+
+    /** Rows {@code [b0, b1)} of participant w's share of the step in flight's batch. */
+    private void rows(int w, int kind) {
+        int batch = batchStep;
+        int parts = split ? team.participants() : 1;
+        int b0 = (int) ((long) w * batch / parts);
+        int b1 = (int) ((long) (w + 1) * batch / parts);
+        Stage st = stages[w];
+        for (int b = b0; b < b1; b++) {
+            switch (kind) {
+                case 0 -> forwardRow(st, b);
+                case 1 -> newRow(st, b);
+                case 2 -> backwardRow(st, b);
+                default -> resetRow(st, b);
+            }
+        }
+    }
+
 
     /** The weight gradients of one layer and direction, from the dG of all its steps. */
     private void weightGradients(BackwardCall c, Memory m, int l, int d, MemorySegment in) {
@@ -979,6 +1125,9 @@ final class TrainingEngine implements AutoCloseable {
         MemorySegment dg = scratch.get(DG);
         MemorySegment cp = saved(m, s, 2);
         MemorySegment cn = saved(m, s, 3);
+        float[] dgRow = stages[0].dg;
+        float[] cPrevRow = stages[0].cPrev;
+        float[] cRow = stages[0].c;
         java.util.Arrays.fill(peepGrad, 0f);
         for (long row = 0; row < rows; row++) {
             stageBlocks(dg, row * gh, dgRow, 0, 4);

@@ -9,7 +9,8 @@ import io.cellstate.Activation;
  * {@link #alignment()} and at least H; the lanes past H are scratch, whose values never reach the
  * first H (every operation is lane by lane). Forward parts turn pre-activations into activated gates
  * in place, which the backward parts read; backward parts write the gradients with respect to the
- * gate pre-activations ({@code dg}) and carry the state gradients.
+ * gate pre-activations ({@code dg}) and carry the state gradients. The engine calls an implementation from
+ * several threads at once (each with its own rows' arrays), so it keeps no state of its own.
  */
 public interface TrainingPointwise {
 
