@@ -8,7 +8,7 @@
 #                    formulas) and RNN: vector, blas, oneDNN and ONNX Runtime on four shapes; 1 fork, 2
 #                    warmups x 1 s, 3 measurements x 2 s. Training: vector, blas and oneDNN, the LSTM on
 #                    four shapes at T = 100 and benchdnn's 64x500 at T = 50, GRU (both formulas) and RNN on
-#                    two shapes, at 1 and 2 threads. About 30 minutes on 2 cores for the forward part (the
+#                    two shapes, at 1 and 2 threads; 4 warmups x 3 s (see training_timing). About 30 minutes on 2 cores for the forward part (the
 #                    oracle checks at 256x1024 take a minute or two), about 20 more for training.
 #   full             every backend on every shape at 1 and 2 threads; 2 forks, 3 warmups, 5 measurements
 #                    (the benchmarks' own 2 s and 1 s). Hours: the scalar oracle needs about two minutes
@@ -74,6 +74,10 @@ done
 case $profile in
   quick)
     timing=(-f 1 -wi 2 -i 3 -w 1s -r 2s)
+    # A training call of `vector` reaches its compiled speed only after some 10 s of calls: C2 compiles the
+    # engine's long loops, then compiles them again as branches first run (on a Zen 4 at 64x512, 2 threads: a
+    # third of the calls of the first 15 s ran 50 to 70% slower, none after). 2 x 1 s of warm-up measured that.
+    training_timing=(-f 1 -wi 4 -i 3 -w 3s -r 2s)
     invocations=(
       "ForwardBenchmark -p backend=$FAST_BACKENDS -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
       "ForwardBenchmark -p backend=$FAST_BACKENDS -p shape=$SHAPES_T50 -p steps=50 -p threads=1,2"
@@ -89,6 +93,7 @@ case $profile in
     ;;
   full)
     timing=(-f 2 -wi 3 -i 5)
+    training_timing=(-f 2 -wi 6 -i 5)
     invocations=(
       "ForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
       "ForwardBenchmark -p backend=$ALL_BACKENDS -p shape=$SHAPES_T50 -p steps=50 -p threads=1,2"
@@ -156,7 +161,12 @@ parts=()
 for i in "${!invocations[@]}"; do
   read -r -a params <<<"${invocations[i]}"
   part=bench/results/$stamp-$profile.$((i + 1)).json.tmp
-  cmd=("$java" -cp "$CP" org.openjdk.jmh.Main "${params[0]}\." "${timing[@]}" "${params[@]:1}" -rf json -rff "$part")
+  if [[ ${params[0]} == TrainingBenchmark ]]; then
+    run_timing=("${training_timing[@]}")
+  else
+    run_timing=("${timing[@]}")
+  fi
+  cmd=("$java" -cp "$CP" org.openjdk.jmh.Main "${params[0]}\." "${run_timing[@]}" "${params[@]:1}" -rf json -rff "$part")
   commands+=(--command "$(show "${cmd[@]}")")
   echo "bench/run.sh: JMH run $((i + 1)) of ${#invocations[@]} ($profile)" >&2
   if ! run "${cmd[@]}"; then
