@@ -75,8 +75,9 @@ case $profile in
   quick)
     timing=(-f 1 -wi 2 -i 3 -w 1s -r 2s)
     # A training call of `vector` reaches its compiled speed only after some 10 s of calls: C2 compiles the
-    # engine's long loops, then compiles them again as branches first run (on a Zen 4 at 64x512, 2 threads: a
-    # third of the calls of the first 15 s ran 50 to 70% slower, none after). 2 x 1 s of warm-up measured that.
+    # engine's long loops, then again as their branches first run (-Xlog:jit+compilation showed the engine's
+    # forward and backward recompiled until 11 s after the set-up; on a Zen 4 at 64x512, one thread, the first
+    # five calls ran 12 to 19% slower than the steady 890 ms and the next eight 2 to 7%). 2 x 1 s measured them.
     training_timing=(-f 1 -wi 4 -i 3 -w 3s -r 2s)
     invocations=(
       "ForwardBenchmark -p backend=$FAST_BACKENDS -p shape=$SHAPES_T100 -p steps=100 -p threads=1,2"
