@@ -16,7 +16,8 @@ import jdk.incubator.vector.FloatVector;
  * a power of two apart, and then in the same cache sets), the participant's rows of op(A) are read in place, and
  * {@link Panels#accumulate}, the forward kernels' micro-kernels (6 rows by 4 vectors with AVX-512's 32 registers, 6
  * rows by 2 with AVX2's 16), adds their product to C. A constant B (a weight matrix) is packed once. TN (a weight
- * gradient) packs op(A) too, as BLIS does, in micro-panels of 6 rows for a kernel of its own ({@link #transposed}).
+ * gradient) packs op(A) too: with 32 registers as BLIS does, in micro-panels of 6 rows for a kernel of its own
+ * ({@link #transposed}); with 16, transposed row by row for the same kernels as NN.
  *
  * <p>Every element of C is {@code beta C} (C, or 0 where beta is 0 and C is not read) plus, in k order, each
  * {@code alpha op(A)[i][q]} (rounded to float) times {@code B[q][j]}, fused: one thread computes it, with the same
@@ -31,7 +32,10 @@ final class VectorGemm implements CpuGemm {
      * Zen 4 the training GEMMs ran 5 to 10% faster than with 128 (half the passes of C) and no faster with 384 or 512.
      */
     private static final int KC = 256;
-    /** Floats between the rows of NN's op(A) packed with an alpha to apply: past KC, off a power of two. */
+    /**
+     * Floats between the rows of a packed op(A) (NN with an alpha to apply, TN with 16 registers) past KC: where the
+     * stride is a power of two, the rows of a chunk written one column at a time (TN) fall in a few cache sets.
+     */
     private static final int PITCH = KC + 16;
     /** Fewer rows than this (a step of a small batch) run unpacked: packing B's block would cost more than it saves. */
     private static final int PACK_ROWS = 16;
@@ -46,8 +50,10 @@ final class VectorGemm implements CpuGemm {
     /** Rows of a micro-panel of TN's packed op(A), and of its kernels' blocks. */
     private static final int MR = 6;
     /**
-     * Whether TN's kernel takes a block of 4 vectors at once (24 sums: 32 registers, AVX-512) or half a block at a
-     * time (12 sums: 16 registers, AVX2).
+     * Whether TN runs on its micro-panels ({@link #transposed}): with 32 registers (AVX-512). With 16 (AVX2) the
+     * micro-panels' kernel of 6 rows by half a block  (since removed) ran a Zen 4's weight gradient at
+     * 42 GFLOP/s under {@code -XX:UseAVX=2}, where transposing op(A)'s rows for {@link Panels#accumulate} ran at 61 and
+     * the NN products at 80 to 97 (cause not found; three forms of the kernel ran alike), so TN transposes there.
      */
     private static final boolean WIDE = VectorConfig.REGISTERS >= 32;
     /**
@@ -264,7 +270,7 @@ final class VectorGemm implements CpuGemm {
      * C is the sum itself: each panel adds its products to what the one before left, in k order.
      */
     private void chunks(int i0, int i1, int j0, int j1, int w) {
-        if (transA && i1 - i0 >= PACK_ROWS) {
+        if (transA && WIDE && i1 - i0 >= PACK_ROWS) {
             transposed(i0, i1, j0, j1, w);
             return;
         }
@@ -294,11 +300,11 @@ final class VectorGemm implements CpuGemm {
             unpacked(i0, i1, j0, j1, k0, k1, load);
             return;
         }
-        // op(A)'s rows: in place, or packed with alpha to apply
+        // op(A)'s rows: in place, or packed (TN with 16 registers: A's columns; or with alpha to apply)
         float[] pa = a;
         int pao = aOff + i0 * lda + k0;
         int pas = lda;
-        if (alpha != 1) {
+        if (transA || alpha != 1) {
             pa = packA[w];
             pao = 0;
             pas = PITCH;
@@ -374,13 +380,13 @@ final class VectorGemm implements CpuGemm {
                 for (int x = 0; !load && x < MR; x++) {
                     System.arraycopy(ZEROS, 0, c, at + x * ldc, BLOCK);
                 }
-                micro(pa, ao, kc, pb, bo, c, at, ldc);
+                gemm6k(pa, ao, kc, pb, bo, c, at, ldc);
             } else {
                 java.util.Arrays.fill(t, 0f);
                 for (int x = 0; load && x < n; x++) {
                     System.arraycopy(c, at + x * ldc, t, x * BLOCK, width);
                 }
-                micro(pa, ao, kc, pb, bo, t, 0, BLOCK);
+                gemm6k(pa, ao, kc, pb, bo, t, 0, BLOCK);
                 for (int x = 0; x < n; x++) {
                     System.arraycopy(t, x * BLOCK, c, at + x * ldc, width);
                 }
@@ -449,18 +455,18 @@ final class VectorGemm implements CpuGemm {
         return buffers[w];
     }
 
-    /** {@link #MR} rows of packed op(A) ({@code a} at {@code ao}, k-major) by a block of B, added to C's rows. */
-    private static void micro(float[] a, int ao, int k, float[] w, int wo, float[] out, int oo, int os) {
-        if (WIDE) {
-            gemm6k(a, ao, k, w, wo, out, oo, os);
-        } else {
-            gemm6kHalf(a, ao, k, w, wo, out, oo, os);
-            gemm6kHalf(a, ao, k, w, wo + 2 * LANES, out, oo + 2 * LANES, os);
-        }
-    }
-
-    /** Rows {@code [i0, i1)} of A (NN), values {@code [k0, k0 + kc)} of k, times alpha, into {@code pa} row by row. */
+    /** Rows {@code [i0, i1)} of op(A), values {@code [k0, k0 + kc)} of k, times alpha, into {@code pa} row by row. */
     private void packRows(float[] pa, int i0, int i1, int k0, int kc) {
+        if (transA) {
+            // op(A)'s rows are A's columns: row q of the stored A holds a value of each, side by side
+            for (int q = 0; q < kc; q++) {
+                int at = aOff + (k0 + q) * lda;
+                for (int i = i0; i < i1; i++) {
+                    pa[(i - i0) * PITCH + q] = alpha * a[at + i];
+                }
+            }
+            return;
+        }
         for (int i = i0; i < i1; i++) {
             int at = aOff + i * lda + k0;
             int to = (i - i0) * PITCH;
@@ -703,58 +709,6 @@ final class VectorGemm implements CpuGemm {
         c51.intoArray(out, oo + 5 * os + LANES);
         c52.intoArray(out, oo + 5 * os + 2 * LANES);
         c53.intoArray(out, oo + 5 * os + 3 * LANES);
-    }
-
-    /** {@link #gemm6k} over half a block ({@code w} and {@code out} offset to it): 12 sums, for 16 registers. */
-    private static void gemm6kHalf(float[] a, int ao, int k, float[] w, int wo, float[] out, int oo, int os) {
-        FloatVector c00 = FloatVector.fromArray(FLOATS, out, oo);
-        FloatVector c01 = FloatVector.fromArray(FLOATS, out, oo + LANES);
-        FloatVector c10 = FloatVector.fromArray(FLOATS, out, oo + os);
-        FloatVector c11 = FloatVector.fromArray(FLOATS, out, oo + os + LANES);
-        FloatVector c20 = FloatVector.fromArray(FLOATS, out, oo + 2 * os);
-        FloatVector c21 = FloatVector.fromArray(FLOATS, out, oo + 2 * os + LANES);
-        FloatVector c30 = FloatVector.fromArray(FLOATS, out, oo + 3 * os);
-        FloatVector c31 = FloatVector.fromArray(FLOATS, out, oo + 3 * os + LANES);
-        FloatVector c40 = FloatVector.fromArray(FLOATS, out, oo + 4 * os);
-        FloatVector c41 = FloatVector.fromArray(FLOATS, out, oo + 4 * os + LANES);
-        FloatVector c50 = FloatVector.fromArray(FLOATS, out, oo + 5 * os);
-        FloatVector c51 = FloatVector.fromArray(FLOATS, out, oo + 5 * os + LANES);
-        for (int kk = 0; kk < k; kk++) {
-            int p = wo + kk * BLOCK;
-            int q = ao + kk * MR;
-            FloatVector w0 = FloatVector.fromArray(FLOATS, w, p);
-            FloatVector w1 = FloatVector.fromArray(FLOATS, w, p + LANES);
-            FloatVector x = FloatVector.broadcast(FLOATS, a[q]);
-            c00 = w0.fma(x, c00);
-            c01 = w1.fma(x, c01);
-            x = FloatVector.broadcast(FLOATS, a[q + 1]);
-            c10 = w0.fma(x, c10);
-            c11 = w1.fma(x, c11);
-            x = FloatVector.broadcast(FLOATS, a[q + 2]);
-            c20 = w0.fma(x, c20);
-            c21 = w1.fma(x, c21);
-            x = FloatVector.broadcast(FLOATS, a[q + 3]);
-            c30 = w0.fma(x, c30);
-            c31 = w1.fma(x, c31);
-            x = FloatVector.broadcast(FLOATS, a[q + 4]);
-            c40 = w0.fma(x, c40);
-            c41 = w1.fma(x, c41);
-            x = FloatVector.broadcast(FLOATS, a[q + 5]);
-            c50 = w0.fma(x, c50);
-            c51 = w1.fma(x, c51);
-        }
-        c00.intoArray(out, oo);
-        c01.intoArray(out, oo + LANES);
-        c10.intoArray(out, oo + os);
-        c11.intoArray(out, oo + os + LANES);
-        c20.intoArray(out, oo + 2 * os);
-        c21.intoArray(out, oo + 2 * os + LANES);
-        c30.intoArray(out, oo + 3 * os);
-        c31.intoArray(out, oo + 3 * os + LANES);
-        c40.intoArray(out, oo + 4 * os);
-        c41.intoArray(out, oo + 4 * os + LANES);
-        c50.intoArray(out, oo + 5 * os);
-        c51.intoArray(out, oo + 5 * os + LANES);
     }
 
     /** Holds the team's helpers awake for the training call: it runs a GEMM per step with the pointwise part between. */
