@@ -64,6 +64,11 @@ final class TrainingEngine implements AutoCloseable {
      * a row is a few microseconds of work, a split a microsecond or two.
      */
     private static final int ROWS_PER_THREAD = 4;
+    /** The row parts {@link #rows} runs: {@link #forwardRow}, {@link #newRow}, {@link #backwardRow}, {@link #resetRow}. */
+    private static final int FORWARD_ROW = 0;
+    private static final int NEW_ROW = 1;
+    private static final int BACKWARD_ROW = 2;
+    private static final int RESET_ROW = 3;
 
     private enum Kind { LSTM, GRU, GRU_ORIGINAL, RNN }
 
@@ -188,10 +193,10 @@ final class TrainingEngine implements AutoCloseable {
     private MemorySegment nextBuf;
     /** Whether the step's rows are split among the team's participants ({@link #eachRow}). */
     private boolean split;
-    private final IntConsumer forwardRows = w -> rows(w, 0);
-    private final IntConsumer newRows = w -> rows(w, 1);
-    private final IntConsumer backwardRows = w -> rows(w, 2);
-    private final IntConsumer resetRows = w -> rows(w, 3);
+    private final IntConsumer forwardRows = w -> rows(w, FORWARD_ROW);
+    private final IntConsumer newRows = w -> rows(w, NEW_ROW);
+    private final IntConsumer backwardRows = w -> rows(w, BACKWARD_ROW);
+    private final IntConsumer resetRows = w -> rows(w, RESET_ROW);
 
     /** One participant's rows staged for the pointwise parts, each block of a gate row p floats. */
     private static final class Stage {
@@ -545,6 +550,7 @@ final class TrainingEngine implements AutoCloseable {
             }
         } finally {
             gemm.endCall();
+            fwdCall = null; // the caller's tensors are not kept past the call
         }
         int width = spec.outputSize();
         for (int t = 0; t < steps; t++) {
@@ -817,6 +823,7 @@ final class TrainingEngine implements AutoCloseable {
             }
         } finally {
             gemm.endCall();
+            bwdCall = null;
         }
         if (c.dx() != null) {
             int inW = spec.inputSize();
@@ -1054,17 +1061,17 @@ final class TrainingEngine implements AutoCloseable {
     }
 
     /** Rows {@code [b0, b1)} of participant w's share of the step in flight's batch. */
-    private void rows(int w, int kind) {
+    private void rows(int w, int part) {
         int batch = batchStep;
         int parts = split ? team.participants() : 1;
         int b0 = (int) ((long) w * batch / parts);
         int b1 = (int) ((long) (w + 1) * batch / parts);
         Stage st = stages[w];
         for (int b = b0; b < b1; b++) {
-            switch (kind) {
-                case 0 -> forwardRow(st, b);
-                case 1 -> newRow(st, b);
-                case 2 -> backwardRow(st, b);
+            switch (part) {
+                case FORWARD_ROW -> forwardRow(st, b);
+                case NEW_ROW -> newRow(st, b);
+                case BACKWARD_ROW -> backwardRow(st, b);
                 default -> resetRow(st, b);
             }
         }

@@ -51,7 +51,7 @@ final class VectorGemm implements CpuGemm {
     private static final int MR = 6;
     /**
      * Whether TN runs on its micro-panels ({@link #transposed}): with 32 registers (AVX-512). With 16 (AVX2) the
-     * micro-panels' kernel of 6 rows by half a block  (since removed) ran a Zen 4's weight gradient at
+     * micro-panels' kernel of 6 rows by half a block (since removed) ran a Zen 4's weight gradient at
      * 42 GFLOP/s under {@code -XX:UseAVX=2}, where transposing op(A)'s rows for {@link Panels#accumulate} ran at 61 and
      * the NN products at 80 to 97 (cause not found; three forms of the kernel ran alike), so TN transposes there.
      */
