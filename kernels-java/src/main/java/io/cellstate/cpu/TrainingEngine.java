@@ -582,7 +582,6 @@ final class TrainingEngine implements AutoCloseable {
         slotStep = s;
         genStep = general == null ? null : general[d];
         actBuf = act;
-        hpBuf = hp;
         auxBuf = aux;
         csBuf = kind == Kind.LSTM ? saved(m, k, 3) : null;
         preBuf = pre >= 0 ? saved(m, k, pre) : null;
